@@ -1,0 +1,6 @@
+//! SIP for Switchboard (RFC 3261 and friends).
+//!
+//! The message model is Switchboard's fork of `rsip` (`crates/rsip`), made tolerant of real
+//! traffic. Everything here except `transport` is sans-IO: inputs carry a `now`, outputs are
+//! polled, nothing reads a clock or touches a socket.
+#![forbid(unsafe_code)]
