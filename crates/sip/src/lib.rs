@@ -4,3 +4,7 @@
 //! traffic. Everything here except `transport` is sans-IO: inputs carry a `now`, outputs are
 //! polled, nothing reads a clock or touches a socket.
 #![forbid(unsafe_code)]
+
+mod peer;
+
+pub use peer::{Peer, Transport};
