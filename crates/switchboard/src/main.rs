@@ -1,0 +1,4 @@
+//! The Switchboard daemon.
+#![forbid(unsafe_code)]
+
+fn main() {}
