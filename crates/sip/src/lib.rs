@@ -7,5 +7,6 @@
 
 pub mod message;
 mod peer;
+pub mod transport;
 
 pub use peer::{Peer, Transport};
