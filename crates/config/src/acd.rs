@@ -83,17 +83,22 @@ impl Strategy {
 
     /// The name as written in the file.
     pub fn as_str(self) -> &'static str {
-        let index = Strategy::ALL.iter().position(|s| *s == self).unwrap_or(0);
-        Strategy::NAMES
-            .get(index)
-            .copied()
-            .unwrap_or("longest-idle")
+        match self {
+            Strategy::LongestIdle => "longest-idle",
+            Strategy::RoundRobin => "round-robin",
+            Strategy::Linear => "linear",
+            Strategy::FewestCalls => "fewest-calls",
+            Strategy::LeastTalkTime => "least-talk-time",
+            Strategy::Random => "random",
+            Strategy::WeightedRandom => "weighted-random",
+            Strategy::BestSkill => "best-skill",
+            Strategy::RingAll => "ring-all",
+        }
     }
 
     /// The strategy with this name (exact, lower case).
     pub fn from_name(name: &str) -> Option<Self> {
-        let index = Strategy::NAMES.iter().position(|n| *n == name)?;
-        Strategy::ALL.get(index).copied()
+        Strategy::ALL.into_iter().find(|s| s.as_str() == name)
     }
 }
 
