@@ -87,6 +87,21 @@ impl fmt::Display for ItemKind {
     }
 }
 
+impl ItemKind {
+    /// The section that declares items of this kind, for error messages.
+    fn declared_in(self) -> &'static str {
+        match self {
+            ItemKind::Skill => "[skills]",
+            ItemKind::Agent => "[[agent]]",
+            ItemKind::Queue => "[[queue]]",
+            ItemKind::Route => "[[route]]",
+            ItemKind::Trunk | ItemKind::TrunkSource => "[[trunk]]",
+            ItemKind::Ivr => "[[ivr]]",
+            ItemKind::DigestAlgorithm => "[sip.registrar] digest_algorithms",
+        }
+    }
+}
+
 /// What is wrong with a configuration. Tests and tools match on the variant, never the text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -214,7 +229,7 @@ pub enum ConfigProblem {
     },
     /// A reference to something not declared: a queue requiring an unknown skill, a route to an
     /// unknown queue, IVR flow or agent, an agent with an undeclared skill.
-    #[error("unknown {kind} `{name}`")]
+    #[error("unknown {kind} `{name}` (not declared in {})", kind.declared_in())]
     UnknownReference {
         /// What kind of thing was looked for.
         kind: ItemKind,

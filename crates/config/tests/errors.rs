@@ -491,3 +491,54 @@ fn overflow_loop_between_queues_is_refused() {
     let error = refuse("[[queue]]\nname = \"a\"\noverflow = { queue = \"a\" }\n");
     assert!(matches!(error.problem, ConfigProblem::OverflowCycle { .. }));
 }
+
+#[test]
+fn empty_step_list_and_level_above_ten_in_an_expression() {
+    let error = refuse(&format!("{BASE}requirement = []\n"));
+    assert_eq!(error.problem, ConfigProblem::Empty { key: "requirement" });
+    assert_eq!(at(&error), (11, 15));
+    let error = refuse(&format!("{BASE}requirement = 'support >= 12'\n"));
+    match &error.problem {
+        ConfigProblem::Requirement(inner) => {
+            assert_eq!(inner.problem, RequirementProblem::LevelOutOfRange(12));
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(at(&error), (11, 27));
+}
+
+#[test]
+fn route_to_a_uri_must_be_a_sip_uri() {
+    let config = switchboard_config::parse(
+        "[[route]]\ndnis = \"+15550100\"\nuri = \"sip:voicemail@[2001:db8::20]:5070\"\n",
+        Path::new("ok.toml"),
+    )
+    .unwrap();
+    assert!(matches!(
+        config.route("+15550100").map(|r| &r.target),
+        Some(switchboard_config::Target::Uri(_))
+    ));
+    let error = refuse("[[route]]\ndnis = \"1\"\nuri = \"voicemail@host\"\n");
+    assert_eq!(
+        error.problem,
+        ConfigProblem::InvalidUri {
+            key: "uri",
+            value: "voicemail@host".into()
+        }
+    );
+    assert_eq!(at(&error), (3, 7));
+}
+
+#[test]
+fn digest_algorithm_offered_twice_is_a_duplicate() {
+    let error = refuse("[sip.registrar]\ndigest_algorithms = [\"MD5\", \"md5\"]\n");
+    assert!(matches!(
+        error.problem,
+        ConfigProblem::Duplicate {
+            kind: ItemKind::DigestAlgorithm,
+            first_line: 2,
+            ..
+        }
+    ));
+    assert_eq!(at(&error), (2, 29));
+}
