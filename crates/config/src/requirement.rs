@@ -526,4 +526,52 @@ mod tests {
             RequirementProblem::TooDeep
         );
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn skill_name() -> impl Strategy<Value = SkillName> {
+            "[a-z_][a-z0-9_-]{0,8}"
+                .prop_filter("keywords are not skills", |name| !is_keyword(name))
+                .prop_map(SkillName::from)
+        }
+
+        fn requirement() -> impl Strategy<Value = Requirement> {
+            let comparison = prop_oneof![
+                Just(Comparison::AtLeast),
+                Just(Comparison::Above),
+                Just(Comparison::AtMost),
+                Just(Comparison::Below),
+                Just(Comparison::Exactly),
+            ];
+            let leaf = (skill_name(), comparison, 0..=MAX_SKILL_LEVEL).prop_map(
+                |(skill, comparison, level)| Requirement::Skill {
+                    skill,
+                    comparison,
+                    level: SkillLevel(level),
+                },
+            );
+            leaf.prop_recursive(4, 32, 4, |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 2..4).prop_map(Requirement::All),
+                    proptest::collection::vec(inner, 2..4).prop_map(Requirement::Any),
+                ]
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn printed_requirement_parses_back_to_itself(requirement in requirement()) {
+                prop_assert_eq!(Requirement::parse(&requirement.to_string()), Ok(requirement));
+            }
+
+            #[test]
+            fn parse_never_panics_and_errors_point_inside_the_text(text in "[a-z0-9 ()<>=&|!_-]{0,40}") {
+                if let Err(error) = Requirement::parse(&text) {
+                    prop_assert!(error.offset <= text.len());
+                }
+            }
+        }
+    }
 }
