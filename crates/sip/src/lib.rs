@@ -5,6 +5,7 @@
 //! polled, nothing reads a clock or touches a socket.
 #![forbid(unsafe_code)]
 
+pub mod digest;
 pub mod message;
 mod peer;
 
