@@ -8,5 +8,6 @@
 pub mod digest;
 pub mod message;
 mod peer;
+pub mod registrar;
 
 pub use peer::{Peer, Transport};
