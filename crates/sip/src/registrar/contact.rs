@@ -55,7 +55,7 @@ pub(crate) fn requested_contacts(request: &Request) -> Result<RequestedContacts,
     if pieces.is_empty() {
         return Ok(RequestedContacts::Query);
     }
-    if pieces.iter().any(|p| *p == "*") {
+    if pieces.contains(&"*") {
         if pieces.len() != 1 || expires_header(request)? != Some(0) {
             return Err(ContactError::BadWildcard);
         }
