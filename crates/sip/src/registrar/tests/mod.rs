@@ -16,6 +16,7 @@ use crate::{Peer, Transport};
 mod auth;
 mod bindings;
 mod keepalive;
+mod properties;
 
 pub(super) const REALM: &str = "pbx.example";
 
