@@ -7,6 +7,15 @@
 //! table. Only nonces that have been *used* are remembered, with their highest nonce-count, to
 //! reject replays (RFC 7616 §3.4.5); that table is bounded (see [`NonceService`]).
 //!
+//! The `uri` directive is not compared with the Request-URI (RFC 7616 §3.4.6 says SHOULD): an
+//! SBC or proxy in front of the registrar may rewrite the Request-URI while the phone's
+//! digest-uri stays as it was. A captured response still cannot be reused for another request:
+//! it is bound to its nonce, nonce counts must increase, and a nonce without qop is good once.
+//!
+//! [`DigestAuthenticator::challenge`] returns header *values*: the registrar puts them in
+//! `WWW-Authenticate` (401); a caller authenticating INVITEs as a proxy would use
+//! `Proxy-Authenticate` (407) and read `Proxy-Authorization` (RFC 3261 §22.3).
+//!
 //! Not implemented: `qop=auth-int` (never offered; SIP bodies are rarely protected this way and
 //! phones do not use it), `userhash` (RFC 7616 §3.4.4), SHA-512-256 (RFC 8760 allows it; no phone
 //! in the field sends it).

@@ -47,7 +47,7 @@ pub(crate) fn options_request(binding: &Binding, rng: &mut impl Rng) -> Request 
 impl Registrar {
     /// Reports the outcome of the keep-alive sent for `binding`: `ok` when the phone answered
     /// anything, false on a transaction timeout or transport error. After
-    /// [`RegistrarConfig::keepalive_failures`] failures in a row the binding is removed as
+    /// [`RegistrarConfig::keepalive_failures`](super::RegistrarConfig::keepalive_failures) failures in a row the binding is removed as
     /// [`RemovalReason::Unreachable`]. Results for bindings that no longer exist are ignored.
     /// (`now` is not needed today; it keeps the handler shape of every core input.)
     pub fn handle_keepalive_result(&mut self, _now: Instant, binding: BindingId, ok: bool) {

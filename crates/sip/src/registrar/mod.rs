@@ -7,7 +7,7 @@
 //!
 //! It is sans-IO, with the four-method shape every Switchboard core has:
 //!
-//! - [`Registrar::handle_register`] takes a parsed REGISTER and its source [`Peer`] and returns
+//! - [`Registrar::handle_register`] takes a parsed REGISTER and its source [`Peer`](crate::Peer) and returns
 //!   the response to send through the server transaction;
 //!   [`Registrar::handle_keepalive_result`] takes the outcome of a keep-alive;
 //! - [`Registrar::handle_timeout`] expires bindings and schedules keep-alives;
