@@ -231,3 +231,44 @@ fn non_register_methods_are_refused_with_405() {
         405
     );
 }
+
+#[test]
+fn client_without_qop_authenticates_once_per_nonce() {
+    let (mut reg, t0) = (Registrar::new(config(), 27), Instant::now());
+    let mut phone = alice();
+    let challenge = phone.send_plain(&mut reg, t0, "");
+    let nonce = challenge_param(&challenge, "MD5", "nonce").unwrap();
+    // RFC 2069 form, as old phones send it: response = MD5(HA1:nonce:HA2), no qop/nc/cnonce.
+    let md5 = |s: String| hex::encode(Md5::digest(s.as_bytes()));
+    let ha1 = md5(format!("1001:{REALM}:s3cret"));
+    let ha2 = md5(format!("REGISTER:sip:{REALM}"));
+    let response = md5(format!("{ha1}:{nonce}:{ha2}"));
+    let auth = format!(
+        "Digest username=\"1001\", realm=\"{REALM}\", nonce=\"{nonce}\", uri=\"sip:{REALM}\", response=\"{response}\""
+    );
+    assert_eq!(
+        status(&phone.send_with_authorization(&mut reg, t0, &auth, "")),
+        200
+    );
+    // Without a nonce count the nonce cannot be told apart from a replay: it is good once.
+    assert_eq!(
+        status(&phone.send_with_authorization(&mut reg, t0, &auth, "")),
+        401
+    );
+}
+
+#[test]
+fn algorithm_not_offered_is_challenged_not_counted() {
+    let mut cfg = config();
+    cfg.algorithms = vec![crate::digest::Algorithm::Sha256];
+    let (mut reg, t0) = (Registrar::new(cfg, 28), Instant::now());
+    let mut phone = alice();
+    let challenge = phone.send_plain(&mut reg, t0, "");
+    let nonce = challenge_param(&challenge, "SHA-256", "nonce").unwrap();
+    let auth = phone.authorization(&nonce, "MD5", 1, "c");
+    assert_eq!(
+        status(&phone.send_with_authorization(&mut reg, t0, &auth, "")),
+        401
+    );
+    assert_eq!(reg.stats().auth_failures, 0);
+}
