@@ -11,6 +11,10 @@ use super::{
 };
 use crate::Peer;
 
+/// Most contacts one REGISTER may name. Matching is quadratic in this number, and no phone sends
+/// more than a handful; a request listing thousands is an attack on CPU, refused before any work.
+const MAX_CONTACTS_PER_REQUEST: usize = 32;
+
 impl Registrar {
     /// §10.3 steps 6–8 for a list of contacts, all or nothing.
     pub(super) fn update(
@@ -25,6 +29,9 @@ impl Registrar {
         let min = self.config.min_expires.as_secs();
         let max = self.config.max_expires.as_secs();
         let default = self.config.default_expires.as_secs();
+        if list.len() > MAX_CONTACTS_PER_REQUEST {
+            return Err(Rejection::TooManyContacts);
+        }
 
         // Step 6: each contact's expiry, its own parameter first, then the Expires header.
         let mut plan: Vec<(rsip::typed::Contact, u64)> = Vec::with_capacity(list.len());

@@ -250,3 +250,15 @@ fn removing_a_user_drops_its_bindings() {
         })
     );
 }
+
+#[test]
+fn a_request_naming_hundreds_of_contacts_is_refused_outright() {
+    let (mut reg, t0) = (Registrar::new(config(), 29), Instant::now());
+    let mut phone = alice();
+    phone.contact = (0..500)
+        .map(|i| format!("<sip:1001@10.0.{}.{}>", i / 250, i % 250))
+        .collect::<Vec<_>>()
+        .join(", ");
+    assert_eq!(status(&phone.register(&mut reg, t0, "")), 403);
+    assert_eq!(reg.binding_count(), 0);
+}
