@@ -32,6 +32,8 @@ pub struct Binding {
     pub sip_call_id: String,
     /// The CSeq number of that REGISTER.
     pub cseq: u32,
+    /// The phone's User-Agent header, if it sent one (for the agent desktop and diagnostics).
+    pub user_agent: Option<String>,
 }
 
 /// Why a binding went away.

@@ -97,7 +97,15 @@ struct KeepaliveState {
 impl Registrar {
     /// A registrar with `config`; `seed` seeds the RNG behind nonce keys, To tags and keep-alive
     /// identifiers (take it from the OS in production, fix it in tests).
-    pub fn new(config: RegistrarConfig, seed: u64) -> Self {
+    ///
+    /// Inconsistent expiry bounds are made consistent rather than refused: `max_expires` is raised
+    /// to `min_expires` and `default_expires` is clamped between them (a default below the
+    /// minimum would answer 423 to every phone that states no expiry).
+    pub fn new(mut config: RegistrarConfig, seed: u64) -> Self {
+        config.max_expires = config.max_expires.max(config.min_expires);
+        config.default_expires = config
+            .default_expires
+            .clamp(config.min_expires, config.max_expires);
         let mut rng = StdRng::seed_from_u64(seed);
         let auth = DigestAuthenticator::new(
             &config.realm,

@@ -215,6 +215,7 @@ impl Registrar {
         let order = Order {
             sip_call_id: &sip_call_id,
             cseq,
+            user_agent: request.user_agent_header().map(|h| h.value()),
         };
         match requested {
             RequestedContacts::Query => {}

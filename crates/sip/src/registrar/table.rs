@@ -144,6 +144,7 @@ impl Registrar {
         binding.expires_at = now + Duration::from_secs(secs);
         binding.sip_call_id = order.sip_call_id.to_string();
         binding.cseq = order.cseq;
+        binding.user_agent = order.user_agent.map(str::to_string);
         // The REGISTER just came through, so the NAT path is fresh: start counting anew.
         entry.keepalive.failures = 0;
         let event = RegistrarEvent::BindingRefreshed(binding.clone());
@@ -171,6 +172,7 @@ impl Registrar {
             registered_at: now,
             sip_call_id: order.sip_call_id.to_string(),
             cseq: order.cseq,
+            user_agent: order.user_agent.map(str::to_string),
         };
         let keepalive = KeepaliveState {
             next_at: now + self.config.keepalive_interval,
@@ -251,11 +253,12 @@ impl Registrar {
     }
 }
 
-/// The Call-ID and CSeq of the REGISTER being applied (§10.3 step 7).
+/// The Call-ID and CSeq of the REGISTER being applied (§10.3 step 7), and its User-Agent.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Order<'a> {
     pub(super) sip_call_id: &'a str,
     pub(super) cseq: u32,
+    pub(super) user_agent: Option<&'a str>,
 }
 
 impl Order<'_> {

@@ -262,3 +262,18 @@ fn a_request_naming_hundreds_of_contacts_is_refused_outright() {
     assert_eq!(status(&phone.register(&mut reg, t0, "")), 403);
     assert_eq!(reg.binding_count(), 0);
 }
+
+#[test]
+fn binding_keeps_the_user_agent_and_default_expiry_respects_the_minimum() {
+    let mut cfg = config();
+    cfg.default_expires = Duration::from_secs(10); // below min_expires (60)
+    let (mut reg, t0) = (Registrar::new(cfg, 30), Instant::now());
+    let mut phone = alice();
+    let ok = phone.register(&mut reg, t0, "User-Agent: Yealink SIP-T46U 108.86.0.45\r\n");
+    assert_eq!(contacts(&ok), vec!["<sip:1001@10.0.0.2:5060>;expires=60"]);
+    let binding = reg.bindings("1001").next().unwrap();
+    assert_eq!(
+        binding.user_agent.as_deref(),
+        Some("Yealink SIP-T46U 108.86.0.45")
+    );
+}
