@@ -23,21 +23,44 @@
 //!
 //! ```
 //! use std::time::{Duration, Instant};
-//! use switchboard_sip::registrar::{Registrar, RegistrarConfig, RegistrarOutput};
+//! use switchboard_sip::registrar::{Registrar, RegistrarConfig, RegistrarEvent, RegistrarOutput};
+//! use switchboard_sip::{Peer, Transport};
 //!
 //! let mut config = RegistrarConfig::default();
 //! config.users.insert("1001".into(), "secret".into());
-//! let mut registrar = Registrar::new(config, 42);
+//! let mut registrar = Registrar::new(config, 42); // seed from the OS in production
+//!
+//! // The shell hands over each REGISTER its server transaction received...
+//! let register = rsip::Request::try_from(
+//!     "REGISTER sip:switchboard SIP/2.0\r\n\
+//!      Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bK1;rport\r\n\
+//!      From: <sip:1001@switchboard>;tag=1\r\nTo: <sip:1001@switchboard>\r\n\
+//!      Call-ID: r1\r\nCSeq: 1 REGISTER\r\nContact: <sip:1001@10.0.0.2>\r\n\
+//!      Content-Length: 0\r\n\r\n".as_bytes(),
+//! ).unwrap();
+//! let peer = Peer {
+//!     transport: Transport::Udp,
+//!     remote: "203.0.113.7:40001".parse().unwrap(),
+//!     local: "198.51.100.1:5060".parse().unwrap(),
+//! };
 //! let now = Instant::now();
-//! // On a REGISTER: let response = registrar.handle_register(now, &request, peer);
-//! registrar.handle_timeout(now + Duration::from_secs(30));
+//! let response = registrar.handle_register(now, &register, peer);
+//! assert_eq!(response.status_code.code(), 401); // ...and sends back the response it gets.
+//!
+//! // Then, after every input: drain outputs, and sleep until poll_timeout.
 //! while let Some(output) = registrar.poll_output() {
 //!     match output {
-//!         RegistrarOutput::Event(event) => println!("{event:?}"),
-//!         RegistrarOutput::SendKeepalive(probe) => { /* send probe.request to probe.peer */ }
+//!         RegistrarOutput::Event(RegistrarEvent::AgentAvailable { user }) => { /* tell the ACD */ }
+//!         RegistrarOutput::Event(_) => {}
+//!         RegistrarOutput::SendKeepalive(probe) => {
+//!             // Send probe.request to probe.peer in a client transaction, then later:
+//!             registrar.handle_keepalive_result(now, probe.binding, true);
+//!         }
 //!     }
 //! }
-//! assert_eq!(registrar.poll_timeout(), None); // nothing registered, nothing to wait for
+//! if let Some(deadline) = registrar.poll_timeout() {
+//!     registrar.handle_timeout(deadline);
+//! }
 //! ```
 
 mod binding;
