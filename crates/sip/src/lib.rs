@@ -5,8 +5,10 @@
 //! polled, nothing reads a clock or touches a socket.
 #![forbid(unsafe_code)]
 
+pub mod digest;
 pub mod message;
 mod peer;
+pub mod registrar;
 pub mod transport;
 
 pub use peer::{Peer, Transport};
