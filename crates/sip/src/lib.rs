@@ -7,5 +7,6 @@
 
 pub mod message;
 mod peer;
+pub mod transaction;
 
 pub use peer::{Peer, Transport};
