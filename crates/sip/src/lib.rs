@@ -5,6 +5,7 @@
 //! polled, nothing reads a clock or touches a socket.
 #![forbid(unsafe_code)]
 
+pub mod dialog;
 pub mod message;
 mod peer;
 pub mod transaction;

@@ -189,6 +189,7 @@ use rsip::{Method, Request, Response, SipMessage};
 use crate::Peer;
 
 pub use key::KeyError;
+pub(crate) use key::MAGIC_COOKIE;
 pub use layer::TransactionLayer;
 pub use machine::Timer;
 
