@@ -188,7 +188,8 @@ pub(crate) fn transaction_method(method: Method) -> Method {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct AckKey {
     call_id: String,
-    from_tag: String,
+    /// `None` for an RFC 2543 peer that sends no From tag.
+    from_tag: Option<String>,
     to_tag: String,
     cseq: u32,
 }
@@ -198,7 +199,12 @@ impl AckKey {
     pub(crate) fn of_response(response: &Response) -> Option<Self> {
         Some(AckKey {
             call_id: response.call_id_header().ok()?.value().trim().to_string(),
-            from_tag: response.from_header().ok()?.tag().ok()??.to_string(),
+            from_tag: response
+                .from_header()
+                .ok()?
+                .tag()
+                .ok()?
+                .map(|t| t.to_string()),
             to_tag: response.to_header().ok()?.tag().ok()??.to_string(),
             cseq: response.cseq_header().ok()?.seq().ok()?,
         })
@@ -208,7 +214,7 @@ impl AckKey {
     pub(crate) fn of_ack(ack: &Request) -> Option<Self> {
         Some(AckKey {
             call_id: ack.call_id_header().ok()?.value().trim().to_string(),
-            from_tag: ack.from_header().ok()?.tag().ok()??.to_string(),
+            from_tag: ack.from_header().ok()?.tag().ok()?.map(|t| t.to_string()),
             to_tag: ack.to_header().ok()?.tag().ok()??.to_string(),
             cseq: ack.cseq_header().ok()?.seq().ok()?,
         })

@@ -318,7 +318,7 @@ impl TransactionLayer {
                     let trying = self
                         .config
                         .send_100_trying
-                        .then(|| to_bytes(response_to(&request, StatusCode::Trying, None)));
+                        .then(|| to_bytes(local_response(&request, StatusCode::Trying, None)));
                     Machine::ServerInvite(ServerInviteTransaction::start(trying, &mut ctx))
                 } else {
                     Machine::ServerNonInvite(ServerNonInviteTransaction::start(&mut ctx))
@@ -428,8 +428,8 @@ impl TransactionLayer {
             _ => None,
         });
         let response = match &invite {
-            None => response_to(&cancel, StatusCode::CallTransactionDoesNotExist, None),
-            Some((_, _, to_tag)) => response_to(&cancel, StatusCode::OK, to_tag.as_deref()),
+            None => local_response(&cancel, StatusCode::CallTransactionDoesNotExist, None),
+            Some((_, _, to_tag)) => local_response(&cancel, StatusCode::OK, to_tag.as_deref()),
         };
         let id = self.allocate_id();
         let mut actions = std::mem::take(&mut self.scratch);
@@ -537,16 +537,11 @@ impl TransactionLayer {
     /// a retransmission simply draws another 503 (RFC 3261 §21.5.4).
     fn refuse_overloaded(&mut self, peer: Peer, request: &Request) {
         self.stats.overload_rejections += 1;
-        let mut response = response_to(request, StatusCode::ServiceUnavailable, None);
+        let mut response = local_response(request, StatusCode::ServiceUnavailable, None);
         response
             .headers
             .push(Header::RetryAfter(rsip::headers::RetryAfter::new(
                 self.config.overload_retry_after.as_secs().to_string(),
-            )));
-        response
-            .headers
-            .push(Header::ContentLength(rsip::headers::ContentLength::new(
-                "0",
             )));
         self.outputs.push_back(Output::Transmit {
             peer,
@@ -675,4 +670,16 @@ impl TransactionLayer {
         self.outputs
             .push_back(Output::Event(TransactionEvent::Terminated { id }));
     }
+}
+
+/// A response the layer itself generates (100, 200 or 481 to CANCEL, 503): the §8.2.6 copy of
+/// the request's headers plus `Content-Length: 0`, which a stream transport needs (§18.3).
+fn local_response(request: &Request, status: StatusCode, to_tag: Option<&str>) -> Response {
+    let mut response = response_to(request, status, to_tag);
+    response
+        .headers
+        .push(Header::ContentLength(rsip::headers::ContentLength::new(
+            "0",
+        )));
+    response
 }

@@ -1082,3 +1082,117 @@ proptest! {
         prop_assert_eq!(h.layer.len(), 1);
     }
 }
+
+proptest! {
+    /// Several requests (an INVITE, an OPTIONS, an in-dialog BYE) whose retransmissions arrive
+    /// interleaved in any order and spacing, with the TU answering at random points: each is
+    /// one transaction, and each copy is answered for its own transaction only, with that
+    /// transaction's last response.
+    #[test]
+    fn interleaved_retransmissions_of_several_requests_stay_apart(
+        script in proptest::collection::vec((0usize..3, 0u64..750, any::<bool>()), 1..40),
+    ) {
+        let requests = [
+            (request("INVITE", "z9hG4bK-inv", 1, None), 486u16),
+            (request("OPTIONS", "z9hG4bK-opt", 2, None), 200),
+            (request("BYE", "z9hG4bK-bye", 3, Some("sb1")), 481),
+        ];
+        let mut h = Harness::new();
+        let mut ids: [Option<TransactionId>; 3] = [None; 3];
+        let mut answered = [false; 3];
+        let mut new_requests = [0usize; 3];
+        let mut at = Duration::ZERO;
+        for (which, delay, answer_now) in script {
+            at += ms(delay);
+            h.run_until(at);
+            h.sent.clear();
+            let (req, code) = &requests[which];
+            if answer_now && let Some(id) = ids[which] && !answered[which] {
+                h.respond(id, response_to(req, StatusCode::from(*code), Some("sb1")));
+                answered[which] = true;
+                h.sent.clear();
+            }
+            h.receive(Transport::Udp, req.clone());
+            for event in h.take_events() {
+                if let TransactionEvent::Request { id, request, .. } = event {
+                    let slot = requests
+                        .iter()
+                        .position(|(r, _)| r.transaction_id().ok() == Some(request.transaction_id().ok().flatten()))
+                        .expect("one of ours");
+                    new_requests[slot] += 1;
+                    ids[slot] = Some(id);
+                }
+            }
+            let expected = if answered[which] {
+                Some(*code)
+            } else if which == 0 {
+                Some(100)
+            } else {
+                None
+            };
+            let sent: Vec<_> = h.sent.drain(..).map(|(_, _, bytes)| bytes).collect();
+            match expected {
+                None => prop_assert!(sent.is_empty(), "{:?}", sent),
+                Some(code) => {
+                    prop_assert_eq!(sent.len(), 1);
+                    let response = Response::try_from(sent[0].as_ref()).expect("ours parses");
+                    prop_assert_eq!(response.status_code.code(), code);
+                    prop_assert_eq!(
+                        response.transaction_id().ok().flatten(),
+                        req.transaction_id().ok().flatten()
+                    );
+                }
+            }
+        }
+        for (slot, count) in new_requests.iter().enumerate() {
+            prop_assert!(*count <= 1, "request {slot} reached the TU {count} times");
+            prop_assert_eq!(*count == 1, ids[slot].is_some());
+        }
+    }
+}
+
+#[test]
+fn layer_generated_responses_carry_content_length_for_stream_transports() {
+    let mut h = Harness::new();
+    h.receive(Transport::Tcp, invite("z9hG4bK-a"));
+    h.receive(Transport::Tcp, request("CANCEL", "z9hG4bK-zzz", 1, None));
+    assert_eq!(h.sent.len(), 2);
+    for (_, line, bytes) in &h.sent {
+        let response = Response::try_from(bytes.as_ref()).expect("ours parses");
+        assert!(
+            response
+                .headers
+                .iter()
+                .any(|hd| matches!(hd, Header::ContentLength(l) if l.value() == "0")),
+            "{line}: {}",
+            String::from_utf8_lossy(bytes)
+        );
+    }
+}
+
+#[test]
+fn ack_for_2xx_from_an_rfc2543_peer_without_from_tag_still_stops_retransmission() {
+    let mut h = Harness::new();
+    let strip_from_tag = |mut r: Request| {
+        r.headers.retain(|hd| !matches!(hd, Header::From(_)));
+        r.headers.push(Header::From(rsip::headers::From::new(
+            "<sip:caller@trunk.example>",
+        )));
+        r
+    };
+    let inv = strip_from_tag(invite("old-branch"));
+    h.receive(Transport::Udp, inv.clone());
+    let id = h.new_request_id();
+    h.respond(id, response_to(&inv, StatusCode::OK, Some("sb1")));
+    h.receive(
+        Transport::Udp,
+        strip_from_tag(request("ACK", "old-ack", 1, Some("sb1"))),
+    );
+    assert!(matches!(
+        h.take_events().as_slice(),
+        [TransactionEvent::Ack { invite: Some(i), .. }] if *i == id
+    ));
+    h.sent.clear();
+    h.run_until(ms(10_000));
+    assert!(h.sent.is_empty());
+}
