@@ -170,6 +170,7 @@
 
 mod client_invite;
 mod client_non_invite;
+mod incoming;
 mod key;
 mod layer;
 mod machine;
