@@ -117,11 +117,20 @@ impl TransactionLayer {
 
     /// Fires every timer due at `now`.
     pub fn handle_timeout(&mut self, now: Instant) {
-        for (id, timer) in self.wheel.poll_expired(now) {
+        for (handle, (id, timer)) in self.wheel.poll_expired(now) {
             let Some(entry) = self.transactions.get_mut(&id) else {
-                continue; // the transaction ended; its handles were cancelled, but be safe
+                continue; // the transaction ended earlier in this batch
             };
-            entry.timers.retain(|(t, _)| *t != timer);
+            // A timer disarmed or re-armed by an earlier timer of this batch is no longer the
+            // one that fired: skip it.
+            let Some(pos) = entry
+                .timers
+                .iter()
+                .position(|&(t, h)| t == timer && h == handle)
+            else {
+                continue;
+            };
+            entry.timers.swap_remove(pos);
             if matches!(timer, Timer::A | Timer::E | Timer::G | Timer::Retransmit2xx) {
                 self.stats.retransmissions_sent += 1;
             }

@@ -92,8 +92,10 @@ impl<K> TimerWheel<K> {
         Some(entry.key)
     }
 
-    /// Removes and returns, earliest deadline first, every key whose deadline is `<= now`.
-    pub(crate) fn poll_expired(&mut self, now: Instant) -> Vec<K> {
+    /// Removes and returns, earliest deadline first, every timer whose deadline is `<= now`,
+    /// with the handle `insert` gave for it (so an owner can tell a fired timer from one it
+    /// re-armed since).
+    pub(crate) fn poll_expired(&mut self, now: Instant) -> Vec<(TimerHandle, K)> {
         let Some(origin) = self.origin else {
             return Vec::new();
         };
@@ -121,7 +123,7 @@ impl<K> TimerWheel<K> {
         fired.sort_by_key(|&(deadline, id)| (deadline, id));
         let keys = fired
             .into_iter()
-            .filter_map(|(_, id)| self.entries.remove(&id).map(|e| e.key))
+            .filter_map(|(_, id)| self.entries.remove(&id).map(|e| (TimerHandle(id), e.key)))
             .collect();
         self.recompute_next();
         keys
@@ -179,15 +181,24 @@ mod tests {
         Duration::from_millis(n)
     }
 
+    /// The keys `poll_expired` fires at `now`.
+    fn expired<K>(wheel: &mut TimerWheel<K>, now: Instant) -> Vec<K> {
+        wheel
+            .poll_expired(now)
+            .into_iter()
+            .map(|(_, k)| k)
+            .collect()
+    }
+
     #[test]
     fn timer_fires_at_its_deadline_and_not_before() {
         let t0 = Instant::now();
         let mut wheel = TimerWheel::new(TICK, 64);
         wheel.insert(t0, "origin");
         wheel.insert(t0 + ms(505), "a");
-        assert_eq!(wheel.poll_expired(t0), vec!["origin"]);
-        assert!(wheel.poll_expired(t0 + ms(504)).is_empty());
-        assert_eq!(wheel.poll_expired(t0 + ms(505)), vec!["a"]);
+        assert_eq!(expired(&mut wheel, t0), vec!["origin"]);
+        assert!(expired(&mut wheel, t0 + ms(504)).is_empty());
+        assert_eq!(expired(&mut wheel, t0 + ms(505)), vec!["a"]);
         assert_eq!(wheel.len(), 0);
         assert_eq!(wheel.next_deadline(), None);
     }
@@ -199,12 +210,12 @@ mod tests {
         wheel.insert(t0 + ms(32_000), "timer-b");
         wheel.insert(t0 + ms(50), "short");
         assert_eq!(wheel.next_deadline(), Some(t0 + ms(50)));
-        assert_eq!(wheel.poll_expired(t0 + ms(100)), vec!["short"]);
+        assert_eq!(expired(&mut wheel, t0 + ms(100)), vec!["short"]);
         assert_eq!(wheel.next_deadline(), Some(t0 + ms(32_000)));
         for step in 1..400 {
-            assert!(wheel.poll_expired(t0 + ms(100 + step * 79)).is_empty());
+            assert!(expired(&mut wheel, t0 + ms(100 + step * 79)).is_empty());
         }
-        assert_eq!(wheel.poll_expired(t0 + ms(32_000)), vec!["timer-b"]);
+        assert_eq!(expired(&mut wheel, t0 + ms(32_000)), vec!["timer-b"]);
     }
 
     #[test]
@@ -216,11 +227,11 @@ mod tests {
         assert_eq!(wheel.cancel(a), Some(1));
         assert_eq!(wheel.cancel(a), None);
         assert_eq!(wheel.next_deadline(), Some(t0 + ms(200)));
-        assert_eq!(wheel.poll_expired(t0 + ms(1_000)), vec![2]);
+        assert_eq!(expired(&mut wheel, t0 + ms(1_000)), vec![2]);
         assert_eq!(wheel.cancel(b), None, "a fired handle cancels nothing");
         let c = wheel.insert(t0 + ms(1_100), 3);
         assert_ne!(c, a);
-        assert_eq!(wheel.poll_expired(t0 + ms(1_100)), vec![3]);
+        assert_eq!(wheel.poll_expired(t0 + ms(1_100)), vec![(c, 3)]);
     }
 
     #[test]
@@ -228,10 +239,10 @@ mod tests {
         let t0 = Instant::now();
         let mut wheel = TimerWheel::new(TICK, 16);
         wheel.insert(t0 + ms(500), "late");
-        assert_eq!(wheel.poll_expired(t0 + ms(500)), vec!["late"]);
+        assert_eq!(expired(&mut wheel, t0 + ms(500)), vec!["late"]);
         wheel.insert(t0 + ms(20), "past");
         assert_eq!(wheel.next_deadline(), Some(t0 + ms(20)));
-        assert_eq!(wheel.poll_expired(t0 + ms(501)), vec!["past"]);
+        assert_eq!(expired(&mut wheel, t0 + ms(501)), vec!["past"]);
     }
 
     #[test]
@@ -241,7 +252,7 @@ mod tests {
         wheel.insert(t0 + ms(300), 3);
         wheel.insert(t0 + ms(5), 1);
         wheel.insert(t0 + ms(120), 2);
-        assert_eq!(wheel.poll_expired(t0 + ms(10_000)), vec![1, 2, 3]);
+        assert_eq!(expired(&mut wheel, t0 + ms(10_000)), vec![1, 2, 3]);
     }
 
     proptest! {
@@ -273,7 +284,7 @@ mod tests {
                         let mut due: Vec<_> = model.iter().filter(|e| e.0 <= now).map(|e| (e.0, e.1)).collect();
                         due.sort();
                         model.retain(|e| e.0 > now);
-                        let fired = wheel.poll_expired(now);
+                        let fired = expired(&mut wheel, now);
                         prop_assert_eq!(fired, due.into_iter().map(|d| d.1).collect::<Vec<_>>());
                     }
                 }

@@ -326,3 +326,53 @@ fn ack_for_2xx_from_an_rfc2543_peer_without_from_tag_still_stops_retransmission(
     h.run_until(ms(10_000));
     assert!(h.sent.is_empty());
 }
+
+#[test]
+fn a_late_timeout_call_fires_each_due_timer_once() {
+    // The shell slept through everything: one handle_timeout long after Timers A and B.
+    let mut h = Harness::new();
+    let id = h.send(Transport::Udp, our_invite("z9hG4bK-late"));
+    h.sent.clear();
+    h.now = h.t0 + 64 * T1 + ms(1000);
+    h.layer.handle_timeout(h.now);
+    h.drain();
+    assert_eq!(
+        times_of(&h.take_sent(), "INVITE").len(),
+        1,
+        "one Timer A catch-up"
+    );
+    let events = h.take_events();
+    let timeouts = events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                TransactionEvent::Timeout {
+                    timer: Timer::B,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(timeouts, 1);
+    assert!(terminated(&events, id));
+    assert_eq!(
+        h.layer.poll_timeout(),
+        None,
+        "no timer outlives its transaction"
+    );
+}
+
+#[test]
+fn spurious_timeout_calls_change_nothing() {
+    let mut h = Harness::new();
+    h.send(Transport::Udp, our_invite("z9hG4bK-s"));
+    h.sent.clear();
+    for step in 0..50 {
+        h.now = h.t0 + ms(step * 9);
+        h.layer.handle_timeout(h.now);
+        h.drain();
+    }
+    assert!(h.take_sent().is_empty(), "nothing before Timer A at 500 ms");
+    assert!(h.take_events().is_empty());
+}
