@@ -115,7 +115,7 @@ impl DialogError {
 pub struct LocalVia {
     /// The transport the request goes on.
     pub transport: Transport,
-    /// host[:port] to put in the Via (the address responses should come back to).
+    /// `host[:port]` to put in the Via (the address responses should come back to).
     pub sent_by: String,
 }
 
