@@ -49,7 +49,7 @@ impl TransactionLayer {
                     let trying = self
                         .config
                         .send_100_trying
-                        .then(|| to_bytes(local_response(&request, StatusCode::Trying, None)));
+                        .then(|| to_bytes(trying(&request)));
                     Machine::ServerInvite(ServerInviteTransaction::start(trying, &mut ctx))
                 } else {
                     Machine::ServerNonInvite(ServerNonInviteTransaction::start(&mut ctx))
@@ -300,5 +300,19 @@ fn local_response(request: &Request, status: StatusCode, to_tag: Option<&str>) -
         .push(Header::ContentLength(rsip::headers::ContentLength::new(
             "0",
         )));
+    response
+}
+
+/// 100 Trying (§8.2.6.1): no To tag, and the request's Timestamp copied so the client can
+/// measure the round trip.
+fn trying(request: &Request) -> Response {
+    let mut response = local_response(request, StatusCode::Trying, None);
+    if let Some(timestamp) = request
+        .headers
+        .iter()
+        .find(|h| matches!(h, Header::Timestamp(_)))
+    {
+        response.headers.push(timestamp.clone());
+    }
     response
 }

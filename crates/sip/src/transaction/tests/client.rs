@@ -283,3 +283,43 @@ fn client_non_invite_over_tcp_is_sent_once_and_ends_on_its_final() {
     h.receive(Transport::Tcp, answer(&bye, 200, None));
     assert!(terminated(&h.take_events(), id), "Timer K is zero on TCP");
 }
+
+#[test]
+fn client_invite_goes_from_proceeding_to_accepted_on_2xx() {
+    let mut h = Harness::new();
+    let inv = our_invite("z9hG4bK-c9");
+    let id = h.send(Transport::Udp, inv.clone());
+    h.receive(Transport::Udp, answer(&inv, 183, Some("ag1")));
+    h.receive(Transport::Udp, answer(&inv, 180, Some("ag1")));
+    h.receive(Transport::Udp, answer(&inv, 200, Some("ag1")));
+    let codes: Vec<_> = h
+        .take_events()
+        .into_iter()
+        .filter_map(|e| match e {
+            TransactionEvent::Response { response, .. } => Some(response.status_code.code()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(codes, vec![183, 180, 200]);
+    // Accepted ignores a late provisional and a non-2xx (RFC 6026 §8.4).
+    h.receive(Transport::Udp, answer(&inv, 180, Some("ag1")));
+    h.receive(Transport::Udp, answer(&inv, 486, Some("ag2")));
+    assert!(h.take_events().is_empty());
+    assert!(times_of(&h.take_sent(), "ACK").is_empty());
+    h.run_until(64 * T1);
+    assert!(terminated(&h.take_events(), id));
+}
+
+#[test]
+fn transport_error_during_a_client_non_invite_is_reported() {
+    let mut h = Harness::new();
+    let id = h.send(Transport::Tcp, request("OPTIONS", "z9hG4bK-t", 1, None));
+    h.input(Input::TransportError {
+        peer: peer(Transport::Tcp),
+    })
+    .unwrap();
+    let events = h.take_events();
+    assert!(matches!(events.first(), Some(TransactionEvent::TransportError { id: i }) if *i == id));
+    assert!(terminated(&events, id));
+    assert_eq!(h.layer.poll_timeout(), None);
+}

@@ -352,3 +352,38 @@ fn rfc2543_request_with_another_cseq_is_a_new_transaction() {
     h.receive(Transport::Udp, request("OPTIONS", "old-1", 2, None));
     h.new_request_id();
 }
+
+#[test]
+fn trying_copies_the_timestamp_and_has_no_to_tag() {
+    let mut h = Harness::new();
+    let mut inv = invite("z9hG4bK-ts");
+    inv.headers
+        .push(Header::Timestamp(rsip::headers::Timestamp::new("54")));
+    h.receive(Transport::Udp, inv);
+    let (_, _, bytes) = h.sent.pop().expect("a 100");
+    let trying = Response::try_from(bytes.as_ref()).expect("our 100 parses");
+    assert_eq!(trying.status_code.code(), 100);
+    assert!(
+        trying
+            .headers
+            .iter()
+            .any(|hd| matches!(hd, Header::Timestamp(t) if t.value() == "54"))
+    );
+    assert_eq!(trying.to_header().unwrap().tag().unwrap(), None);
+}
+
+#[test]
+fn config_can_leave_the_100_to_the_tu() {
+    let mut h = Harness::with_config(Config {
+        send_100_trying: false,
+        ..Config::default()
+    });
+    let inv = invite("z9hG4bK-a");
+    h.receive(Transport::Udp, inv.clone());
+    let id = h.new_request_id();
+    assert!(h.take_sent().is_empty());
+    h.receive(Transport::Udp, inv.clone());
+    assert!(h.take_sent().is_empty(), "nothing to resend yet");
+    h.respond(id, response_to(&inv, StatusCode::Ringing, Some("sb1")));
+    assert_eq!(times_of(&h.take_sent(), "SIP/2.0 180").len(), 1);
+}
