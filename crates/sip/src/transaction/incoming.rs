@@ -56,14 +56,15 @@ impl TransactionLayer {
                 };
                 self.server_keys.insert(key.clone(), id);
                 self.insert(id, peer, machine, None, Some(key));
+                // The 100 goes out before the TU hears of the request.
+                self.apply(now, id, &mut actions);
+                self.scratch = actions;
                 self.outputs
                     .push_back(Output::Event(TransactionEvent::Request {
                         id,
                         peer,
                         request,
                     }));
-                self.apply(now, id, &mut actions);
-                self.scratch = actions;
                 Ok(())
             }
         }
