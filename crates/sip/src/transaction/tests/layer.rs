@@ -376,3 +376,40 @@ fn spurious_timeout_calls_change_nothing() {
     assert!(h.take_sent().is_empty(), "nothing before Timer A at 500 ms");
     assert!(h.take_events().is_empty());
 }
+
+proptest! {
+    /// Whatever a peer puts in the headers the layer reads (Via, CSeq, From, To, Call-ID), a
+    /// message that parses is matched, answered or refused, never a panic; and the layer's
+    /// tables stay consistent (every live transaction has a timer or awaits the TU).
+    #[test]
+    fn hostile_header_values_never_panic_the_layer(
+        method in prop::sample::select(vec!["INVITE", "ACK", "CANCEL", "BYE", "OPTIONS"]),
+        via in prop_oneof![
+            "[ -~]{0,40}",
+            "SIP/2\\.0/(UDP|TCP) [a-z0-9.:]{1,20}(;branch=[a-zA-Z0-9.!%*_+-]{0,20})?",
+        ],
+        cseq in prop_oneof!["[ -~]{0,12}", "[0-9]{0,11} ?(INVITE|ACK|CANCEL|BYE|FOO)?"],
+        from in prop_oneof!["[ -~]{0,30}", "<sip:[a-z]{1,5}@[a-z.]{1,10}>(;tag=[a-z0-9]{0,8})?"],
+        to in prop_oneof!["[ -~]{0,30}", "<sip:[a-z]{1,5}@[a-z.]{1,10}>(;tag=[a-z0-9]{0,8})?"],
+        status in 100u16..700,
+        as_response in any::<bool>(),
+    ) {
+        let head = if as_response {
+            format!("SIP/2.0 {status} X")
+        } else {
+            format!("{method} sip:x@sb.example SIP/2.0")
+        };
+        let raw = format!(
+            "{head}\r\nVia: {via}\r\nFrom: {from}\r\nTo: {to}\r\nCall-ID: c\r\n\
+             CSeq: {cseq}\r\nContent-Length: 0\r\n\r\n"
+        );
+        let Ok(message) = rsip::SipMessage::try_from(raw.as_bytes()) else {
+            return Ok(());
+        };
+        let mut h = Harness::new();
+        let _ = h.input(Input::Message { peer: peer(Transport::Udp), message: message.clone() });
+        let _ = h.input(Input::Message { peer: peer(Transport::Udp), message });
+        h.run_until(ms(40_000));
+        prop_assert!(h.layer.len() <= 2);
+    }
+}
