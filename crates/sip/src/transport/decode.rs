@@ -14,7 +14,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_datagram: 65_535, max_message: 65_535 }
+        Self {
+            max_datagram: 65_535,
+            max_message: 65_535,
+        }
     }
 }
 
@@ -53,7 +56,10 @@ pub(super) fn error_response(_raw: &[u8], _err: &ParseError) -> Option<rsip::Res
 }
 
 /// Finds the next frame at the start of `buf`: `(frame, bytes consumed)` or `None` for "need more".
-pub(super) fn next_frame(buf: &[u8], limits: &Limits) -> Result<Option<(Frame, usize)>, ParseError> {
+pub(super) fn next_frame(
+    buf: &[u8],
+    limits: &Limits,
+) -> Result<Option<(Frame, usize)>, ParseError> {
     if buf.starts_with(b"\r\n\r\n") {
         return Ok(Some((Frame::KeepAlive, 4)));
     }

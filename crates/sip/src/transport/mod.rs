@@ -27,8 +27,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub use decode::Limits;
 use crate::{Peer, Transport};
+pub use decode::Limits;
 
 pub use received::stamp_received;
 
@@ -130,7 +130,11 @@ impl TransportHandle {
 
     /// A peer for sending over UDP from our listening socket to `remote`.
     pub fn udp_peer(&self, remote: SocketAddr) -> Peer {
-        Peer { transport: Transport::Udp, remote, local: self.local }
+        Peer {
+            transport: Transport::Udp,
+            remote,
+            local: self.local,
+        }
     }
 }
 
@@ -148,7 +152,11 @@ pub async fn start(
     // Same port for TCP, also when the caller asked for port 0.
     let tcp_listener = TcpListener::bind(local).await?;
     let (tx, rx) = mpsc::channel(config.inbound_capacity);
-    let handle = TransportHandle { udp: udp.clone(), tcp: Arc::new(DashMap::new()), local };
+    let handle = TransportHandle {
+        udp: udp.clone(),
+        tcp: Arc::new(DashMap::new()),
+        local,
+    };
     let config = Arc::new(config);
 
     tracker.spawn(udp::receive_loop(
@@ -181,7 +189,12 @@ enum Disposition {
 }
 
 /// Parses `raw` from `peer` and hands it to the core, or decides the reply.
-fn dispose(raw: &[u8], peer: Peer, config: &TransportConfig, tx: &mpsc::Sender<Inbound>) -> Disposition {
+fn dispose(
+    raw: &[u8],
+    peer: Peer,
+    config: &TransportConfig,
+    tx: &mpsc::Sender<Inbound>,
+) -> Disposition {
     let received_at = Instant::now();
     let mut message = match decode::parse(raw, &config.limits) {
         Ok(message) => message,
@@ -199,7 +212,11 @@ fn dispose(raw: &[u8], peer: Peer, config: &TransportConfig, tx: &mpsc::Sender<I
     }
     let is_new_invite = matches!(&message, rsip::SipMessage::Request(r)
         if r.method == rsip::Method::Invite && !has_to_tag(r));
-    match tx.try_send(Inbound { peer, message, received_at }) {
+    match tx.try_send(Inbound {
+        peer,
+        message,
+        received_at,
+    }) {
         Ok(()) => Disposition::Delivered,
         Err(mpsc::error::TrySendError::Full(inbound)) => {
             metrics::counter!("switchboard_overload_rejections_total").increment(1);
@@ -216,8 +233,10 @@ fn dispose(raw: &[u8], peer: Peer, config: &TransportConfig, tx: &mpsc::Sender<I
 
 fn stamp_top_via(request: &mut rsip::Request, source: SocketAddr) {
     use rsip::headers::UntypedHeader;
-    if let Some(rsip::Header::Via(via)) =
-        request.headers.iter_mut().find(|h| matches!(h, rsip::Header::Via(_)))
+    if let Some(rsip::Header::Via(via)) = request
+        .headers
+        .iter_mut()
+        .find(|h| matches!(h, rsip::Header::Via(_)))
         && let Some(stamped) = stamp_received(via.value(), source)
     {
         *via = rsip::headers::Via::new(stamped);
@@ -237,9 +256,11 @@ fn has_to_tag(request: &rsip::Request) -> bool {
 fn overload_response(request: &rsip::Request, config: &TransportConfig) -> rsip::Response {
     let mut response =
         crate::message::response_to(request, rsip::StatusCode::ServiceUnavailable, None);
-    response.headers.push(rsip::Header::RetryAfter(rsip::headers::RetryAfter::from(
-        config.retry_after_seconds.to_string(),
-    )));
+    response
+        .headers
+        .push(rsip::Header::RetryAfter(rsip::headers::RetryAfter::from(
+            config.retry_after_seconds.to_string(),
+        )));
     response.headers.push(rsip::Header::ContentLength(0.into()));
     response
 }

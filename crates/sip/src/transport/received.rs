@@ -122,7 +122,8 @@ mod tests {
 
     #[test]
     fn only_first_of_a_comma_list_is_stamped() {
-        let via = "SIP/2.0/UDP a.example.com;branch=z9hG4bK1, SIP/2.0/UDP b.example.com;branch=z9hG4bK2";
+        let via =
+            "SIP/2.0/UDP a.example.com;branch=z9hG4bK1, SIP/2.0/UDP b.example.com;branch=z9hG4bK2";
         assert_eq!(
             stamp_received(via, src("127.0.0.1:5060")).unwrap(),
             "SIP/2.0/UDP a.example.com;branch=z9hG4bK1;received=127.0.0.1, SIP/2.0/UDP b.example.com;branch=z9hG4bK2"
@@ -143,7 +144,13 @@ mod tests {
 
     #[test]
     fn garbage_never_panics() {
-        for v in ["", "SIP/2.0/UDP", "SIP/2.0/UDP [::1", ";;;", "SIP/2.0/UDP h;rport=;received"] {
+        for v in [
+            "",
+            "SIP/2.0/UDP",
+            "SIP/2.0/UDP [::1",
+            ";;;",
+            "SIP/2.0/UDP h;rport=;received",
+        ] {
             let _ = stamp_received(v, src("127.0.0.1:1"));
         }
     }

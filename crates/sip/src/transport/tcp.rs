@@ -46,9 +46,17 @@ pub(super) async fn accept_loop(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let peer = Peer { transport: Transport::Tcp, remote, local };
-        let (config, tx, connections, shutdown) =
-            (config.clone(), tx.clone(), connections.clone(), shutdown.clone());
+        let peer = Peer {
+            transport: Transport::Tcp,
+            remote,
+            local,
+        };
+        let (config, tx, connections, shutdown) = (
+            config.clone(),
+            tx.clone(),
+            connections.clone(),
+            shutdown.clone(),
+        );
         tracker.spawn(async move {
             serve(stream, peer, config, tx, connections, shutdown).await;
             drop(permit);

@@ -37,7 +37,11 @@ pub(super) async fn receive_loop(
             // RFC 5626 §4.4.1 uses STUN on UDP; a bare CRLF ping is answered by nothing.
             continue;
         }
-        let peer = Peer { transport: Transport::Udp, remote, local };
+        let peer = Peer {
+            transport: Transport::Udp,
+            remote,
+            local,
+        };
         match dispose(datagram, peer, &config, &tx) {
             Disposition::Delivered | Disposition::Dropped => {}
             Disposition::Reply(bytes) => {
@@ -49,5 +53,7 @@ pub(super) async fn receive_loop(
 }
 
 fn is_keepalive(datagram: &[u8]) -> bool {
-    datagram.iter().all(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t' | 0))
+    datagram
+        .iter()
+        .all(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t' | 0))
 }
