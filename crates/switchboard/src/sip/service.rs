@@ -121,10 +121,10 @@ impl SipService {
             TransactionEvent::Request { id, peer, request } => {
                 metrics::counter!("switchboard_sip_requests_total", "method" => method_label(&request))
                     .increment(1);
-                if let Some(response) = self.answer(now, &request, peer) {
-                    if let Err(err) = self.layer.respond(now, id, response) {
-                        tracing::debug!(%peer, error = %err, "response not sent");
-                    }
+                if let Some(response) = self.answer(now, &request, peer)
+                    && let Err(err) = self.layer.respond(now, id, response)
+                {
+                    tracing::debug!(%peer, error = %err, "response not sent");
                 }
             }
             TransactionEvent::Cancelled { id, .. } => {
