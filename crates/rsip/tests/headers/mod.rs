@@ -52,12 +52,27 @@ mod display {
 mod tokenizer {
     use super::*;
 
+    // Fork: a CRLF followed by white space is a fold, part of the same value (RFC 3261 §7.3.1).
+    #[test]
+    fn folded_value_and_space_before_colon() {
+        assert_eq!(
+            Tokenizer::tokenize(b"Accept : REGISTER,\r\n INVITE\r\nX: y"),
+            Ok((
+                "X: y".as_bytes(),
+                Tokenizer {
+                    name: "Accept".as_bytes(),
+                    value: "REGISTER,\r\n INVITE".as_bytes()
+                }
+            )),
+        );
+    }
+
     #[test]
     fn tokenizer1() {
         assert_eq!(
-            Tokenizer::tokenize(b"Accept: REGISTER, INVITE\r\n something"),
+            Tokenizer::tokenize(b"Accept: REGISTER, INVITE\r\nsomething"),
             Ok((
-                " something".as_bytes(),
+                "something".as_bytes(),
                 Tokenizer {
                     name: "Accept".as_bytes(),
                     value: "REGISTER, INVITE".as_bytes()

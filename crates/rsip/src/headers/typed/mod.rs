@@ -21,6 +21,7 @@ pub mod content_disposition;
 pub mod content_type;
 pub mod cseq;
 pub mod error_info;
+pub mod extensions;
 pub mod from;
 pub mod in_reply_to;
 pub mod priority;
@@ -46,6 +47,10 @@ pub use content_disposition::ContentDisposition;
 pub use content_type::ContentType;
 pub use cseq::CSeq;
 pub use error_info::ErrorInfo;
+pub use extensions::{
+    GenericParam, MinSe, NameAddr, PAssertedIdentity, RAck, RSeq, Reason, ReferTo, ReferredBy,
+    Refresher, Replaces, SessionExpires,
+};
 pub use from::From;
 pub use in_reply_to::InReplyTo;
 pub use priority::Priority;
