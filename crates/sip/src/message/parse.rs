@@ -1,0 +1,159 @@
+//! From bytes to a validated `rsip::SipMessage`: framing checks, the fork's parser, then the
+//! request checks RFC 3261 §8.2 and RFC 4475 §3.1.2 expect of a server.
+
+use std::convert::TryFrom;
+
+use super::error::ParseError;
+use super::framing::Limits;
+use super::raw;
+use super::validate;
+
+/// Parses one message (a UDP datagram payload or a frame from
+/// [`next_frame`](super::next_frame)).
+///
+/// Before the fork's parser runs: size and header limits, and Content-Length against the body
+/// (RFC 3261 §18.3): larger than the body is an error; smaller discards the extra octets (on a
+/// stream, `next_frame` already cut the message exactly); absent means the body runs to the end
+/// of the bytes. Several Content-Length values must agree, and each must be a decimal number.
+///
+/// After it, requests and responses are checked for the mandatory Via, From, To, Call-ID and
+/// CSeq, single-valued headers appearing once, CSeq (number below 2^31, method equal to the
+/// request method), Max-Forwards (0–255), Expires, Date, and well-formed name-addr values.
+/// Any failure on a response becomes [`ParseError::InvalidResponse`] (drop, never answer).
+pub fn parse(bytes: &[u8], limits: &Limits) -> Result<rsip::SipMessage, ParseError> {
+    if bytes.len() > limits.max_message {
+        return Err(ParseError::MessageTooLarge {
+            len: bytes.len(),
+            max: limits.max_message,
+        });
+    }
+    let bytes = bytes.get(raw::leading_crlf(bytes)..).unwrap_or(&[]);
+    let is_response = bytes.starts_with(b"SIP/");
+    parse_message(bytes, limits).map_err(|err| match err {
+        ParseError::InvalidResponse(_) => err,
+        other if is_response => ParseError::InvalidResponse(other.to_string()),
+        other => other,
+    })
+}
+
+fn parse_message(bytes: &[u8], limits: &Limits) -> Result<rsip::SipMessage, ParseError> {
+    let head_len = raw::head_end(bytes).ok_or(ParseError::Truncated)?;
+    let head_bytes = bytes.get(..head_len - 4).unwrap_or(&[]);
+    if head_bytes
+        .split(|c| *c == b'\n')
+        .any(|line| line.len() > limits.max_header_line + 1)
+    {
+        return Err(ParseError::HeaderLineTooLong {
+            max: limits.max_header_line,
+        });
+    }
+    let head = raw::split_head(head_bytes)?;
+    if head.fields.len() > limits.max_headers {
+        return Err(ParseError::TooManyHeaders {
+            max: limits.max_headers,
+        });
+    }
+
+    let available = bytes.len() - head_len;
+    let body_len = match raw::content_length(&head.fields)? {
+        Some(declared) if declared > available => {
+            return Err(ParseError::ContentLengthExceedsBody {
+                declared,
+                available,
+            });
+        }
+        Some(declared) => declared,
+        None => available,
+    };
+    let message = bytes.get(..head_len + body_len).unwrap_or(bytes);
+
+    let request_method = if head.start_line.starts_with(b"SIP/") {
+        check_status_line(head.start_line)?;
+        None
+    } else {
+        Some(check_request_line(head.start_line)?)
+    };
+    let parsed =
+        rsip::SipMessage::try_from(message).map_err(|e| ParseError::Syntax(e.to_string()))?;
+    validate::headers(&head, request_method)?;
+    if let rsip::SipMessage::Request(request) = &parsed {
+        // Our own reading of the Request-Line and the fork's must agree on the method.
+        if Some(request.method.as_str()) != request_method {
+            return Err(ParseError::InvalidMethod);
+        }
+    }
+    Ok(parsed)
+}
+
+/// `Method SP Request-URI SP SIP-Version`, single spaces (RFC 3261 §7.1; RFC 4475 §3.1.2.7–11).
+fn check_request_line(line: &[u8]) -> Result<&str, ParseError> {
+    let line = std::str::from_utf8(line).map_err(|_| ParseError::MalformedRequestLine)?;
+    let mut parts = line.split(' ');
+    let (Some(method), Some(uri), Some(version), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(ParseError::MalformedRequestLine);
+    };
+    if method.is_empty() || uri.is_empty() || version.is_empty() {
+        return Err(ParseError::MalformedRequestLine);
+    }
+    if rsip::common::method::ExtensionMethod::new(method).is_none() {
+        return Err(ParseError::InvalidMethod);
+    }
+    check_version(version)?;
+    check_request_uri(uri)?;
+    Ok(method)
+}
+
+fn check_version(version: &str) -> Result<(), ParseError> {
+    let is_sip = version
+        .get(..4)
+        .is_some_and(|p| p.eq_ignore_ascii_case("SIP/"));
+    if !is_sip {
+        return Err(ParseError::MalformedRequestLine);
+    }
+    if version.get(4..) == Some("2.0") {
+        Ok(())
+    } else {
+        Err(ParseError::UnsupportedVersion(version.to_string()))
+    }
+}
+
+fn check_request_uri(uri: &str) -> Result<(), ParseError> {
+    if uri.starts_with('<') {
+        return Err(ParseError::InvalidRequestUri("enclosed in <>".into()));
+    }
+    if !uri.contains(':') {
+        return Err(ParseError::InvalidRequestUri("no scheme".into()));
+    }
+    // Escaped headers are not allowed in a Request-URI (RFC 3261 §19.1.5, RFC 4475 §3.1.2.11).
+    // A `?` in the user part is legal (RFC 4475 §3.1.1.2), so look after the last `@`.
+    let host_part = uri.rsplit('@').next().unwrap_or(uri);
+    if host_part.contains('?') {
+        return Err(ParseError::InvalidRequestUri(
+            "headers in Request-URI".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// `SIP-Version SP Status-Code SP Reason-Phrase` with a 3-digit code 100–699 (RFC 3261 §7.2).
+fn check_status_line(line: &[u8]) -> Result<(), ParseError> {
+    let mut parts = line.splitn(3, |c| *c == b' ');
+    let (Some(version), Some(code), Some(_reason)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Err(ParseError::InvalidResponse("malformed Status-Line".into()));
+    };
+    if !version.eq_ignore_ascii_case(b"SIP/2.0") {
+        return Err(ParseError::InvalidResponse("unsupported version".into()));
+    }
+    let valid_code = code.len() == 3
+        && code.iter().all(u8::is_ascii_digit)
+        && code.first().is_some_and(|c| (b'1'..=b'6').contains(c));
+    if !valid_code {
+        return Err(ParseError::InvalidResponse(
+            "status code out of range".into(),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,259 @@
+//! Byte-level scanning of a SIP message head, shared by framing, parsing and error responses.
+//!
+//! Works on raw bytes before any full parse, so it must tolerate anything: it never indexes
+//! outside the input and never panics.
+
+use super::error::ParseError;
+
+/// Where the head of a message ends: the index just past the empty line (CRLF CRLF).
+pub(crate) fn head_end(buf: &[u8]) -> Option<usize> {
+    buf.windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|at| at + 4)
+}
+
+/// Number of leading CRLF pairs' bytes (RFC 3261 §7.5: CRLFs before a start line are ignored).
+pub(crate) fn leading_crlf(buf: &[u8]) -> usize {
+    buf.chunks(2).take_while(|c| *c == b"\r\n").count() * 2
+}
+
+/// One header field of a head, its value still folded.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RawField<'a> {
+    pub(crate) name: &'a [u8],
+    pub(crate) value: &'a [u8],
+}
+
+impl RawField<'_> {
+    /// The value with folds replaced by one SP and outer white space trimmed (RFC 3261 §7.3.1).
+    pub(crate) fn unfolded(&self) -> String {
+        let text = String::from_utf8_lossy(self.value);
+        let mut out = String::with_capacity(text.len());
+        for (i, line) in text.split("\r\n").enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            out.push_str(line.trim_matches([' ', '\t']));
+        }
+        out.trim().to_string()
+    }
+
+    /// The canonical name when this is one of the headers the message layer looks at itself.
+    pub(crate) fn known(&self) -> Option<Known> {
+        Known::from_name(self.name)
+    }
+}
+
+/// Headers the message layer reads from raw bytes (framing, validation, error responses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Known {
+    Via,
+    From,
+    To,
+    CallId,
+    CSeq,
+    ContentLength,
+    MaxForwards,
+}
+
+impl Known {
+    fn from_name(name: &[u8]) -> Option<Self> {
+        let is = |long: &str, short: &str| {
+            name.eq_ignore_ascii_case(long.as_bytes())
+                || (!short.is_empty() && name.eq_ignore_ascii_case(short.as_bytes()))
+        };
+        // Compact forms per RFC 3261 §7.3.3.
+        Some(if is("Via", "v") {
+            Self::Via
+        } else if is("From", "f") {
+            Self::From
+        } else if is("To", "t") {
+            Self::To
+        } else if is("Call-ID", "i") {
+            Self::CallId
+        } else if is("CSeq", "") {
+            Self::CSeq
+        } else if is("Content-Length", "l") {
+            Self::ContentLength
+        } else if is("Max-Forwards", "") {
+            Self::MaxForwards
+        } else {
+            return None;
+        })
+    }
+
+    /// The header's canonical name.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Via => "Via",
+            Self::From => "From",
+            Self::To => "To",
+            Self::CallId => "Call-ID",
+            Self::CSeq => "CSeq",
+            Self::ContentLength => "Content-Length",
+            Self::MaxForwards => "Max-Forwards",
+        }
+    }
+}
+
+/// A message head split into its start line and header fields.
+#[derive(Debug)]
+pub(crate) struct RawHead<'a> {
+    pub(crate) start_line: &'a [u8],
+    pub(crate) fields: Vec<RawField<'a>>,
+}
+
+/// Splits `head` (start line, header lines, without the final empty line) into fields.
+/// Lines that are neither `name: value` nor a fold are reported as [`ParseError::MalformedHeader`].
+pub(crate) fn split_head(head: &[u8]) -> Result<RawHead<'_>, ParseError> {
+    let mut lines = LineIter { rest: head };
+    let start_line = lines.next().unwrap_or(&[]);
+    let mut fields: Vec<RawField<'_>> = Vec::new();
+    let mut current: Option<(usize, usize)> = None; // (start, end) offsets of the field in head
+    for line in lines {
+        let offset = line.as_ptr() as usize - head.as_ptr() as usize;
+        if line.first().is_some_and(|c| *c == b' ' || *c == b'\t') {
+            // A fold continues the previous field.
+            match current.as_mut() {
+                Some((_, end)) => *end = offset + line.len(),
+                None => return Err(ParseError::MalformedHeader),
+            }
+            continue;
+        }
+        if let Some((start, end)) = current.take() {
+            fields.push(field(head.get(start..end).unwrap_or(&[]))?);
+        }
+        current = Some((offset, offset + line.len()));
+    }
+    if let Some((start, end)) = current {
+        fields.push(field(head.get(start..end).unwrap_or(&[]))?);
+    }
+    Ok(RawHead { start_line, fields })
+}
+
+fn field(raw: &[u8]) -> Result<RawField<'_>, ParseError> {
+    let colon = raw
+        .iter()
+        .position(|c| *c == b':')
+        .ok_or(ParseError::MalformedHeader)?;
+    let (name, value) = raw.split_at(colon);
+    let name = trim_wsp(name);
+    if name.is_empty() || !name.iter().all(|c| is_token(*c)) {
+        return Err(ParseError::MalformedHeader);
+    }
+    Ok(RawField {
+        name,
+        value: trim_wsp(value.get(1..).unwrap_or(&[])),
+    })
+}
+
+/// RFC 3261 §25.1 `token` characters.
+pub(crate) fn is_token(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&c)
+}
+
+fn trim_wsp(mut s: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t' | b'\r' | b'\n', rest @ ..] = s {
+        s = rest;
+    }
+    while let [rest @ .., b' ' | b'\t' | b'\r' | b'\n'] = s {
+        s = rest;
+    }
+    s
+}
+
+/// Lines of a head, split at CRLF (a bare LF also ends a line, to stay total on odd input).
+struct LineIter<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for LineIter<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        match self.rest.iter().position(|c| *c == b'\n') {
+            Some(at) => {
+                let line = self.rest.get(..at).unwrap_or(&[]);
+                self.rest = self.rest.get(at + 1..).unwrap_or(&[]);
+                Some(line.strip_suffix(b"\r").unwrap_or(line))
+            }
+            None => {
+                let line = self.rest;
+                self.rest = &[];
+                Some(line)
+            }
+        }
+    }
+}
+
+/// The message's Content-Length, checking every occurrence: each must be a decimal number, and
+/// all must agree (RFC 4475 §3.1.2.3 negative value, §3.3.9 two different values).
+pub(crate) fn content_length(fields: &[RawField<'_>]) -> Result<Option<usize>, ParseError> {
+    let mut found: Option<usize> = None;
+    for f in fields
+        .iter()
+        .filter(|f| f.known() == Some(Known::ContentLength))
+    {
+        let text = f.unfolded();
+        if text.is_empty() || !text.bytes().all(|c| c.is_ascii_digit()) {
+            return Err(ParseError::InvalidContentLength(text));
+        }
+        let value: usize = text
+            .parse()
+            .map_err(|_| ParseError::InvalidContentLength(text.clone()))?;
+        match found {
+            Some(previous) if previous != value => {
+                return Err(ParseError::ConflictingContentLength {
+                    first: previous,
+                    second: value,
+                });
+            }
+            _ => found = Some(value),
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folded_fields_are_joined_and_names_compact_mapped() {
+        let head = b"OPTIONS sip:a@b SIP/2.0\r\nv: SIP/2.0/UDP h\r\n ;branch=z9hG4bK1\r\nl : 0";
+        let raw = split_head(head).unwrap();
+        assert_eq!(raw.start_line, b"OPTIONS sip:a@b SIP/2.0");
+        assert_eq!(raw.fields.len(), 2);
+        assert_eq!(raw.fields[0].known(), Some(Known::Via));
+        assert_eq!(raw.fields[0].unfolded(), "SIP/2.0/UDP h ;branch=z9hG4bK1");
+        assert_eq!(content_length(&raw.fields).unwrap(), Some(0));
+    }
+
+    #[test]
+    fn conflicting_and_negative_content_lengths_are_errors() {
+        let raw = split_head(b"X sip:a SIP/2.0\r\nContent-Length: 13\r\nl: 5").unwrap();
+        assert!(matches!(
+            content_length(&raw.fields),
+            Err(ParseError::ConflictingContentLength {
+                first: 13,
+                second: 5
+            })
+        ));
+        let raw = split_head(b"X sip:a SIP/2.0\r\nContent-Length: -999").unwrap();
+        assert!(matches!(
+            content_length(&raw.fields),
+            Err(ParseError::InvalidContentLength(_))
+        ));
+    }
+
+    #[test]
+    fn a_fold_before_any_field_is_malformed() {
+        assert!(matches!(
+            split_head(b"X sip:a SIP/2.0\r\n continued"),
+            Err(ParseError::MalformedHeader)
+        ));
+    }
+}
