@@ -90,18 +90,21 @@ impl Method {
     }
 }
 
-/// An extension method token (RFC 3261 §25.1 `extension-method = token`), stored inline in a
-/// fixed buffer of [`ExtensionMethod::MAX_LEN`] bytes so [`Method`] stays `Copy`.
+/// An RFC 3261 §25.1 `token` stored inline in a fixed buffer of [`ExtensionToken::MAX_LEN`]
+/// bytes, so the enums holding it ([`Method`], [`Transport`](crate::Transport)) stay `Copy`.
 ///
 /// A longer token does not parse (the message layer answers 400). Comparison is byte-exact
-/// (case-sensitive, RFC 3261 §7.1).
+/// (case-sensitive, as method names are, RFC 3261 §7.1).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ExtensionMethod {
+pub struct ExtensionToken {
     len: u8,
-    bytes: [u8; ExtensionMethod::MAX_LEN],
+    bytes: [u8; ExtensionToken::MAX_LEN],
 }
 
-impl ExtensionMethod {
+/// An extension method token (RFC 3261 §25.1 `extension-method = token`).
+pub type ExtensionMethod = ExtensionToken;
+
+impl ExtensionToken {
     /// Longest extension-method token accepted, in bytes.
     pub const MAX_LEN: usize = 64;
 
@@ -130,13 +133,13 @@ impl ExtensionMethod {
     }
 }
 
-impl std::fmt::Debug for ExtensionMethod {
+impl std::fmt::Debug for ExtensionToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ExtensionMethod({:?})", self.as_str())
+        write!(f, "ExtensionToken({:?})", self.as_str())
     }
 }
 
-impl std::fmt::Display for ExtensionMethod {
+impl std::fmt::Display for ExtensionToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }

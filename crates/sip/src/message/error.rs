@@ -76,7 +76,10 @@ pub enum ParseError {
     /// The Request-URI is malformed (`<>`-enclosed, embedded LWS, escaped headers, ...).
     #[error("malformed Request-URI: {0}")]
     InvalidRequestUri(String),
-    /// A SIP version other than 2.0 (answered with 505, RFC 3261 §8.2.2... §21.5.6).
+    /// The Request-URI has a scheme this server does not handle (RFC 3261 §8.2.2.1: 416).
+    #[error("unsupported Request-URI scheme {0:?}")]
+    UnsupportedUriScheme(String),
+    /// A SIP version other than 2.0 (answered with 505, RFC 3261 §8.2.2.1... §21.5.7).
     #[error("unsupported SIP version {0:?}")]
     UnsupportedVersion(String),
     /// The fork's parser refused the message.
@@ -124,6 +127,7 @@ impl ParseError {
             MalformedRequestLine => (400, "Malformed Request-Line"),
             InvalidMethod => (400, "Invalid Method"),
             InvalidRequestUri(_) => (400, "Malformed Request-URI"),
+            UnsupportedUriScheme(_) => (416, "Unsupported URI Scheme"),
             UnsupportedVersion(_) => (505, "Version Not Supported"),
             Syntax(_) => (400, "Bad Request"),
             MissingHeader(name) => (400, missing_phrase(name)),

@@ -73,8 +73,16 @@ fn parse_message(bytes: &[u8], limits: &Limits) -> Result<rsip::SipMessage, Pars
     } else {
         Some(check_request_line(head.start_line)?)
     };
-    let parsed =
-        rsip::SipMessage::try_from(message).map_err(|e| ParseError::Syntax(e.to_string()))?;
+    let parsed = rsip::SipMessage::try_from(message).map_err(|e| {
+        match request_uri_scheme(head.start_line) {
+            // rsip models sip/sips/tel URIs only; any other Request-URI is answered 416
+            // (RFC 3261 §8.2.2.1, RFC 4475 §3.3.2) rather than 400.
+            Some(scheme) if !is_supported_scheme(scheme) => {
+                ParseError::UnsupportedUriScheme(scheme.to_string())
+            }
+            _ => ParseError::Syntax(e.to_string()),
+        }
+    })?;
     validate::headers(&head, request_method)?;
     if let rsip::SipMessage::Request(request) = &parsed {
         // Our own reading of the Request-Line and the fork's must agree on the method.
@@ -135,6 +143,18 @@ fn check_request_uri(uri: &str) -> Result<(), ParseError> {
         ));
     }
     Ok(())
+}
+
+fn request_uri_scheme(start_line: &[u8]) -> Option<&str> {
+    let line = std::str::from_utf8(start_line).ok()?;
+    let uri = line.split(' ').nth(1)?;
+    uri.split_once(':').map(|(scheme, _)| scheme)
+}
+
+fn is_supported_scheme(scheme: &str) -> bool {
+    ["sip", "sips", "tel"]
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(scheme))
 }
 
 /// `SIP-Version SP Status-Code SP Reason-Phrase` with a 3-digit code 100–699 (RFC 3261 §7.2).
