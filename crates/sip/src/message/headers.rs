@@ -77,6 +77,7 @@ pub trait SipHeaders: HasHeaders {
     }
 
     /// The From header.
+    #[allow(clippy::wrong_self_convention)] // "From" is the SIP header, not a conversion
     fn from_addr(&self) -> Result<typed::From, HeaderError> {
         let value = single(self, "From", |h| match h {
             Header::From(v) => Some(v.value()),
@@ -97,6 +98,7 @@ pub trait SipHeaders: HasHeaders {
     }
 
     /// The From tag, if any.
+    #[allow(clippy::wrong_self_convention)] // "From" is the SIP header, not a conversion
     fn from_tag(&self) -> Result<Option<String>, HeaderError> {
         Ok(self.from_addr()?.tag().map(|t| t.value().to_string()))
     }

@@ -70,7 +70,7 @@ fn header_params(input: &str) -> Option<Vec<uri::param::Tokenizer<'_, &str, char
             };
             let valid = !name.is_empty()
                 && name.bytes().all(crate::parser_utils::is_token)
-                && value.map_or(true, |v| !v.is_empty());
+                && value.is_none_or(|v| !v.is_empty());
             valid.then(|| (name, value).into())
         })
         .collect()
