@@ -41,8 +41,12 @@ pub(crate) fn headers(head: &RawHead<'_>, request_method: Option<&str>) -> Resul
         }
     }
     for field in &head.fields {
+        let known = field.known();
+        if known.is_none() && !is_checked_other(field.name) {
+            continue; // nothing to check: skip the unfolding copy
+        }
         let value = field.unfolded();
-        match field.known() {
+        match known {
             Some(Known::Via) => via(&value)?,
             Some(Known::From) => name_addr(&value).map_err(|d| invalid("From", d))?,
             Some(Known::To) => name_addr(&value).map_err(|d| invalid("To", d))?,
@@ -61,6 +65,12 @@ fn invalid(name: &'static str, detail: impl Into<String>) -> ParseError {
         name,
         detail: detail.into(),
     }
+}
+
+fn is_checked_other(name: &[u8]) -> bool {
+    [&b"Contact"[..], b"m", b"Expires", b"Date"]
+        .iter()
+        .any(|n| name.eq_ignore_ascii_case(n))
 }
 
 fn other(name: &[u8], value: &str) -> Result<(), ParseError> {
