@@ -79,7 +79,7 @@ pub enum ParseError {
     /// The Request-URI has a scheme this server does not handle (RFC 3261 §8.2.2.1: 416).
     #[error("unsupported Request-URI scheme {0:?}")]
     UnsupportedUriScheme(String),
-    /// A SIP version other than 2.0 (answered with 505, RFC 3261 §8.2.2.1... §21.5.7).
+    /// A SIP version other than 2.0 (answered with 505, RFC 3261 §21.5.6).
     #[error("unsupported SIP version {0:?}")]
     UnsupportedVersion(String),
     /// The fork's parser refused the message.

@@ -177,3 +177,88 @@ fn check_status_line(line: &[u8]) -> Result<(), ParseError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{SipHeaders, error_response};
+
+    fn options(extra: &str, body: &str) -> Vec<u8> {
+        format!(
+            "OPTIONS sip:sb@192.0.2.1 SIP/2.0\r\nv: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK7\r\n\
+             f: <sip:a@192.0.2.9>;tag=1\r\nt: <sip:sb@192.0.2.1>\r\ni: abc@192.0.2.9\r\n\
+             CSeq: 1 OPTIONS\r\n{extra}\r\n{body}"
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn udp_octets_beyond_content_length_are_discarded() {
+        let message = parse(&options("l: 3\r\n", "abcdef"), &Limits::default()).unwrap();
+        assert_eq!(message.body(), b"abc");
+        assert_eq!(message.call_id().unwrap(), "abc@192.0.2.9");
+    }
+
+    #[test]
+    fn extension_method_parses_for_a_501_and_too_long_one_is_400() {
+        let raw = String::from_utf8(options("l: 0\r\n", "")).unwrap();
+        let ext = raw.replace("OPTIONS", "FOOBAR");
+        let Ok(rsip::SipMessage::Request(request)) = parse(ext.as_bytes(), &Limits::default())
+        else {
+            panic!("extension method parses");
+        };
+        assert_eq!(request.method.as_str(), "FOOBAR");
+        let long = raw.replace("OPTIONS", &"X".repeat(65));
+        let err = parse(long.as_bytes(), &Limits::default()).unwrap_err();
+        assert_eq!(err, ParseError::InvalidMethod);
+        assert_eq!(err.response(), Some((400, "Invalid Method")));
+        // Case-sensitive: `options` is not OPTIONS, so the CSeq method does not match.
+        let lower = raw.replacen("OPTIONS sip", "options sip", 1);
+        assert_eq!(
+            parse(lower.as_bytes(), &Limits::default()),
+            Err(ParseError::CSeqMethodMismatch)
+        );
+    }
+
+    #[test]
+    fn header_limits_are_enforced() {
+        let limits = Limits {
+            max_headers: 6,
+            max_header_line: 40,
+            ..Limits::default()
+        };
+        assert_eq!(
+            parse(&options("l: 0\r\nX-A: 1\r\n", ""), &limits),
+            Err(ParseError::TooManyHeaders { max: 6 })
+        );
+        let long = format!("X-Long: {}\r\n", "y".repeat(40));
+        assert_eq!(
+            parse(
+                &options(&long, ""),
+                &Limits {
+                    max_headers: 256,
+                    ..limits
+                }
+            ),
+            Err(ParseError::HeaderLineTooLong { max: 40 })
+        );
+    }
+
+    #[test]
+    fn broken_responses_are_dropped_not_answered() {
+        let raw = b"SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nCSeq: 1 INVITE\r\n\r\n";
+        let err = parse(raw, &Limits::default()).unwrap_err();
+        assert!(matches!(err, ParseError::InvalidResponse(_)));
+        assert_eq!(err.response(), None);
+        assert!(error_response(raw, &err).is_none());
+    }
+
+    #[test]
+    fn missing_via_cannot_be_routed() {
+        let raw = String::from_utf8(options("l: 0\r\n", "")).unwrap();
+        let no_via = raw.replace("v: SIP/2.0/UDP 192.0.2.9;branch=z9hG4bK7\r\n", "");
+        let err = parse(no_via.as_bytes(), &Limits::default()).unwrap_err();
+        assert_eq!(err, ParseError::MissingHeader("Via"));
+        assert!(error_response(no_via.as_bytes(), &err).is_none());
+    }
+}

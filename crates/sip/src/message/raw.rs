@@ -106,12 +106,14 @@ pub(crate) struct RawHead<'a> {
 /// Splits `head` (start line, header lines, without the final empty line) into fields.
 /// Lines that are neither `name: value` nor a fold are reported as [`ParseError::MalformedHeader`].
 pub(crate) fn split_head(head: &[u8]) -> Result<RawHead<'_>, ParseError> {
-    let mut lines = LineIter { rest: head };
-    let start_line = lines.next().unwrap_or(&[]);
+    let mut lines = LineIter {
+        rest: head,
+        offset: 0,
+    };
+    let start_line = lines.next().map(|(_, line)| line).unwrap_or(&[]);
     let mut fields: Vec<RawField<'_>> = Vec::new();
     let mut current: Option<(usize, usize)> = None; // (start, end) offsets of the field in head
-    for line in lines {
-        let offset = line.as_ptr() as usize - head.as_ptr() as usize;
+    for (offset, line) in lines {
         if line.first().is_some_and(|c| *c == b' ' || *c == b'\t') {
             // A fold continues the previous field.
             match current.as_mut() {
@@ -162,30 +164,28 @@ fn trim_wsp(mut s: &[u8]) -> &[u8] {
     s
 }
 
-/// Lines of a head, split at CRLF (a bare LF also ends a line, to stay total on odd input).
+/// Lines of a head with their offsets, split at CRLF (a bare LF also ends a line, to stay
+/// total on odd input).
 struct LineIter<'a> {
     rest: &'a [u8],
+    offset: usize,
 }
 
 impl<'a> Iterator for LineIter<'a> {
-    type Item = &'a [u8];
+    type Item = (usize, &'a [u8]);
 
-    fn next(&mut self) -> Option<&'a [u8]> {
+    fn next(&mut self) -> Option<(usize, &'a [u8])> {
         if self.rest.is_empty() {
             return None;
         }
-        match self.rest.iter().position(|c| *c == b'\n') {
-            Some(at) => {
-                let line = self.rest.get(..at).unwrap_or(&[]);
-                self.rest = self.rest.get(at + 1..).unwrap_or(&[]);
-                Some(line.strip_suffix(b"\r").unwrap_or(line))
-            }
-            None => {
-                let line = self.rest;
-                self.rest = &[];
-                Some(line)
-            }
-        }
+        let start = self.offset;
+        let (line, consumed) = match self.rest.iter().position(|c| *c == b'\n') {
+            Some(at) => (self.rest.get(..at).unwrap_or(&[]), at + 1),
+            None => (self.rest, self.rest.len()),
+        };
+        self.rest = self.rest.get(consumed..).unwrap_or(&[]);
+        self.offset += consumed;
+        Some((start, line.strip_suffix(b"\r").unwrap_or(line)))
     }
 }
 
