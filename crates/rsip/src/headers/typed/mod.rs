@@ -24,6 +24,7 @@ pub mod error_info;
 pub mod extensions;
 pub mod from;
 pub mod in_reply_to;
+pub mod name_addr;
 pub mod priority;
 pub mod proxy_authenticate;
 pub mod proxy_authorization;
@@ -47,12 +48,10 @@ pub use content_disposition::ContentDisposition;
 pub use content_type::ContentType;
 pub use cseq::CSeq;
 pub use error_info::ErrorInfo;
-pub use extensions::{
-    GenericParam, MinSe, NameAddr, PAssertedIdentity, RAck, RSeq, Reason, ReferTo, ReferredBy,
-    Refresher, Replaces, SessionExpires,
-};
+pub use extensions::{MinSe, RAck, RSeq, Reason, Refresher, Replaces, SessionExpires};
 pub use from::From;
 pub use in_reply_to::InReplyTo;
+pub use name_addr::{GenericParam, NameAddr, PAssertedIdentity, ReferTo, ReferredBy};
 pub use priority::Priority;
 pub use proxy_authenticate::ProxyAuthenticate;
 pub use proxy_authorization::ProxyAuthorization;

@@ -58,7 +58,7 @@ fn header_params(input: &str) -> Option<Vec<uri::param::Tokenizer<'_, &str, char
     if input.is_empty() {
         return Some(Vec::new());
     }
-    let mut parts = crate::headers::typed::extensions::split_outside_quotes(input, ';').into_iter();
+    let mut parts = crate::headers::typed::name_addr::split_outside_quotes(input, ';').into_iter();
     if !parts.next()?.trim().is_empty() {
         return None;
     }
