@@ -2,6 +2,8 @@
 //! i.e. framing checks, the rsip fork, RFC 3261 validation, Content-Length rewrite) beside plain
 //! upstream rsip 0.4.0 (`SipMessage::try_from` + `to_string`) on the same ~1 KB trunk INVITE.
 //!
+//! `fork_rsip_parse_only` is the rsip fork's parser alone, to show what our checks cost.
+//!
 //! Run: `cargo bench -p switchboard-benches --bench sip_parse -- --warm-up-time 1 --measurement-time 3`
 #![allow(missing_docs)] // criterion_main! generates an undocumented `main`
 
@@ -66,6 +68,9 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("upstream_rsip_parse", |b| {
         b.iter(|| rsip_upstream::SipMessage::try_from(black_box(raw.as_slice())))
+    });
+    group.bench_function("fork_rsip_parse_only", |b| {
+        b.iter(|| rsip::SipMessage::try_from(black_box(raw.as_slice())))
     });
     group.bench_function("switchboard_parse_serialize", |b| {
         b.iter(|| {

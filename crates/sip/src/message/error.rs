@@ -232,10 +232,7 @@ fn head_fields(head: &[u8]) -> Vec<(Known, String)> {
             continue;
         };
         let name = String::from_utf8_lossy(line.get(..colon).unwrap_or(&[]));
-        let field = raw::RawField {
-            name: name.trim().as_bytes(),
-            value: &[],
-        };
+        let field = raw::RawField::named(name.trim().as_bytes(), &[]);
         if let Some(known) = field.known() {
             let value = String::from_utf8_lossy(line.get(colon + 1..).unwrap_or(&[]));
             pending = Some((known, value.trim().to_string()));

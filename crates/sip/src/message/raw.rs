@@ -22,9 +22,11 @@ pub(crate) fn leading_crlf(buf: &[u8]) -> usize {
 pub(crate) struct RawField<'a> {
     pub(crate) name: &'a [u8],
     pub(crate) value: &'a [u8],
+    /// `Known::from_name(name)`, computed once.
+    known: Option<Known>,
 }
 
-impl RawField<'_> {
+impl<'a> RawField<'a> {
     /// The value with folds replaced by one SP and outer white space trimmed (RFC 3261 §7.3.1).
     pub(crate) fn unfolded(&self) -> String {
         let text = String::from_utf8_lossy(self.value);
@@ -38,9 +40,18 @@ impl RawField<'_> {
         out.trim().to_string()
     }
 
+    /// A field named `name` (value unused by the caller).
+    pub(crate) fn named(name: &'a [u8], value: &'a [u8]) -> Self {
+        Self {
+            name,
+            value,
+            known: Known::from_name(name),
+        }
+    }
+
     /// The canonical name when this is one of the headers the message layer looks at itself.
     pub(crate) fn known(&self) -> Option<Known> {
-        Known::from_name(self.name)
+        self.known
     }
 }
 
@@ -57,6 +68,22 @@ pub(crate) enum Known {
 }
 
 impl Known {
+    /// Every variant, in `index` order.
+    pub(crate) const ALL: [Known; 7] = [
+        Self::Via,
+        Self::From,
+        Self::To,
+        Self::CallId,
+        Self::CSeq,
+        Self::ContentLength,
+        Self::MaxForwards,
+    ];
+
+    /// Position in [`Known::ALL`].
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+
     fn from_name(name: &[u8]) -> Option<Self> {
         let is = |long: &str, short: &str| {
             name.eq_ignore_ascii_case(long.as_bytes())
@@ -143,10 +170,10 @@ fn field(raw: &[u8]) -> Result<RawField<'_>, ParseError> {
     if name.is_empty() || !name.iter().all(|c| is_token(*c)) {
         return Err(ParseError::MalformedHeader);
     }
-    Ok(RawField {
+    Ok(RawField::named(
         name,
-        value: trim_wsp(value.get(1..).unwrap_or(&[])),
-    })
+        trim_wsp(value.get(1..).unwrap_or(&[])),
+    ))
 }
 
 /// RFC 3261 §25.1 `token` characters.

@@ -12,6 +12,13 @@ const MAX_CSEQ: u64 = (1 << 31) - 1;
 
 /// Checks the header section. `request_method` is the Request-Line method (None for a response).
 pub(crate) fn headers(head: &RawHead<'_>, request_method: Option<&str>) -> Result<(), ParseError> {
+    let mut counts = [0usize; Known::ALL.len()];
+    for known in head.fields.iter().filter_map(|f| f.known()) {
+        if let Some(count) = counts.get_mut(known.index()) {
+            *count += 1;
+        }
+    }
+    let count = |known: Known| counts.get(known.index()).copied().unwrap_or(0);
     for known in [
         Known::Via,
         Known::From,
@@ -19,7 +26,7 @@ pub(crate) fn headers(head: &RawHead<'_>, request_method: Option<&str>) -> Resul
         Known::CallId,
         Known::CSeq,
     ] {
-        if !head.fields.iter().any(|f| f.known() == Some(known)) {
+        if count(known) == 0 {
             return Err(ParseError::MissingHeader(known.name()));
         }
     }
@@ -30,13 +37,7 @@ pub(crate) fn headers(head: &RawHead<'_>, request_method: Option<&str>) -> Resul
         Known::CSeq,
         Known::MaxForwards,
     ] {
-        if head
-            .fields
-            .iter()
-            .filter(|f| f.known() == Some(known))
-            .count()
-            > 1
-        {
+        if count(known) > 1 {
             return Err(ParseError::DuplicateHeader(known.name()));
         }
     }
