@@ -37,10 +37,10 @@ pub(crate) struct RawField<'a> {
 impl<'a> RawField<'a> {
     /// The value with folds replaced by one SP and outer white space trimmed (RFC 3261 §7.3.1).
     pub(crate) fn unfolded(&self) -> String {
-        if let Ok(text) = std::str::from_utf8(self.value) {
-            if !text.contains('\n') {
-                return text.trim().to_string(); // the common case: one line, valid UTF-8
-            }
+        if let Ok(text) = std::str::from_utf8(self.value)
+            && !text.contains('\n')
+        {
+            return text.trim().to_string(); // the common case: one line, valid UTF-8
         }
         let text = String::from_utf8_lossy(self.value);
         let mut out = String::with_capacity(text.len());
