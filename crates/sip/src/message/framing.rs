@@ -71,7 +71,10 @@ pub fn next_frame<'a>(
         }
         return Ok(None);
     };
-    let head = raw::split_head(rest.get(..head_len - 4).unwrap_or(&[]))?;
+    let head = raw::split_head(
+        rest.get(..head_len - 4).unwrap_or(&[]),
+        limits.max_header_line,
+    )?;
     let body_len = raw::content_length(&head.fields)?.ok_or(ParseError::MissingContentLength)?;
     let total = head_len.saturating_add(body_len);
     if total > limits.max_message {

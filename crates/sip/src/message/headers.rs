@@ -263,7 +263,7 @@ fn multi_values<'a, M: HasHeaders + ?Sized>(
         .headers()
         .iter()
         .filter_map(pick)
-        .flat_map(|v| split_outside(v, ','))
+        .flat_map(|v| split_outside(v, b','))
         .map(strip_sws)
         .filter(|v| !v.is_empty())
         .collect()

@@ -39,15 +39,7 @@ pub fn parse(bytes: &[u8], limits: &Limits) -> Result<rsip::SipMessage, ParseErr
 fn parse_message(bytes: &[u8], limits: &Limits) -> Result<rsip::SipMessage, ParseError> {
     let head_len = raw::head_end(bytes).ok_or(ParseError::Truncated)?;
     let head_bytes = bytes.get(..head_len - 4).unwrap_or(&[]);
-    if head_bytes
-        .split(|c| *c == b'\n')
-        .any(|line| line.len() > limits.max_header_line + 1)
-    {
-        return Err(ParseError::HeaderLineTooLong {
-            max: limits.max_header_line,
-        });
-    }
-    let head = raw::split_head(head_bytes)?;
+    let head = raw::split_head(head_bytes, limits.max_header_line)?;
     if head.fields.len() > limits.max_headers {
         return Err(ParseError::TooManyHeaders {
             max: limits.max_headers,

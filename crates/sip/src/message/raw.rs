@@ -144,16 +144,24 @@ pub(crate) struct RawHead<'a> {
 }
 
 /// Splits `head` (start line, header lines, without the final empty line) into fields.
-/// Lines that are neither `name: value` nor a fold are reported as [`ParseError::MalformedHeader`].
-pub(crate) fn split_head(head: &[u8]) -> Result<RawHead<'_>, ParseError> {
+/// Lines that are neither `name: value` nor a fold are reported as [`ParseError::MalformedHeader`],
+/// lines longer than `max_line` bytes as [`ParseError::HeaderLineTooLong`].
+pub(crate) fn split_head(head: &[u8], max_line: usize) -> Result<RawHead<'_>, ParseError> {
     let mut lines = LineIter {
         rest: head,
         offset: 0,
     };
+    let too_long = |line: &[u8]| line.len() > max_line;
     let start_line = lines.next().map(|(_, line)| line).unwrap_or(&[]);
+    if too_long(start_line) {
+        return Err(ParseError::HeaderLineTooLong { max: max_line });
+    }
     let mut fields: Vec<RawField<'_>> = Vec::new();
     let mut current: Option<(usize, usize)> = None; // (start, end) offsets of the field in head
     for (offset, line) in lines {
+        if too_long(line) {
+            return Err(ParseError::HeaderLineTooLong { max: max_line });
+        }
         if line.first().is_some_and(|c| *c == b' ' || *c == b'\t') {
             // A fold continues the previous field.
             match current.as_mut() {
@@ -264,7 +272,7 @@ mod tests {
     #[test]
     fn folded_fields_are_joined_and_names_compact_mapped() {
         let head = b"OPTIONS sip:a@b SIP/2.0\r\nv: SIP/2.0/UDP h\r\n ;branch=z9hG4bK1\r\nl : 0";
-        let raw = split_head(head).unwrap();
+        let raw = split_head(head, usize::MAX).unwrap();
         assert_eq!(raw.start_line, b"OPTIONS sip:a@b SIP/2.0");
         assert_eq!(raw.fields.len(), 2);
         assert_eq!(raw.fields[0].known(), Some(Known::Via));
@@ -274,7 +282,7 @@ mod tests {
 
     #[test]
     fn conflicting_and_negative_content_lengths_are_errors() {
-        let raw = split_head(b"X sip:a SIP/2.0\r\nContent-Length: 13\r\nl: 5").unwrap();
+        let raw = split_head(b"X sip:a SIP/2.0\r\nContent-Length: 13\r\nl: 5", usize::MAX).unwrap();
         assert!(matches!(
             content_length(&raw.fields),
             Err(ParseError::ConflictingContentLength {
@@ -282,7 +290,7 @@ mod tests {
                 second: 5
             })
         ));
-        let raw = split_head(b"X sip:a SIP/2.0\r\nContent-Length: -999").unwrap();
+        let raw = split_head(b"X sip:a SIP/2.0\r\nContent-Length: -999", usize::MAX).unwrap();
         assert!(matches!(
             content_length(&raw.fields),
             Err(ParseError::InvalidContentLength(_))
@@ -292,7 +300,7 @@ mod tests {
     #[test]
     fn a_fold_before_any_field_is_malformed() {
         assert!(matches!(
-            split_head(b"X sip:a SIP/2.0\r\n continued"),
+            split_head(b"X sip:a SIP/2.0\r\n continued", usize::MAX),
             Err(ParseError::MalformedHeader)
         ));
     }

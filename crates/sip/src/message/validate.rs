@@ -79,7 +79,7 @@ fn other(name: &[u8], value: &str) -> Result<(), ParseError> {
         if value == "*" {
             return Ok(());
         }
-        for item in split_outside(value, ',') {
+        for item in split_outside(value, b',') {
             name_addr(item).map_err(|d| invalid("Contact", d))?;
         }
     } else if name.eq_ignore_ascii_case(b"Expires") {
@@ -141,8 +141,8 @@ fn max_forwards(value: &str) -> Result<(), ParseError> {
 /// `via-parm *(COMMA via-parm)`, each `sent-protocol LWS sent-by *(SEMI via-params)`: no empty
 /// elements or parameters (RFC 4475 §3.1.2.1 `;;,;,,`).
 fn via(value: &str) -> Result<(), ParseError> {
-    for item in split_outside(value, ',') {
-        let mut params = split_outside(item, ';').into_iter();
+    for item in split_outside(value, b',') {
+        let mut params = split_outside(item, b';').into_iter();
         let sent = params.next().unwrap_or("").trim();
         if sent.is_empty() {
             return Err(invalid("Via", "empty value"));
@@ -169,7 +169,7 @@ pub(crate) fn name_addr(value: &str) -> Result<(), &'static str> {
     if !quotes_balanced(value) {
         return Err("unterminated quoted string");
     }
-    let params = match find_outside_quotes(value, '<') {
+    let params = match find_outside_quotes(value, b'<') {
         Some(open) => {
             let display = value.get(..open).unwrap_or("").trim();
             check_display_name(display)?;
@@ -195,7 +195,7 @@ pub(crate) fn name_addr(value: &str) -> Result<(), &'static str> {
             value.get(end..).unwrap_or("")
         }
     };
-    let mut parts = split_outside(params, ';').into_iter();
+    let mut parts = split_outside(params, b';').into_iter();
     if parts.next().is_some_and(|first| !first.trim().is_empty()) {
         return Err("text before parameters");
     }
@@ -228,30 +228,33 @@ fn check_display_name(display: &str) -> Result<(), &'static str> {
     }
 }
 
+// The scanners below walk bytes, not chars: every delimiter is ASCII and UTF-8 continuation
+// bytes never equal an ASCII byte, so byte offsets are always char boundaries here.
+
 fn quotes_balanced(value: &str) -> bool {
     let mut in_quotes = false;
     let mut escaped = false;
-    for c in value.chars() {
+    for c in value.bytes() {
         if escaped {
             escaped = false;
-        } else if in_quotes && c == '\\' {
+        } else if in_quotes && c == b'\\' {
             escaped = true;
-        } else if c == '"' {
+        } else if c == b'"' {
             in_quotes = !in_quotes;
         }
     }
     !in_quotes
 }
 
-fn find_outside_quotes(value: &str, wanted: char) -> Option<usize> {
+fn find_outside_quotes(value: &str, wanted: u8) -> Option<usize> {
     let mut in_quotes = false;
     let mut escaped = false;
-    for (at, c) in value.char_indices() {
+    for (at, c) in value.bytes().enumerate() {
         if escaped {
             escaped = false;
-        } else if in_quotes && c == '\\' {
+        } else if in_quotes && c == b'\\' {
             escaped = true;
-        } else if c == '"' {
+        } else if c == b'"' {
             in_quotes = !in_quotes;
         } else if c == wanted && !in_quotes {
             return Some(at);
@@ -260,26 +263,26 @@ fn find_outside_quotes(value: &str, wanted: char) -> Option<usize> {
     None
 }
 
-/// Splits at `sep` outside quoted strings and `<...>`.
-pub(crate) fn split_outside(value: &str, sep: char) -> Vec<&str> {
+/// Splits at the ASCII `sep` outside quoted strings and `<...>`.
+pub(crate) fn split_outside(value: &str, sep: u8) -> Vec<&str> {
     let mut out = Vec::new();
     let mut in_quotes = false;
     let mut escaped = false;
     let mut angle = false;
     let mut start = 0;
-    for (at, c) in value.char_indices() {
+    for (at, c) in value.bytes().enumerate() {
         if escaped {
             escaped = false;
             continue;
         }
         match c {
-            '\\' if in_quotes => escaped = true,
-            '"' => in_quotes = !in_quotes,
-            '<' if !in_quotes => angle = true,
-            '>' if !in_quotes => angle = false,
+            b'\\' if in_quotes => escaped = true,
+            b'"' => in_quotes = !in_quotes,
+            b'<' if !in_quotes => angle = true,
+            b'>' if !in_quotes => angle = false,
             c if c == sep && !in_quotes && !angle => {
                 out.push(value.get(start..at).unwrap_or(""));
-                start = at + c.len_utf8();
+                start = at + 1;
             }
             _ => {}
         }
