@@ -298,6 +298,22 @@ mod tests {
     }
 
     #[test]
+    fn repeated_equal_content_lengths_are_one_value() {
+        let raw = split_head(b"X sip:a SIP/2.0\r\nContent-Length: 5\r\nl: 5", usize::MAX).unwrap();
+        assert_eq!(content_length(&raw.fields).unwrap(), Some(5));
+        let raw = split_head(b"X sip:a SIP/2.0\r\nContent-Length: 5x", usize::MAX).unwrap();
+        assert!(content_length(&raw.fields).is_err());
+    }
+
+    #[test]
+    fn overlong_lines_are_refused_while_splitting() {
+        assert_eq!(
+            split_head(b"X sip:a SIP/2.0\r\nX-Long: 0123456789", 12).unwrap_err(),
+            ParseError::HeaderLineTooLong { max: 12 }
+        );
+    }
+
+    #[test]
     fn a_fold_before_any_field_is_malformed() {
         assert!(matches!(
             split_head(b"X sip:a SIP/2.0\r\n continued", usize::MAX),
