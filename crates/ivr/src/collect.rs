@@ -35,7 +35,10 @@ pub(crate) struct Collecting {
 
 #[derive(Debug, Clone, Copy)]
 enum Phase {
-    Prompting { playback: PlaybackId, barge_in: bool },
+    Prompting {
+        playback: PlaybackId,
+        barge_in: bool,
+    },
     /// Waiting for a digit until `deadline`: the first-digit timeout while `digits` is empty,
     /// the inter-digit timeout after.
     Waiting { deadline: Instant },

@@ -217,7 +217,9 @@ pub enum FlowProblem {
         value: String,
     },
     /// A day that is not `mon`..`sun` or a range of them (`mon-fri`).
-    #[error("{value:?} is not a day (mon, tue, wed, thu, fri, sat, sun) or a range such as mon-fri")]
+    #[error(
+        "{value:?} is not a day (mon, tue, wed, thu, fri, sat, sun) or a range such as mon-fri"
+    )]
     InvalidDay {
         /// The value as written.
         value: String,

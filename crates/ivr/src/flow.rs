@@ -197,8 +197,9 @@ pub(crate) enum NodeKind {
 }
 
 impl NodeKind {
-    pub(crate) const NAMES: [&'static str; 7] =
-        ["play", "collect", "set", "branch", "route", "hangup", "goto"];
+    pub(crate) const NAMES: [&'static str; 7] = [
+        "play", "collect", "set", "branch", "route", "hangup", "goto",
+    ];
 
     pub(crate) fn parse(text: &str) -> Option<Self> {
         Some(match text {

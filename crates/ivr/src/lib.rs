@@ -95,9 +95,9 @@ use serde::Deserialize;
 pub use action::{HangupReason, InputError, IvrAction, IvrInput, PlaybackId};
 pub use error::{FlowError, FlowProblem};
 pub use flow::{
-    Branch, Case, Collect, Condition, DataKey, DataTest, DigitSet, Flow, HangupNode, Node,
-    NodeId, OnValid, Play, PromptName, QueueState, QueueTest, Reference, ReferenceTarget,
-    RouteNode, RouteTarget, SetData, Template,
+    Branch, Case, Collect, Condition, DataKey, DataTest, DigitSet, Flow, HangupNode, Node, NodeId,
+    OnValid, Play, PromptName, QueueState, QueueTest, Reference, ReferenceTarget, RouteNode,
+    RouteTarget, SetData, Template,
 };
 pub use schedule::{DaySet, LocalTime, TimeWindow, UtcOffset, Weekday};
 pub use session::{IvrSession, QUEUE_STATE_TIMEOUT};

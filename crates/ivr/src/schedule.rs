@@ -249,8 +249,14 @@ mod tests {
 
     #[test]
     fn offsets_outside_fourteen_hours_or_malformed_are_refused() {
-        assert_eq!(UtcOffset::parse("+14:00").map(UtcOffset::seconds), Some(50_400));
-        assert_eq!(UtcOffset::parse("-05:30").map(UtcOffset::seconds), Some(-19_800));
+        assert_eq!(
+            UtcOffset::parse("+14:00").map(UtcOffset::seconds),
+            Some(50_400)
+        );
+        assert_eq!(
+            UtcOffset::parse("-05:30").map(UtcOffset::seconds),
+            Some(-19_800)
+        );
         for bad in ["+14:30", "01:00", "+1:00", "+01:60", "+01", "", "+ab:00"] {
             assert_eq!(UtcOffset::parse(bad), None, "{bad}");
         }
@@ -278,7 +284,13 @@ mod tests {
         assert!(night.contains(5 * 60));
         assert!(!night.contains(12 * 60));
         assert!(TimeWindow::parse("00:00-24:00").unwrap().contains(1439));
-        for bad in ["09:00", "9:00-17:00", "09:00-09:00", "24:00-05:00", "09:00-25:00"] {
+        for bad in [
+            "09:00",
+            "9:00-17:00",
+            "09:00-09:00",
+            "24:00-05:00",
+            "09:00-25:00",
+        ] {
             assert_eq!(TimeWindow::parse(bad), None, "{bad}");
         }
     }

@@ -65,7 +65,9 @@ pub(crate) enum State {
         deadline: Instant,
     },
     /// A `hangup` node's prompts are playing.
-    HangingUp { playback: PlaybackId },
+    HangingUp {
+        playback: PlaybackId,
+    },
     Finished,
 }
 
@@ -132,7 +134,9 @@ impl IvrSession {
     pub fn handle_timeout(&mut self, now: Instant) {
         match &mut self.state {
             State::Collecting(collecting)
-                if collecting.deadline().is_some_and(|deadline| now >= deadline) =>
+                if collecting
+                    .deadline()
+                    .is_some_and(|deadline| now >= deadline) =>
             {
                 self.on_collect_timeout(now);
             }
@@ -197,7 +201,9 @@ impl IvrSession {
             let next = match node {
                 Node::Goto(next) => Some(next.clone()),
                 Node::Set(set) => {
-                    let value = set.value.render(|key| self.data.get(key).map(String::as_str));
+                    let value = set
+                        .value
+                        .render(|key| self.data.get(key).map(String::as_str));
                     self.set_data(set.key.clone(), value);
                     Some(set.next.clone())
                 }
@@ -316,8 +322,7 @@ impl IvrSession {
                 next,
             } => {
                 let (playback, next) = (*playback, next.clone());
-                self.outputs
-                    .push_back(IvrAction::StopPlayback { playback });
+                self.outputs.push_back(IvrAction::StopPlayback { playback });
                 self.push_type_ahead(key);
                 self.run(now, next);
             }

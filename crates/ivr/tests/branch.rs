@@ -168,7 +168,10 @@ fn queue_state_branch_asks_the_host_and_overflows_when_ewt_is_over_the_threshold
             queue: "support".into()
         }]
     );
-    assert_eq!(call.session.poll_timeout(), Some(call.now + QUEUE_STATE_TIMEOUT));
+    assert_eq!(
+        call.session.poll_timeout(),
+        Some(call.now + QUEUE_STATE_TIMEOUT)
+    );
     let actions = call.answer_queue("support", support_state(301, 2, 3));
     assert!(overflowed(&actions));
 }
@@ -179,7 +182,11 @@ fn queue_state_branch_routes_to_the_queue_when_ewt_is_under_the_threshold() {
     call.start();
     let actions = call.answer_queue("support", support_state(300, 2, 30));
     // The same answer serves the second case of the same queue: no second question.
-    assert!(!actions.iter().any(|a| matches!(a, IvrAction::AskQueueState { .. })));
+    assert!(
+        !actions
+            .iter()
+            .any(|a| matches!(a, IvrAction::AskQueueState { .. }))
+    );
     assert_eq!(routed_queue(&actions).as_deref(), Some("support"));
 }
 
@@ -196,7 +203,10 @@ fn an_unanswered_queue_question_times_out_and_its_cases_do_not_hold() {
     let mut call = Call::new(ewt_flow());
     call.start();
     // An answer about another queue is not the answer.
-    assert!(call.answer_queue("sales", support_state(999, 0, 99)).is_empty());
+    assert!(
+        call.answer_queue("sales", support_state(999, 0, 99))
+            .is_empty()
+    );
     let actions = call.fire_timeout();
     assert_eq!(call.elapsed(), QUEUE_STATE_TIMEOUT);
     assert_eq!(routed_queue(&actions).as_deref(), Some("support"));

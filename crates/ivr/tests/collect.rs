@@ -133,7 +133,11 @@ fn without_barge_in_a_partial_answer_waits_the_inter_digit_timeout_after_the_pro
         Some(call.now + Duration::from_secs(2))
     );
     call.digits("78");
-    assert!(call.fire_timeout().iter().any(|a| matches!(a, IvrAction::Hangup { .. })));
+    assert!(
+        call.fire_timeout()
+            .iter()
+            .any(|a| matches!(a, IvrAction::Hangup { .. }))
+    );
     assert_eq!(call.data("account"), Some("778"));
 }
 

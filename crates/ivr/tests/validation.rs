@@ -50,14 +50,20 @@ fn the_demo_flows_are_valid_and_name_their_references() {
 #[test]
 fn toml_syntax_errors_are_positioned() {
     let error = refused("[nodes.a]\ntype = \n");
-    assert!(matches!(error.problem, FlowProblem::Syntax { .. }), "{error}");
+    assert!(
+        matches!(error.problem, FlowProblem::Syntax { .. }),
+        "{error}"
+    );
     assert_eq!(error.line, 4);
 }
 
 #[test]
 fn a_node_declared_twice_is_a_syntax_error() {
     let error = refused(&format!("{PLAY_A}{HANGUP_B}{HANGUP_B}"));
-    assert!(matches!(error.problem, FlowProblem::Syntax { .. }), "{error}");
+    assert!(
+        matches!(error.problem, FlowProblem::Syntax { .. }),
+        "{error}"
+    );
     assert_eq!(error.line, 9);
 }
 
@@ -69,7 +75,11 @@ fn a_misspelt_key_is_refused_at_the_key() {
         "{error}"
     );
     assert_eq!(at(&error), (5, 1));
-    assert!(error.to_string().starts_with("t.toml:5:1: unknown key `promts`"));
+    assert!(
+        error
+            .to_string()
+            .starts_with("t.toml:5:1: unknown key `promts`")
+    );
 }
 
 #[test]
@@ -137,7 +147,9 @@ fn an_undeclared_entry_is_refused_at_entry() {
 
 #[test]
 fn an_unreachable_node_is_an_error_at_its_name() {
-    let error = refused(&format!("{PLAY_A}{HANGUP_B}[nodes.orphan]\ntype = \"hangup\"\n"));
+    let error = refused(&format!(
+        "{PLAY_A}{HANGUP_B}[nodes.orphan]\ntype = \"hangup\"\n"
+    ));
     assert_eq!(
         error.problem,
         FlowProblem::UnreachableNode {
@@ -215,7 +227,9 @@ fn a_terminator_that_is_not_one_dtmf_key_is_refused() {
 
 #[test]
 fn a_choice_outside_the_digit_set_is_refused_at_the_choice() {
-    let error = refused(&collect("digits = \"12\"\nchoices = { 1 = \"b\", 3 = \"b\" }"));
+    let error = refused(&collect(
+        "digits = \"12\"\nchoices = { 1 = \"b\", 3 = \"b\" }",
+    ));
     assert_eq!(bad_digits(&error), ("choices", "3"));
     assert_eq!(at(&error), (8, 22));
 }
@@ -280,7 +294,9 @@ fn min_digits_above_max_digits_is_refused() {
 }
 
 fn branch(case: &str) -> String {
-    format!("[nodes.a]\ntype = \"branch\"\ncases = [{{ {case}, next = \"b\" }}]\ndefault = \"b\"\n{HANGUP_B}")
+    format!(
+        "[nodes.a]\ntype = \"branch\"\ncases = [{{ {case}, next = \"b\" }}]\ndefault = \"b\"\n{HANGUP_B}"
+    )
 }
 
 #[test]
@@ -309,8 +325,13 @@ fn an_unknown_day_is_refused() {
 
 #[test]
 fn a_case_mixing_condition_kinds_is_refused() {
-    let error = refused(&branch("data = \"x\", equals = \"1\", hours = \"09:00-17:00\""));
-    assert!(matches!(error.problem, FlowProblem::OneOf { found: 2, .. }), "{error}");
+    let error = refused(&branch(
+        "data = \"x\", equals = \"1\", hours = \"09:00-17:00\"",
+    ));
+    assert!(
+        matches!(error.problem, FlowProblem::OneOf { found: 2, .. }),
+        "{error}"
+    );
     assert_eq!(at(&error), (5, 10));
 }
 
@@ -366,7 +387,10 @@ fn a_route_to_something_not_a_sip_uri_is_refused() {
 #[test]
 fn a_bad_skill_override_points_inside_the_expression() {
     let error = refused(&route("queue = \"q\"\nskills = \"support >= 99\""));
-    assert!(matches!(error.problem, FlowProblem::Requirement(_)), "{error}");
+    assert!(
+        matches!(error.problem, FlowProblem::Requirement(_)),
+        "{error}"
+    );
     // `99` is the 12th character of the expression, which starts at column 11.
     assert_eq!(at(&error), (6, 22));
 }
@@ -389,19 +413,28 @@ fn an_unclosed_template_placeholder_is_refused() {
     let error = refused(&format!(
         "[nodes.a]\ntype = \"set\"\ndata = \"x\"\nvalue = \"${{caller\"\nnext = \"b\"\n{HANGUP_B}"
     ));
-    assert!(matches!(error.problem, FlowProblem::InvalidTemplate { .. }), "{error}");
+    assert!(
+        matches!(error.problem, FlowProblem::InvalidTemplate { .. }),
+        "{error}"
+    );
     assert_eq!(at(&error), (6, 9));
     let error = refused(&format!(
         "[nodes.a]\ntype = \"set\"\ndata = \"x\"\nvalue = \"5$\"\nnext = \"b\"\n{HANGUP_B}"
     ));
-    assert!(matches!(error.problem, FlowProblem::InvalidTemplate { .. }), "{error}");
+    assert!(
+        matches!(error.problem, FlowProblem::InvalidTemplate { .. }),
+        "{error}"
+    );
 }
 
 #[test]
 fn a_prompt_name_that_could_escape_the_prompt_folder_is_refused() {
     let error = refused("[nodes.a]\ntype = \"hangup\"\nprompts = [\"../../etc/passwd\"]\n");
     assert!(
-        matches!(&error.problem, FlowProblem::InvalidName { key: "prompts", .. }),
+        matches!(
+            &error.problem,
+            FlowProblem::InvalidName { key: "prompts", .. }
+        ),
         "{error}"
     );
     assert_eq!(at(&error), (5, 12));
@@ -417,8 +450,11 @@ fn an_empty_prompt_list_on_a_play_node_is_refused() {
 
 #[test]
 fn a_missing_entry_is_refused() {
-    let error = switchboard_ivr::parse("name = \"t\"\n[nodes.a]\ntype = \"hangup\"\n", Path::new("t.toml"))
-        .unwrap_err();
+    let error = switchboard_ivr::parse(
+        "name = \"t\"\n[nodes.a]\ntype = \"hangup\"\n",
+        Path::new("t.toml"),
+    )
+    .unwrap_err();
     assert_eq!(
         error.problem,
         FlowProblem::MissingKey {

@@ -63,7 +63,13 @@ impl Validator<'_> {
                 if values.get_ref().is_empty() {
                     return Err(self.error(values.span(), FlowProblem::Empty { key: "one_of" }));
                 }
-                DataTest::OneOf(values.get_ref().iter().map(|v| v.get_ref().clone()).collect())
+                DataTest::OneOf(
+                    values
+                        .get_ref()
+                        .iter()
+                        .map(|v| v.get_ref().clone())
+                        .collect(),
+                )
             }
             (None, None, Some(prefix), None) => DataTest::StartsWith(prefix.get_ref().clone()),
             (None, None, None, Some(set)) => DataTest::IsSet(*set.get_ref()),
@@ -148,10 +154,7 @@ impl Validator<'_> {
             calls_waiting_above: count(raw.calls_waiting_above.as_ref(), "calls_waiting_above", 0)?,
         };
         if test == QueueTest::default() {
-            return Err(self.error(
-                span.clone(),
-                FlowProblem::NoQueueTest,
-            ));
+            return Err(self.error(span.clone(), FlowProblem::NoQueueTest));
         }
         Ok(Condition::Queue { queue, test })
     }

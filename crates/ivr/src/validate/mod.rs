@@ -21,8 +21,7 @@ mod nodes;
 type Result<T> = std::result::Result<T, FlowError>;
 
 const NAME_RULE: &str = "1 to 64 of letters, digits, '_', '-', '.'";
-const PROMPT_RULE: &str =
-    "1 to 64 of letters, digits, '_', '-', '.', not starting with '.' (a file under config/prompts/)";
+const PROMPT_RULE: &str = "1 to 64 of letters, digits, '_', '-', '.', not starting with '.' (a file under config/prompts/)";
 const MAX_NAME_CHARS: usize = 64;
 /// Node entries per call unless the flow says otherwise: far above any sane menu tree, far
 /// below a caller held in a loop for an hour.
@@ -58,7 +57,13 @@ pub(crate) fn validate(
         })?,
         None => UtcOffset::UTC,
     };
-    let max_steps = v.number("max_steps", raw.max_steps.as_ref(), 1, 10_000, DEFAULT_MAX_STEPS)?;
+    let max_steps = v.number(
+        "max_steps",
+        raw.max_steps.as_ref(),
+        1,
+        10_000,
+        DEFAULT_MAX_STEPS,
+    )?;
     let entry = v.node_ref(&raw.entry)?;
 
     let nodes_span = raw.nodes.span();
@@ -135,7 +140,12 @@ impl Validator<'_> {
         Ok(id)
     }
 
-    fn prompts(&self, key: &'static str, value: Option<&Texts>, required: bool) -> Result<Vec<PromptName>> {
+    fn prompts(
+        &self,
+        key: &'static str,
+        value: Option<&Texts>,
+        required: bool,
+    ) -> Result<Vec<PromptName>> {
         let Some(list) = value else {
             return Ok(Vec::new());
         };

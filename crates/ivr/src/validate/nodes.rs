@@ -111,9 +111,9 @@ impl Validator<'_> {
             NodeKind::Hangup => Node::Hangup(HangupNode {
                 prompts: self.prompts("prompts", node.prompts.as_ref(), false)?,
             }),
-            NodeKind::Goto => Node::Goto(
-                self.node_ref(required(self, node.next.as_ref(), "next", ty, &span)?)?,
-            ),
+            NodeKind::Goto => {
+                Node::Goto(self.node_ref(required(self, node.next.as_ref(), "next", ty, &span)?)?)
+            }
         })
     }
 
@@ -224,7 +224,11 @@ impl Validator<'_> {
             )?,
             retries: u8::try_from(self.number("retries", node.retries.as_ref(), 0, 10, 2)?)
                 .unwrap_or(u8::MAX),
-            invalid_prompts: self.prompts("invalid_prompts", node.invalid_prompts.as_ref(), true)?,
+            invalid_prompts: self.prompts(
+                "invalid_prompts",
+                node.invalid_prompts.as_ref(),
+                true,
+            )?,
             no_input_prompts: self.prompts(
                 "no_input_prompts",
                 node.no_input_prompts.as_ref(),
@@ -298,7 +302,8 @@ impl Validator<'_> {
     }
 
     pub(super) fn data_key(&self, key: &'static str, value: &Text) -> Result<DataKey> {
-        self.name(key, value).map(|name| DataKey::from(name.as_str()))
+        self.name(key, value)
+            .map(|name| DataKey::from(name.as_str()))
     }
 
     /// `${key}` placeholders, `$$` for a literal `$`; any other `$` is refused so a typo does
@@ -332,7 +337,9 @@ impl Validator<'_> {
                         .chars()
                         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
                 if !valid {
-                    return Err(invalid("`${…}` must hold a data key (letters, digits, '_', '-', '.')"));
+                    return Err(invalid(
+                        "`${…}` must hold a data key (letters, digits, '_', '-', '.')",
+                    ));
                 }
                 if !text.is_empty() {
                     parts.push(TemplatePart::Text(std::mem::take(&mut text)));
@@ -362,16 +369,16 @@ impl Validator<'_> {
             (None, Some(agent), None) => {
                 RouteTarget::Agent(AgentId::from(self.name("agent", agent)?))
             }
-            (None, None, Some(uri)) => RouteTarget::Uri(SipUri::parse(uri.get_ref()).ok_or_else(
-                || {
+            (None, None, Some(uri)) => {
+                RouteTarget::Uri(SipUri::parse(uri.get_ref()).ok_or_else(|| {
                     self.error(
                         uri.span(),
                         FlowProblem::InvalidUri {
                             value: uri.get_ref().clone(),
                         },
                     )
-                },
-            )?),
+                })?)
+            }
             _ => {
                 return Err(self.error(
                     span.clone(),
@@ -384,7 +391,10 @@ impl Validator<'_> {
         };
         if !matches!(target, RouteTarget::Queue(_)) {
             if let Some(priority) = &node.priority {
-                return Err(self.error(priority.span(), FlowProblem::OnlyForQueue { key: "priority" }));
+                return Err(self.error(
+                    priority.span(),
+                    FlowProblem::OnlyForQueue { key: "priority" },
+                ));
             }
             if let Some(skills) = &node.skills {
                 return Err(self.error(skills.span(), FlowProblem::OnlyForQueue { key: "skills" }));
