@@ -186,20 +186,18 @@ impl IvrSession {
             return;
         };
         let no_input = matches!(&self.state, State::Collecting(c) if c.digits.is_empty());
-        let next = if no_input && collect.min_digits > 0 {
-            match &collect.on_no_input {
-                Some(next) => Some(next.clone()),
-                None => {
-                    let prompts = if collect.no_input_prompts.is_empty() {
-                        collect.invalid_prompts.clone()
-                    } else {
-                        collect.no_input_prompts.clone()
-                    };
-                    self.retry_or_fail(now, collect, prompts)
-                }
+        let next = match (&collect.on_no_input, no_input) {
+            (Some(next), true) => Some(next.clone()),
+            // With min_digits = 0, silence is an empty and valid answer: `complete` takes it.
+            (None, true) if collect.min_digits > 0 => {
+                let prompts = if collect.no_input_prompts.is_empty() {
+                    collect.invalid_prompts.clone()
+                } else {
+                    collect.no_input_prompts.clone()
+                };
+                self.retry_or_fail(now, collect, prompts)
             }
-        } else {
-            self.complete(now, collect)
+            _ => self.complete(now, collect),
         };
         if let Some(next) = next {
             self.run(now, next);

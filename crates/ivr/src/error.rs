@@ -114,6 +114,15 @@ pub enum FlowProblem {
         /// The name referred to.
         name: String,
     },
+    /// A queue, agent or skill the daemon's configuration does not declare (from
+    /// [`Flow::check_against`](crate::Flow::check_against)).
+    #[error("unknown {kind} `{name}` (not declared in the daemon's configuration)")]
+    UnknownReference {
+        /// `queue`, `agent` or `skill`.
+        kind: &'static str,
+        /// The name as written.
+        name: String,
+    },
     /// A node no path from `entry` reaches. Refused rather than warned about: a flow is
     /// reloaded by a daemon that has no one to show warnings to, and a dead node is almost
     /// always a `next` that points at the wrong sibling.

@@ -4,11 +4,13 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_config::{AgentId, IvrName, QueueName, Requirement, SipUri};
 
+use crate::references::Reference;
 use crate::schedule::{DaySet, TimeWindow, UtcOffset};
 
 macro_rules! name_type {
@@ -80,6 +82,8 @@ pub struct Flow {
     pub(crate) utc_offset: UtcOffset,
     pub(crate) max_steps: u32,
     pub(crate) nodes: BTreeMap<NodeId, Node>,
+    pub(crate) references: Vec<Reference>,
+    pub(crate) file: PathBuf,
 }
 
 impl Flow {
@@ -114,55 +118,17 @@ impl Flow {
         self.nodes.iter()
     }
 
-    /// Every queue, agent and URI the flow can route to or ask about, so the loader of the
-    /// daemon's configuration can check them against its `[[queue]]` and `[[agent]]` tables.
-    pub fn references(&self) -> Vec<Reference<'_>> {
-        let mut out = Vec::new();
-        for (node_id, node) in &self.nodes {
-            match node {
-                Node::Route(route) => out.push(Reference {
-                    node: node_id,
-                    target: match &route.target {
-                        RouteTarget::Queue(queue) => ReferenceTarget::Queue(queue),
-                        RouteTarget::Agent(agent) => ReferenceTarget::Agent(agent),
-                        RouteTarget::Uri(uri) => ReferenceTarget::Uri(uri),
-                    },
-                }),
-                Node::Branch(branch) => {
-                    for case in &branch.cases {
-                        if let Condition::Queue { queue, .. } = &case.condition {
-                            out.push(Reference {
-                                node: node_id,
-                                target: ReferenceTarget::Queue(queue),
-                            });
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        out
+    /// Every queue, agent, URI and skill the flow names, where it names them, so the daemon
+    /// can check them against its configuration ([`Flow::check_against`]).
+    pub fn references(&self) -> &[Reference] {
+        &self.references
     }
-}
 
-/// Something outside the flow that a node names; see [`Flow::references`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Reference<'a> {
-    /// The node that names it.
-    pub node: &'a NodeId,
-    /// What it names.
-    pub target: ReferenceTarget<'a>,
-}
-
-/// The kinds of outside names a flow uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReferenceTarget<'a> {
-    /// A queue (routed to, or asked about in a branch).
-    Queue(&'a QueueName),
-    /// An agent routed to.
-    Agent(&'a AgentId),
-    /// A SIP URI routed to.
-    Uri(&'a SipUri),
+    /// The file the flow was read from (as given to [`parse`](crate::parse) or
+    /// [`load`](crate::load)).
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
 }
 
 /// One step of a flow.

@@ -84,6 +84,7 @@ mod collect;
 mod error;
 mod flow;
 mod raw;
+mod references;
 mod schedule;
 mod session;
 mod validate;
@@ -96,9 +97,9 @@ pub use action::{HangupReason, InputError, IvrAction, IvrInput, PlaybackId};
 pub use error::{FlowError, FlowProblem};
 pub use flow::{
     Branch, Case, Collect, Condition, DataKey, DataTest, DigitSet, Flow, HangupNode, Node, NodeId,
-    OnValid, Play, PromptName, QueueState, QueueTest, Reference, ReferenceTarget, RouteNode,
-    RouteTarget, SetData, Template,
+    OnValid, Play, PromptName, QueueState, QueueTest, RouteNode, RouteTarget, SetData, Template,
 };
+pub use references::{Reference, ReferenceTarget};
 pub use schedule::{DaySet, LocalTime, TimeWindow, UtcOffset, Weekday};
 pub use session::{IvrSession, QUEUE_STATE_TIMEOUT};
 

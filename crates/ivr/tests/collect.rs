@@ -255,3 +255,32 @@ fn a_character_that_is_not_dtmf_is_refused_and_changes_nothing() {
     assert_eq!(error, switchboard_ivr::InputError::NotDtmf('X'));
     assert_eq!(call.session.poll_timeout(), before);
 }
+
+#[test]
+fn on_no_input_wins_over_an_empty_answer_when_min_digits_is_zero() {
+    let mut call = Call::new(flow(
+        r#"
+        name = "optional"
+        entry = "ask"
+        [nodes.ask]
+        type = "collect"
+        prompts = ["q"]
+        min_digits = 0
+        store = "answer"
+        next = "answered"
+        on_no_input = "silent"
+        on_failure = "answered"
+        [nodes.answered]
+        type = "route"
+        queue = "a"
+        [nodes.silent]
+        type = "route"
+        queue = "s"
+        "#,
+    ));
+    call.start();
+    call.finish_playback();
+    let actions = call.fire_timeout();
+    assert_eq!(common::routed_queue(&actions).as_deref(), Some("s"));
+    assert_eq!(call.data("answer"), None);
+}

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use switchboard_ivr::{FlowError, FlowProblem};
+use switchboard_ivr::{FlowError, FlowProblem, ReferenceTarget};
 
 const HEAD: &str = "name = \"t\"\nentry = \"a\"\n";
 
@@ -35,16 +35,104 @@ fn the_base_flow_of_these_tests_is_valid() {
 fn the_demo_flows_are_valid_and_name_their_references() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/ivr");
     let main = switchboard_ivr::load(&root.join("main.toml")).unwrap();
-    let queues: Vec<String> = main
+    let queues: Vec<(String, u32)> = main
         .references()
         .iter()
-        .map(|r| match r.target {
-            switchboard_ivr::ReferenceTarget::Queue(q) => q.to_string(),
+        .map(|r| match &r.target {
+            ReferenceTarget::Queue(q) => (q.to_string(), r.line),
             other => panic!("{other:?}"),
         })
         .collect();
-    assert_eq!(queues, ["sales", "support"]);
-    switchboard_ivr::load(&root.join("survey.toml")).unwrap();
+    // The lines where the file writes them.
+    let text = std::fs::read_to_string(root.join("main.toml")).unwrap();
+    let line_of = |needle: &str| {
+        u32::try_from(text.lines().position(|line| line == needle).unwrap() + 1).unwrap()
+    };
+    assert_eq!(
+        queues,
+        [
+            ("sales".into(), line_of("queue = \"sales\"")),
+            ("support".into(), line_of("queue = \"support\""))
+        ]
+    );
+    let survey = switchboard_ivr::load(&root.join("survey.toml")).unwrap();
+    assert!(survey.references().is_empty());
+
+    // And every queue they name exists in the demo configuration.
+    let config = switchboard_config::load(&root.join("../switchboard.toml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    main.check_against(&config).unwrap();
+    survey.check_against(&config).unwrap();
+}
+
+#[test]
+fn check_against_the_configuration_refuses_unknown_queues_agents_and_skills() {
+    let config = switchboard_config::parse(
+        "[skills]\nsupport = \"Support\"\n[[agent]]\nid = \"1001\"\npassword = \"x\"\n\
+         [[queue]]\nname = \"support\"\n",
+        Path::new("switchboard.toml"),
+    )
+    .unwrap();
+    let routes = |keys: &str| {
+        let text = format!("{HEAD}[nodes.a]\ntype = \"route\"\n{keys}\n");
+        switchboard_ivr::parse(&text, Path::new("t.toml")).unwrap()
+    };
+    routes("queue = \"support\"\nskills = \"support >= 2\"")
+        .check_against(&config)
+        .unwrap();
+    routes("agent = \"1001\"").check_against(&config).unwrap();
+    routes("uri = \"sip:vm@192.0.2.1\"")
+        .check_against(&config)
+        .unwrap();
+
+    let error = routes("queue = \"billing\"")
+        .check_against(&config)
+        .unwrap_err();
+    assert_eq!(
+        error.problem,
+        FlowProblem::UnknownReference {
+            kind: "queue",
+            name: "billing".into()
+        }
+    );
+    assert_eq!(at(&error), (5, 9));
+    assert!(
+        error
+            .to_string()
+            .starts_with("t.toml:5:9: unknown queue `billing`")
+    );
+
+    let error = routes("agent = \"2002\"")
+        .check_against(&config)
+        .unwrap_err();
+    assert!(matches!(
+        error.problem,
+        FlowProblem::UnknownReference { kind: "agent", .. }
+    ));
+
+    let error = routes("queue = \"support\"\nskills = \"support >= 1 and french >= 2\"")
+        .check_against(&config)
+        .unwrap_err();
+    assert_eq!(
+        error.problem,
+        FlowProblem::UnknownReference {
+            kind: "skill",
+            name: "french".into()
+        }
+    );
+    // `french` is the expression's 18th character; the expression opens at column 11.
+    assert_eq!(at(&error), (6, 28));
+
+    let branch = format!(
+        "{HEAD}[nodes.a]\ntype = \"branch\"\ncases = [{{ queue = \"sales\", agents_ready_below = 1, next = \"b\" }}]\ndefault = \"b\"\n{HANGUP_B}"
+    );
+    let flow = switchboard_ivr::parse(&branch, Path::new("t.toml")).unwrap();
+    let error = flow.check_against(&config).unwrap_err();
+    assert!(matches!(
+        error.problem,
+        FlowProblem::UnknownReference { kind: "queue", .. }
+    ));
+    assert_eq!(at(&error), (5, 20));
 }
 
 #[test]

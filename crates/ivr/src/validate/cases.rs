@@ -9,6 +9,7 @@ use super::{Result, Validator};
 use crate::error::FlowProblem;
 use crate::flow::{Case, Condition, DataTest, QueueTest};
 use crate::raw::RawCase;
+use crate::references::ReferenceTarget;
 use crate::schedule::{DaySet, TimeWindow};
 
 impl Validator<'_> {
@@ -43,7 +44,7 @@ impl Validator<'_> {
         };
         Ok(Case {
             condition,
-            next: self.node_ref(&raw.next)?,
+            next: self.node_ref("next", &raw.next)?,
         })
     }
 
@@ -127,7 +128,11 @@ impl Validator<'_> {
         Ok(Condition::Schedule { days, hours })
     }
 
-    fn queue_condition(&self, raw: &RawCase, span: &std::ops::Range<usize>) -> Result<Condition> {
+    fn queue_condition(
+        &mut self,
+        raw: &RawCase,
+        span: &std::ops::Range<usize>,
+    ) -> Result<Condition> {
         let queue = raw.queue.as_ref().ok_or_else(|| {
             self.error(
                 span.clone(),
@@ -136,7 +141,10 @@ impl Validator<'_> {
                 },
             )
         })?;
+        let queue_span = queue.span();
         let queue = QueueName::from(self.name("queue", queue)?);
+        self.outside
+            .push((ReferenceTarget::Queue(queue.clone()), queue_span));
         let count = |value: Option<&crate::raw::Number>, key, min| {
             value
                 .map(|n| self.number(key, Some(n), min, 100_000, 0))

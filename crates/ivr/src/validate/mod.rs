@@ -12,6 +12,7 @@ use toml::Spanned;
 use crate::error::{FlowError, FlowProblem, Source};
 use crate::flow::{Flow, NodeId, PromptName};
 use crate::raw::{Number, RawFlow, Text, Texts};
+use crate::references::{Reference, ReferenceTarget};
 use crate::schedule::UtcOffset;
 
 mod cases;
@@ -35,6 +36,7 @@ pub(crate) fn validate(
     let mut v = Validator {
         source,
         references: Vec::new(),
+        outside: Vec::new(),
     };
     let name = IvrName::from(v.name("name", &raw.name)?);
     if let Some(file_stem) = expected_name.filter(|stem| *stem != name.as_str()) {
@@ -64,7 +66,7 @@ pub(crate) fn validate(
         10_000,
         DEFAULT_MAX_STEPS,
     )?;
-    let entry = v.node_ref(&raw.entry)?;
+    let entry = v.node_ref("entry", &raw.entry)?;
 
     let nodes_span = raw.nodes.span();
     let raw_nodes = raw.nodes.into_inner();
@@ -73,12 +75,23 @@ pub(crate) fn validate(
     }
     let mut nodes = BTreeMap::new();
     let mut node_spans = BTreeMap::new();
+    let mut references = Vec::new();
     for (key, node) in raw_nodes {
         let id = NodeId::from(v.name("nodes", &key)?.as_str());
         let typed = v.node(node)?;
+        for (target, span) in v.outside.drain(..) {
+            let (line, column) = source.line_column(span.start);
+            references.push(Reference {
+                node: id.clone(),
+                target,
+                line,
+                column,
+            });
+        }
         node_spans.insert(id.clone(), key.span());
         nodes.insert(id, typed);
     }
+    references.sort_by_key(|r| (r.line, r.column));
 
     let flow = Flow {
         name,
@@ -86,6 +99,8 @@ pub(crate) fn validate(
         utc_offset,
         max_steps: u32::try_from(max_steps).unwrap_or(u32::MAX),
         nodes,
+        references,
+        file: source.file.to_path_buf(),
     };
     graph::check(&v, &flow, &node_spans)?;
     Ok(flow)
@@ -95,6 +110,8 @@ pub(crate) struct Validator<'a> {
     source: &'a Source<'a>,
     /// Every node reference seen, with where it was written, for the graph check.
     references: Vec<(NodeId, Range<usize>)>,
+    /// Outside names (queues, agents, skills, URIs) used by the node being validated.
+    outside: Vec<(ReferenceTarget, Range<usize>)>,
 }
 
 impl Validator<'_> {
@@ -134,8 +151,8 @@ impl Validator<'_> {
     }
 
     /// A reference to a node, remembered for the graph check.
-    fn node_ref(&mut self, value: &Text) -> Result<NodeId> {
-        let id = NodeId::from(self.name("next", value)?.as_str());
+    fn node_ref(&mut self, key: &'static str, value: &Text) -> Result<NodeId> {
+        let id = NodeId::from(self.name(key, value)?.as_str());
         self.references.push((id.clone(), value.span()));
         Ok(id)
     }
@@ -189,20 +206,28 @@ impl Validator<'_> {
     }
 
     /// A skill requirement, its errors pointing inside the string when it is written plainly.
-    fn requirement(&self, value: &Text) -> Result<Requirement> {
+    fn requirement(&mut self, value: &Text) -> Result<Requirement> {
         let span = value.span();
         let text = value.get_ref();
         let raw = self.source.text.get(span.clone()).unwrap_or_default();
         let plain = (raw.starts_with('"') || raw.starts_with('\''))
             && raw.get(1..raw.len().saturating_sub(1)) == Some(text.as_str());
-        Requirement::parse(text).map_err(|error| {
+        let at = |offset: usize| {
             let at = if plain {
-                span.start + 1 + error.offset
+                span.start + 1 + offset
             } else {
                 span.start
             };
-            self.error(at..at, FlowProblem::Requirement(error))
-        })
+            at..at
+        };
+        let requirement = Requirement::parse(text)
+            .map_err(|error| self.error(at(error.offset), FlowProblem::Requirement(error)))?;
+        for skill in requirement.skills() {
+            let offset = text.find(skill.as_str()).unwrap_or(0);
+            self.outside
+                .push((ReferenceTarget::Skill(skill.clone()), at(offset)));
+        }
+        Ok(requirement)
     }
 }
 

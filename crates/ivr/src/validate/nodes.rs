@@ -13,6 +13,7 @@ use crate::flow::{
     RouteTarget, SetData, Template, TemplatePart,
 };
 use crate::raw::{RawNode, Text};
+use crate::references::ReferenceTarget;
 
 /// The keys each node type takes (besides `type`).
 fn allowed_keys(kind: NodeKind) -> &'static [&'static str] {
@@ -79,7 +80,10 @@ impl Validator<'_> {
                     true,
                 )?,
                 barge_in: node.barge_in.as_ref().is_some_and(|b| *b.get_ref()),
-                next: self.node_ref(required(self, node.next.as_ref(), "next", ty, &span)?)?,
+                next: self.node_ref(
+                    "next",
+                    required(self, node.next.as_ref(), "next", ty, &span)?,
+                )?,
             }),
             NodeKind::Collect => Node::Collect(self.collect(&node, &span)?),
             NodeKind::Set => {
@@ -88,7 +92,10 @@ impl Validator<'_> {
                 Node::Set(SetData {
                     key: self.data_key("data", key)?,
                     value: self.template(value)?,
-                    next: self.node_ref(required(self, node.next.as_ref(), "next", ty, &span)?)?,
+                    next: self.node_ref(
+                        "next",
+                        required(self, node.next.as_ref(), "next", ty, &span)?,
+                    )?,
                 })
             }
             NodeKind::Branch => {
@@ -104,16 +111,17 @@ impl Validator<'_> {
                 let default = required(self, node.default.as_ref(), "default", ty, &span)?;
                 Node::Branch(Branch {
                     cases,
-                    default: self.node_ref(default)?,
+                    default: self.node_ref("default", default)?,
                 })
             }
             NodeKind::Route => Node::Route(self.route(&node, &span)?),
             NodeKind::Hangup => Node::Hangup(HangupNode {
                 prompts: self.prompts("prompts", node.prompts.as_ref(), false)?,
             }),
-            NodeKind::Goto => {
-                Node::Goto(self.node_ref(required(self, node.next.as_ref(), "next", ty, &span)?)?)
-            }
+            NodeKind::Goto => Node::Goto(self.node_ref(
+                "next",
+                required(self, node.next.as_ref(), "next", ty, &span)?,
+            )?),
         })
     }
 
@@ -185,11 +193,11 @@ impl Validator<'_> {
                             "the answer's length is outside min_digits..=max_digits, so it can never be collected",
                         ));
                     }
-                    out.insert(text.clone(), self.node_ref(next)?);
+                    out.insert(text.clone(), self.node_ref("choices", next)?);
                 }
                 OnValid::Choices(out)
             }
-            (None, Some(next)) => OnValid::Next(self.node_ref(next)?),
+            (None, Some(next)) => OnValid::Next(self.node_ref("next", next)?),
             (choices, next) => {
                 return Err(self.error(
                     span.clone(),
@@ -243,9 +251,9 @@ impl Validator<'_> {
             on_no_input: node
                 .on_no_input
                 .as_ref()
-                .map(|next| self.node_ref(next))
+                .map(|next| self.node_ref("on_no_input", next))
                 .transpose()?,
-            on_failure: self.node_ref(on_failure)?,
+            on_failure: self.node_ref("on_failure", on_failure)?,
         })
     }
 
@@ -357,27 +365,42 @@ impl Validator<'_> {
         Ok(Template(parts))
     }
 
-    fn route(&self, node: &RawNode, span: &std::ops::Range<usize>) -> Result<RouteNode> {
+    fn route(&mut self, node: &RawNode, span: &std::ops::Range<usize>) -> Result<RouteNode> {
         let found = [&node.queue, &node.agent, &node.uri]
             .iter()
             .filter(|key| key.is_some())
             .count();
-        let target = match (&node.queue, &node.agent, &node.uri) {
+        let (target, outside, name_span) = match (&node.queue, &node.agent, &node.uri) {
             (Some(queue), None, None) => {
-                RouteTarget::Queue(QueueName::from(self.name("queue", queue)?))
+                let queue = QueueName::from(self.name("queue", queue)?);
+                (
+                    RouteTarget::Queue(queue.clone()),
+                    ReferenceTarget::Queue(queue),
+                    node.queue.as_ref().map(Spanned::span),
+                )
             }
             (None, Some(agent), None) => {
-                RouteTarget::Agent(AgentId::from(self.name("agent", agent)?))
+                let agent = AgentId::from(self.name("agent", agent)?);
+                (
+                    RouteTarget::Agent(agent.clone()),
+                    ReferenceTarget::Agent(agent),
+                    node.agent.as_ref().map(Spanned::span),
+                )
             }
-            (None, None, Some(uri)) => {
-                RouteTarget::Uri(SipUri::parse(uri.get_ref()).ok_or_else(|| {
+            (None, None, Some(text)) => {
+                let uri = SipUri::parse(text.get_ref()).ok_or_else(|| {
                     self.error(
-                        uri.span(),
+                        text.span(),
                         FlowProblem::InvalidUri {
-                            value: uri.get_ref().clone(),
+                            value: text.get_ref().clone(),
                         },
                     )
-                })?)
+                })?;
+                (
+                    RouteTarget::Uri(uri.clone()),
+                    ReferenceTarget::Uri(uri),
+                    Some(text.span()),
+                )
             }
             _ => {
                 return Err(self.error(
@@ -389,6 +412,8 @@ impl Validator<'_> {
                 ));
             }
         };
+        self.outside
+            .push((outside, name_span.unwrap_or_else(|| span.clone())));
         if !matches!(target, RouteTarget::Queue(_)) {
             if let Some(priority) = &node.priority {
                 return Err(self.error(
