@@ -581,3 +581,15 @@ fn load_of_a_missing_file_is_an_io_error_without_position() {
     ));
     assert_eq!(at(&error), (0, 0));
 }
+
+#[test]
+fn of_two_bad_nodes_the_first_written_is_reported() {
+    let error = refused("[nodes.zeta]\ntype = \"speak\"\n[nodes.alpha]\ntype = \"shout\"\n");
+    assert_eq!(
+        error.problem,
+        FlowProblem::UnknownNodeType {
+            value: "speak".into()
+        }
+    );
+    assert_eq!(error.line, 4);
+}

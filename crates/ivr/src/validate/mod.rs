@@ -69,7 +69,9 @@ pub(crate) fn validate(
     let entry = v.node_ref("entry", &raw.entry)?;
 
     let nodes_span = raw.nodes.span();
-    let raw_nodes = raw.nodes.into_inner();
+    // In file order, so the first problem reported is the first one written.
+    let mut raw_nodes: Vec<_> = raw.nodes.into_inner().into_iter().collect();
+    raw_nodes.sort_by_key(|(key, _)| key.span().start);
     if raw_nodes.is_empty() {
         return Err(v.error(nodes_span, FlowProblem::Empty { key: "nodes" }));
     }
@@ -120,7 +122,7 @@ impl Validator<'_> {
     }
 
     fn name(&self, key: &'static str, value: &Text) -> Result<String> {
-        self.name_with(key, value, NAME_RULE, |first| first != '\0')
+        self.name_with(key, value, NAME_RULE, |_| true)
     }
 
     fn name_with(
