@@ -31,7 +31,8 @@ const MAX_TYPE_AHEAD: usize = 64;
 ///   question), if any.
 ///
 /// The session ends with [`IvrAction::Route`] or [`IvrAction::Hangup`], then
-/// [`IvrAction::Finished`]. `now` must not go backwards.
+/// [`IvrAction::Finished`]. `now` must not go backwards. When the caller hangs up first, the
+/// engine simply drops the session: it holds nothing that needs releasing.
 #[derive(Debug)]
 pub struct IvrSession {
     pub(crate) flow: Arc<Flow>,
