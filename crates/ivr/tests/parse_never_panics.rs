@@ -1,5 +1,8 @@
 //! Property: any text, and any small edit of a real flow file, is accepted or refused with an
-//! error whose position lies inside the text; parsing never panics.
+//! error whose position lies inside the text; parsing never panics. And whatever edited flow is
+//! accepted, a silent caller reaches its end.
+
+mod common;
 
 use std::path::Path;
 
