@@ -1,0 +1,4 @@
+//! Media plane core (placeholder)
+#![forbid(unsafe_code)]
+
+pub mod g711;
