@@ -2,3 +2,4 @@
 #![forbid(unsafe_code)]
 
 pub mod g711;
+pub mod rtcp;
