@@ -1,5 +1,6 @@
 //! Media plane core (placeholder)
 #![forbid(unsafe_code)]
 
+pub mod dtmf;
 pub mod g711;
 pub mod rtcp;
