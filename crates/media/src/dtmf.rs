@@ -1,9 +1,10 @@
 //! DTMF: RFC 4733 telephone-events (receive and send) and SIP INFO `application/dtmf-relay`.
 //!
-//! A telephone-event payload is four bytes (RFC 4733 §2.3): event code, End bit + reserved bit
-//! + 6-bit volume, 16-bit duration in timestamp units. Every packet of one key press carries the
-//! same RTP timestamp (the event start, §2.5.1.1); the duration grows with each update and the
-//! final value is sent three times with the E bit (§2.5.1.4) because RTP has no retransmission.
+//! A telephone-event payload is four bytes (RFC 4733 §2.3): the event code; the End bit, a
+//! reserved bit and a 6-bit volume; a 16-bit duration in timestamp units. Every packet of one
+//! key press carries the same RTP timestamp (the event start, §2.5.1.1); the duration grows with
+//! each update, and the final value is sent three times with the E bit (§2.5.1.4) because RTP
+//! has no retransmission.
 //!
 //! [`DtmfReceiver`] turns that redundant stream into exactly one [`Digit`] per key press, keyed
 //! by timestamp: reported on the first packet of a new timestamp, whichever it is (the start
