@@ -4,3 +4,4 @@
 pub mod dtmf;
 pub mod g711;
 pub mod rtcp;
+pub mod sdp;
