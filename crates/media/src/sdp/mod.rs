@@ -3,6 +3,8 @@
 mod description;
 mod offer_answer;
 mod parse;
+#[cfg(test)]
+mod proptests;
 
 pub use description::{
     Attribute, Bandwidth, Connection, Direction, MediaDescription, Origin, OtherLine, RtpMap,
