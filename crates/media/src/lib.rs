@@ -6,3 +6,4 @@ pub mod g711;
 pub mod rtcp;
 pub mod sdp;
 pub mod stream;
+pub mod wav;
