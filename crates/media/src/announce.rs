@@ -83,24 +83,24 @@ pub fn number_clips(n: u32, out: &mut Vec<String>) {
     if n >= 1_000_000 {
         number_clips(n / 1_000_000, out);
         out.push("digits/million".to_owned());
-        if n % 1_000_000 != 0 {
+        if !n.is_multiple_of(1_000_000) {
             number_clips(n % 1_000_000, out);
         }
     } else if n >= 1000 {
         number_clips(n / 1000, out);
         out.push("digits/thousand".to_owned());
-        if n % 1000 != 0 {
+        if !n.is_multiple_of(1000) {
             number_clips(n % 1000, out);
         }
     } else if n >= 100 {
         out.push(format!("digits/{}", n / 100));
         out.push("digits/hundred".to_owned());
-        if n % 100 != 0 {
+        if !n.is_multiple_of(100) {
             number_clips(n % 100, out);
         }
     } else if n >= 20 {
         out.push(format!("digits/{}", n / 10 * 10));
-        if n % 10 != 0 {
+        if !n.is_multiple_of(10) {
             out.push(format!("digits/{}", n % 10));
         }
     } else {
