@@ -256,7 +256,7 @@ impl<K: Copy + Eq> Playback<K> {
     }
 
     /// Emits the frames due at `now`: one per player per elapsed 20 ms period (at most
-    /// [`MAX_CATCH_UP`] after a stall; older periods are skipped), through `emit`.
+    /// five after a stall; older periods are skipped), through `emit`.
     pub fn tick(&mut self, now: Instant, mut emit: impl FnMut(K, &PlayerFrame<'_>)) {
         let Some(due) = self.next_tick.filter(|t| *t <= now) else {
             return;
