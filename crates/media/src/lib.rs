@@ -101,6 +101,7 @@
 #![forbid(unsafe_code)]
 
 pub mod announce;
+pub mod bridge;
 pub mod dtmf;
 pub mod g711;
 pub mod player;
