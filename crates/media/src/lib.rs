@@ -21,6 +21,7 @@
 //! | [`announce`] | prompt library, spoken numbers, position / wait announcements | number → clip names → play items |
 //! | [`wav`] | prompt reading (PCM16, µ-law, A-law), streaming stereo recording | bytes → prompt, frames → file |
 //! | [`bridge`] | one leg's received packet → the other leg's packet | pass-through, µ↔A table, RFC 4733 PT mapping |
+//! | [`ports`] | the RTP port range: even ports, LRU reuse after a quarantine | allocate / release |
 //! | [`recorder`] | the two directions of a call → aligned stereo PCM16 | payloads + arrival time → frames for [`wav::WavWriter`] |
 //!
 //! # Driving a leg
@@ -107,6 +108,7 @@ pub mod bridge;
 pub mod dtmf;
 pub mod g711;
 pub mod player;
+pub mod ports;
 pub mod recorder;
 pub mod rtcp;
 pub mod sdp;
