@@ -442,3 +442,69 @@ fn hold_and_resume_change_what_we_send() {
     l.handle_input(t0, MediaInput::Negotiated(media(Direction::SendRecv)));
     assert!(l.send(t0, &pkt, &mut out).unwrap().is_some());
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn arbitrary_datagrams_on_either_socket_never_panic(
+            datagrams in proptest::collection::vec((any::<bool>(), proptest::collection::vec(any::<u8>(), 0..64)), 0..40),
+        ) {
+            let t0 = Instant::now();
+            let mut l = leg(t0, Direction::SendRecv);
+            let mut buf = Vec::new();
+            for (i, (is_rtp, bytes)) in datagrams.iter().enumerate() {
+                let now = t0 + FRAME * i as u32;
+                if *is_rtp {
+                    l.handle_input(now, MediaInput::Rtp { from: addr(PHONE), packet: bytes });
+                } else {
+                    l.handle_input(now, MediaInput::Rtcp { from: addr("198.51.100.7:61001"), packet: bytes });
+                }
+                l.handle_timeout(now);
+                while l.poll_output(&mut buf).is_some() {}
+            }
+        }
+
+        #[test]
+        fn relayed_sequence_numbers_stay_continuous_across_any_source_switches(
+            switches in proptest::collection::vec((1usize..30, any::<u16>(), any::<u32>()), 1..12),
+        ) {
+            // Each run: a new source (prompt, bridge, MOH…) with its own random numbering,
+            // sending a number of 20 ms frames.
+            let t0 = Instant::now();
+            let mut l = leg(t0, Direction::SendRecv);
+            let mut out = [0u8; 200];
+            let mut seqs = Vec::new();
+            let mut stamps = Vec::new();
+            let mut tick = 0u32;
+            for (source, (frames, seq0, ts0)) in switches.into_iter().enumerate() {
+                for k in 0..frames {
+                    let pkt = OutboundPacket {
+                        source: SourceId(source as u64),
+                        payload_type: 0,
+                        marker: false,
+                        sequence: seq0.wrapping_add(k as u16),
+                        timestamp: ts0.wrapping_add(160 * k as u32),
+                        samples: 160,
+                        payload: &[0xFF; 160],
+                    };
+                    let (_, n) = l.send(t0 + FRAME * tick, &pkt, &mut out).unwrap().unwrap();
+                    let r = rtp_rs::RtpReader::new(&out[..n]).unwrap();
+                    prop_assert_eq!(r.ssrc(), OUR_SSRC);
+                    seqs.push(u16::from(r.sequence_number()));
+                    stamps.push(r.timestamp());
+                    tick += 1;
+                }
+            }
+            for w in seqs.windows(2) {
+                prop_assert_eq!(w[1], w[0].wrapping_add(1));
+            }
+            // One frame of real time between packets: the timestamp advances by exactly 160.
+            for w in stamps.windows(2) {
+                prop_assert_eq!(w[1].wrapping_sub(w[0]), 160);
+            }
+        }
+    }
+}
