@@ -17,7 +17,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use rand::SeedableRng;
-use rand::rngs::StdRng;
+use rand::rngs::SmallRng;
 use rtp_rs::RtpReader;
 
 use super::latch::{Latch, LatchConfig, LatchDecision};
@@ -201,14 +201,14 @@ pub struct RtpLeg {
     rtcp_buf: Vec<u8>,
     rtcp_ready: Option<SocketAddr>,
     closed: bool,
-    rng: StdRng,
+    rng: SmallRng,
     stats: LegStats,
 }
 
 impl RtpLeg {
     /// Opens a leg once its first offer/answer completed.
     pub fn new(now: Instant, config: LegConfig, media: NegotiatedMedia) -> RtpLeg {
-        let mut rng = StdRng::seed_from_u64(config.rng_seed);
+        let mut rng = SmallRng::seed_from_u64(config.rng_seed);
         let next_report = now + next_report_delay(&mut rng, true);
         RtpLeg {
             outbound: OutboundStream::new(

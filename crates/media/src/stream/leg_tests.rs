@@ -508,3 +508,11 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn leg_state_stays_small() {
+    // Memory per anchored call is a budget (issue 5: ≤ 64 KiB per bridged pair, sockets
+    // included); the leg's own state must stay a small fraction of it.
+    let size = std::mem::size_of::<RtpLeg>();
+    assert!(size <= 896, "RtpLeg is {size} bytes");
+}
