@@ -84,6 +84,20 @@
 //! whose single 20 ms timer yields a frame per playing leg; each frame goes through that leg's
 //! `send`, so prompt → bridge → MOH stays one SSRC with continuous sequence and timestamps.
 //!
+//! # What the I/O shell adds
+//!
+//! - Sockets: for each leg, an RTP/RTCP UDP pair on a port from [`ports::PortPool`]; the
+//!   relay loop on dedicated mio/epoll threads, one receive buffer per thread, calling
+//!   `handle_rtp` → [`bridge::relay`] → `send` per datagram.
+//! - Time and randomness: `Instant::now()` at each wakeup; SSRC, initial sequence and
+//!   timestamp, SDP session id and the RTCP seed drawn from a seeded RNG; the NTP anchor read
+//!   once from the wall clock.
+//! - Timers: one per thread: the minimum of [`player::Playback::poll_timeout`] and the legs'
+//!   `poll_timeout`s (a wheel or heap keyed by leg).
+//! - Recording: a worker fed over a bounded channel with (channel, codec, payload, arrival),
+//!   running [`recorder::StereoMixer`] into [`wav::WavWriter`] on a file; prompts loaded with
+//!   [`wav::PromptAudio::from_wav`] into an [`announce::PromptLibrary`] at start and reload.
+//!
 //! # Standards covered
 //!
 //! - RFC 8866 (obsoletes RFC 4566) §5 SDP syntax; RFC 3264 §5–§8 offer/answer: one answer
