@@ -14,6 +14,9 @@
 //!   offers 120, Polycom 127) and only the 8 kHz variant matches G.711;
 //! - direction mirrors the offer (sendonly ↔ recvonly, §6.1), and an RFC 2543 hold (`c=` 0.0.0.0,
 //!   §8.4) is answered as if the offer were sendonly;
+//! - we send 20 ms frames and say `a=ptime:20`; an offer's different ptime is recorded in
+//!   [`NegotiatedMedia::remote_ptime`] (RFC 8866 §6.4: a receiver preference, and every G.711
+//!   device accepts 20 ms);
 //! - no common codec, no audio or only secure profiles: [`NegotiationError`], which the engine
 //!   maps to `488 Not Acceptable Here` ([`NegotiationError::status_code`]).
 //!
