@@ -56,6 +56,9 @@ pub enum StoreError {
         /// The last assigned seq.
         head_seq: u64,
     },
+    /// The commit of a batch failed, so none of its writes happened.
+    #[error("batch commit failed: {0}")]
+    CommitFailed(String),
     /// The background writer thread is gone (it panicked or the store was closed).
     #[error("store writer thread stopped")]
     WriterStopped,

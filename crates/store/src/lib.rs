@@ -51,6 +51,7 @@ mod records;
 mod schema;
 mod store;
 mod time;
+pub mod writer;
 
 pub use callbacks::CallbackEntry;
 pub use calls::{CallInProgress, QueueStay};
@@ -62,7 +63,9 @@ pub use journal::{
     StoredEvent,
 };
 pub use queue_log::{QUEUE_LOG_NONE, QueueLogLine};
-pub use store::{Durability, FinishedCall, JournalReader, OpenReport, Store, StoreConfig};
+pub use store::{
+    Durability, FinishedCall, JournalReader, OpenReport, Store, StoreConfig, WriteOp, WriteOutcome,
+};
 
 #[cfg(test)]
 mod tests;

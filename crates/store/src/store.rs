@@ -329,14 +329,8 @@ impl Store {
         events: &[NewEvent],
     ) -> Result<FinishedCall> {
         let epoch = self.epoch;
-        let seqs = self.write(|tx, faults| {
-            let seqs = journal::append_in(tx, epoch, events)?;
-            records::insert_queue_log(tx, queue_log)?;
-            faults.before_cdr()?;
-            records::insert_cdr(tx, cdr)?;
-            calls::delete(tx, &cdr.call_id)?;
-            Ok(seqs)
-        })?;
+        let seqs =
+            self.write(|tx, faults| finish_call_in(tx, epoch, cdr, queue_log, events, faults))?;
         let exported = self.export();
         Ok(FinishedCall { seqs, exported })
     }
@@ -405,6 +399,39 @@ impl Store {
         Ok(cdrs)
     }
 
+    // ---- batches ----
+
+    /// Runs `ops` in one transaction (one commit for all: SQLite's cost is per commit), each in
+    /// its own savepoint so a failing op rolls back alone and consumes no seq; then exports.
+    /// Results come back in order. If the commit itself fails, every op fails.
+    pub fn apply_batch(&mut self, ops: &[WriteOp]) -> Vec<Result<WriteOutcome>> {
+        let epoch = self.epoch;
+        let mut results = Vec::with_capacity(ops.len());
+        let committed = self.write(|tx, faults| {
+            for op in ops {
+                tx.execute_batch("SAVEPOINT op")?;
+                let r = apply_op(tx, epoch, op, faults);
+                if r.is_err() {
+                    tx.execute_batch("ROLLBACK TO op")?;
+                }
+                tx.execute_batch("RELEASE op")?;
+                results.push(r);
+            }
+            Ok(())
+        });
+        if let Err(e) = committed {
+            let detail = e.to_string();
+            return ops
+                .iter()
+                .map(|_| Err(StoreError::CommitFailed(detail.clone())))
+                .collect();
+        }
+        if ops.iter().any(WriteOp::writes_files) {
+            self.export();
+        }
+        results
+    }
+
     // ---- callbacks ----
 
     /// Persists (or replaces) a queued callback.
@@ -460,6 +487,111 @@ impl Faults {
     fn before_cdr(&self) -> Result<()> {
         Ok(())
     }
+}
+
+/// One write, for [`Store::apply_batch`] and the [`crate::writer`] thread.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WriteOp {
+    /// [`Store::append`].
+    Append(Vec<NewEvent>),
+    /// [`Store::record`].
+    Record {
+        /// queue_log lines.
+        queue_log: Vec<QueueLogLine>,
+        /// Events.
+        events: Vec<NewEvent>,
+    },
+    /// [`Store::finish_call`].
+    FinishCall {
+        /// The CDR.
+        cdr: Box<Cdr>,
+        /// The call's last queue_log lines.
+        queue_log: Vec<QueueLogLine>,
+        /// Its end events.
+        events: Vec<NewEvent>,
+    },
+    /// [`Store::call_started`] / [`Store::call_updated`].
+    SaveCall {
+        /// The call's state.
+        call: Box<CallInProgress>,
+        /// Stamps the row.
+        now: SystemTime,
+    },
+    /// [`Store::call_finished`].
+    CallFinished(String),
+    /// [`Store::save_callback`].
+    SaveCallback(Box<CallbackEntry>),
+    /// [`Store::remove_callback`].
+    RemoveCallback(String),
+}
+
+impl WriteOp {
+    fn writes_files(&self) -> bool {
+        match self {
+            Self::Record { queue_log, .. } => !queue_log.is_empty(),
+            Self::FinishCall { .. } => true,
+            _ => false,
+        }
+    }
+}
+
+/// What a [`WriteOp`] produced.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// The seqs given to the op's events (empty if it had none).
+    Seqs(Vec<u64>),
+    /// Whether the row to remove was there.
+    Removed(bool),
+    /// Done, nothing to report.
+    Done,
+}
+
+fn apply_op(
+    conn: &Connection,
+    epoch: JournalEpoch,
+    op: &WriteOp,
+    faults: &Faults,
+) -> Result<WriteOutcome> {
+    Ok(match op {
+        WriteOp::Append(events) => WriteOutcome::Seqs(journal::append_in(conn, epoch, events)?),
+        WriteOp::Record { queue_log, events } => {
+            let seqs = journal::append_in(conn, epoch, events)?;
+            records::insert_queue_log(conn, queue_log)?;
+            WriteOutcome::Seqs(seqs)
+        }
+        WriteOp::FinishCall {
+            cdr,
+            queue_log,
+            events,
+        } => WriteOutcome::Seqs(finish_call_in(conn, epoch, cdr, queue_log, events, faults)?),
+        WriteOp::SaveCall { call, now } => {
+            calls::upsert(conn, call, *now)?;
+            WriteOutcome::Done
+        }
+        WriteOp::CallFinished(id) => WriteOutcome::Removed(calls::delete(conn, id)?),
+        WriteOp::SaveCallback(entry) => {
+            callbacks::save(conn, entry)?;
+            WriteOutcome::Done
+        }
+        WriteOp::RemoveCallback(id) => WriteOutcome::Removed(callbacks::remove(conn, id)?),
+    })
+}
+
+/// The body of [`Store::finish_call`], inside the caller's transaction.
+fn finish_call_in(
+    conn: &Connection,
+    epoch: JournalEpoch,
+    cdr: &Cdr,
+    queue_log: &[QueueLogLine],
+    events: &[NewEvent],
+    faults: &Faults,
+) -> Result<Vec<u64>> {
+    let seqs = journal::append_in(conn, epoch, events)?;
+    records::insert_queue_log(conn, queue_log)?;
+    faults.before_cdr()?;
+    records::insert_cdr(conn, cdr)?;
+    calls::delete(conn, &cdr.call_id)?;
+    Ok(seqs)
 }
 
 fn journal_info(conn: &Connection, epoch: JournalEpoch) -> Result<JournalInfo> {
