@@ -453,6 +453,7 @@ impl Store {
     /// swallow.
     pub fn close(mut self) -> Result<()> {
         self.write(|_, _| Ok(()))?;
+        self.exporter = None;
         let conn = std::mem::replace(&mut self.conn, Connection::open_in_memory()?);
         conn.close().map_err(|(_, e)| e.into())
     }
