@@ -16,8 +16,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use switchboard_store::writer::StoreWriter;
 use switchboard_store::{
-    AmaFlags, Cdr, Disposition, Durability, HangupSide, NewEvent, QueueLogLine, Store,
-    StoreConfig, WriteOp,
+    AmaFlags, Cdr, Disposition, Durability, HangupSide, NewEvent, QueueLogLine, Store, StoreConfig,
+    WriteOp,
 };
 
 fn t(secs: u64) -> SystemTime {
@@ -80,7 +80,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let calls: u64 = args.next().map_or(Ok(20_000), |a| a.parse())?;
     let tmp = tempfile::tempdir()?;
-    let dir = args.next().map_or_else(|| tmp.path().to_owned(), Into::into);
+    let dir = args
+        .next()
+        .map_or_else(|| tmp.path().to_owned(), Into::into);
 
     for durability in [Durability::Normal, Durability::Full] {
         let mut config = StoreConfig::new(dir.join(format!("{durability:?}.sqlite")))

@@ -40,6 +40,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+mod batch;
 mod callbacks;
 mod calls;
 mod cdr;
@@ -53,6 +54,7 @@ mod store;
 mod time;
 pub mod writer;
 
+pub use batch::{WriteOp, WriteOutcome};
 pub use callbacks::CallbackEntry;
 pub use calls::{CallInProgress, QueueStay};
 pub use cdr::{AmaFlags, Cdr, Disposition, END_REASON_RESTART, HangupSide};
@@ -63,9 +65,7 @@ pub use journal::{
     StoredEvent,
 };
 pub use queue_log::{QUEUE_LOG_NONE, QueueLogLine};
-pub use store::{
-    Durability, FinishedCall, JournalReader, OpenReport, Store, StoreConfig, WriteOp, WriteOutcome,
-};
+pub use store::{Durability, FinishedCall, JournalReader, OpenReport, Store, StoreConfig};
 
 #[cfg(test)]
 mod tests;

@@ -15,8 +15,9 @@
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::thread::{self, JoinHandle};
 
+use crate::batch::{WriteOp, WriteOutcome};
 use crate::error::{Result, StoreError};
-use crate::store::{Store, WriteOp, WriteOutcome};
+use crate::store::Store;
 
 /// Called on the writer thread once the op is committed (or has failed).
 pub type Reply = Box<dyn FnOnce(Result<WriteOutcome>) + Send>;
