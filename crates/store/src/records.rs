@@ -53,8 +53,9 @@ pub(crate) fn insert_cdr(conn: &Connection, cdr: &Cdr) -> Result<i64> {
     ]);
     match r {
         Ok(_) => Ok(conn.last_insert_rowid()),
+        // The only UNIQUE constraint on `cdrs` besides the rowid is `uniqueid`.
         Err(rusqlite::Error::SqliteFailure(e, _))
-            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE =>
         {
             Err(StoreError::DuplicateCdr(cdr.call_id.clone()))
         }
@@ -191,6 +192,26 @@ pub(crate) fn insert_queue_log(conn: &Connection, lines: &[QueueLogLine]) -> Res
     Ok(())
 }
 
+const QUEUE_LOG_COLUMNS: &str =
+    "id, time, callid, queuename, agent, event, data1, data2, data3, data4, data5";
+
+/// One `queue_log` row (selected as [`QUEUE_LOG_COLUMNS`]) rendered as its file line.
+fn queue_log_row(r: &Row<'_>) -> Result<(i64, String)> {
+    let data: Vec<Option<String>> = (6..11)
+        .map(|i| r.get::<_, Option<String>>(i))
+        .collect::<Result<_, _>>()?;
+    let line = render_line(
+        r.get(1)?,
+        &r.get::<_, String>(2)?,
+        &r.get::<_, String>(3)?,
+        &r.get::<_, String>(4)?,
+        &r.get::<_, String>(5)?,
+        // Fields are written contiguously; the first NULL ends them.
+        data.iter().map_while(|d| d.as_deref()),
+    );
+    Ok((r.get(0)?, line))
+}
+
 /// queue_log rows in `range`, at most `limit`, each rendered as its file line.
 pub(crate) fn queue_log_lines(
     conn: &Connection,
@@ -199,44 +220,25 @@ pub(crate) fn queue_log_lines(
 ) -> Result<Vec<(i64, String)>> {
     let (clause, id) = range.clause();
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id, time, callid, queuename, agent, event, data1, data2, data3, data4, data5
-         FROM queue_log WHERE {clause} LIMIT ?2"
+        "SELECT {QUEUE_LOG_COLUMNS} FROM queue_log WHERE {clause} LIMIT ?2"
     ))?;
     let mut rows = stmt.query(params![id, i64::try_from(limit).unwrap_or(i64::MAX)])?;
     let mut out = Vec::new();
     while let Some(r) = rows.next()? {
-        let data: Vec<Option<String>> = (6..11)
-            .map(|i| r.get::<_, Option<String>>(i))
-            .collect::<Result<_, _>>()?;
-        let line = render_line(
-            r.get(1)?,
-            &r.get::<_, String>(2)?,
-            &r.get::<_, String>(3)?,
-            &r.get::<_, String>(4)?,
-            &r.get::<_, String>(5)?,
-            data.iter().map_while(|d| d.as_deref()),
-        );
-        out.push((r.get(0)?, line));
+        out.push(queue_log_row(r)?);
     }
     Ok(out)
 }
 
 /// The queue_log lines of one call, as file lines, in order.
 pub(crate) fn queue_log_of_call(conn: &Connection, call_id: &str) -> Result<Vec<String>> {
-    let ids: Vec<i64> = {
-        let mut stmt =
-            conn.prepare_cached("SELECT id FROM queue_log WHERE callid = ?1 ORDER BY id")?;
-        stmt.query_map([call_id], |r| r.get(0))?
-            .collect::<Result<_, _>>()?
-    };
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        if let Some((_, line)) = queue_log_lines(conn, Range::After(id - 1), 1)?
-            .into_iter()
-            .next()
-        {
-            out.push(line);
-        }
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {QUEUE_LOG_COLUMNS} FROM queue_log WHERE callid = ?1 ORDER BY id"
+    ))?;
+    let mut rows = stmt.query([call_id])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(queue_log_row(r)?.1);
     }
     Ok(out)
 }
