@@ -1,7 +1,7 @@
 //! A real `kill -9`: a child process (this test binary, re-executed) finishes calls in a loop and
 //! prints each call id once `finish_call` has returned; the parent SIGKILLs it mid-stream, then
 //! reopens the store: every printed call has its CDR, the journal has no gap, the text files hold
-//! each CDR exactly once, and the call that was in progress is closed with `restart`.
+//! each CDR exactly once, and the calls that were in progress are closed with `restart`.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -10,12 +10,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use switchboard_store::{
     AmaFlags, CallInProgress, Cdr, Disposition, EventFilter, HangupSide, NewEvent, QueueLogLine,
-    Store, StoreConfig,
+    QueueStay, Store, StoreConfig,
 };
 
 const CHILD_DIR: &str = "SWITCHBOARD_STORE_KILL9_DIR";
 /// Calls the parent waits to see committed before it kills the child.
 const KILL_AFTER: usize = 300;
+/// Calls the child keeps up at once.
+const OVERLAP: u64 = 3;
 
 fn t(secs: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_700_000_000 + secs)
@@ -63,15 +65,28 @@ fn kill9_child_entry() {
     };
     let dir = Path::new(&dir);
     let mut store = Store::open(&config(dir), t(0)).expect("child: open");
+    // Calls overlap: call i starts (queued) while calls i-3..i-1 are still up, then call i-3
+    // ends. At any kill point three or four calls are in progress.
     for i in 0..1_000_000u64 {
         let call_id = format!("call-{i:07}");
-        let mut call = CallInProgress::new(&call_id, t(i), "connected");
-        call.answered = Some(t(i + 3));
+        let mut call = CallInProgress::new(&call_id, t(i), "queued");
+        call.answered = Some(t(i));
+        call.queue = Some(QueueStay {
+            queue: "support".into(),
+            entered: t(i + 1),
+            orig_position: 1,
+            position: 1,
+            connected: None,
+        });
         store
             .call_started(&call, t(i))
             .expect("child: call_started");
+        let Some(j) = i.checked_sub(OVERLAP) else {
+            continue;
+        };
+        let call_id = format!("call-{j:07}");
         let line = QueueLogLine::complete_caller(
-            t(i + 40),
+            t(j + 40),
             &call_id,
             "support",
             "alice",
@@ -79,10 +94,10 @@ fn kill9_child_entry() {
             Duration::from_secs(37),
             1,
         );
-        let mut ended = NewEvent::new(t(i + 40), "CallEnded", b"normal".to_vec());
+        let mut ended = NewEvent::new(t(j + 40), "CallEnded", b"normal".to_vec());
         ended.call_id = Some(call_id.clone());
         store
-            .finish_call(&cdr(&call_id, i), &[line], &[ended])
+            .finish_call(&cdr(&call_id, j), &[line], &[ended])
             .expect("child: finish_call");
         println!("committed {call_id}");
     }
@@ -142,9 +157,13 @@ fn kill9_loses_no_committed_cdr() {
     assert_eq!(seqs, (1..=head).collect::<Vec<_>>());
     assert!(head >= printed.len() as u64);
 
-    // At most the one call being finished at the kill is still in progress.
+    // The overlapping calls that were up at the kill are still in progress, none of them printed.
     let in_progress = store.calls_in_progress().expect("calls in progress");
-    assert!(in_progress.len() <= 1, "{in_progress:?}");
+    assert!(
+        (OVERLAP as usize..=OVERLAP as usize + 1).contains(&in_progress.len()),
+        "{in_progress:?}"
+    );
+    assert!(in_progress.iter().all(|c| !printed.contains(&c.call_id)));
     let closed = store
         .recover_after_restart(t(2_000_000), |cdr| {
             let mut e = NewEvent::new(cdr.end, "CallEnded", b"restart".to_vec());
@@ -154,6 +173,16 @@ fn kill9_loses_no_committed_cdr() {
         .expect("recover");
     assert_eq!(closed.len(), in_progress.len());
     assert!(closed.iter().all(|c| c.end_reason == "restart"));
+    for c in &closed {
+        // Waiting in queue when the process died: the queue report sees an abandon.
+        let lines = store.queue_log_of_call(&c.call_id).expect("queue_log");
+        assert_eq!(lines.len(), 1);
+        assert!(
+            lines[0].contains("|support|NONE|ABANDON|1|1|"),
+            "{}",
+            lines[0]
+        );
+    }
     let cdr_count = head + closed.len() as u64;
     store.close().expect("close");
 
