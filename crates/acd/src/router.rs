@@ -239,8 +239,10 @@ impl Router {
         Some(self.queues.get(c.queue.at())?.position(c.key(self.base)))
     }
 
-    /// A waiting call's estimated wait from `now` (see [`crate::ewt`] for the model).
+    /// A waiting call's estimated wait from `now` (see [`crate::ewt`] for the model); `None`
+    /// for a call not waiting, or when no eligible agent is staffed.
     pub fn ewt(&self, call: CallId, now: Instant) -> Option<Duration> {
+        self.calls.get(&call).filter(|c| c.is_waiting())?;
         self.estimate_wait(now, call)
     }
 

@@ -101,7 +101,7 @@ impl Router {
             } else {
                 LeaveReason::JoinEmpty
             };
-            self.send_away(now, call, reason);
+            self.send_away(now, call, reason, false);
             return;
         }
         let q = &mut self.queues[qi.at()];
@@ -145,7 +145,7 @@ impl Router {
 
     /// A call leaves its queue unanswered: overflow into another queue, or out of the router.
     /// `call` is already out of every table of its queue.
-    fn send_away(&mut self, now: Instant, mut call: Call, reason: LeaveReason) {
+    fn send_away(&mut self, now: Instant, mut call: Call, reason: LeaveReason, was_in_queue: bool) {
         self.disarm_call_timers(&mut call);
         let from = call.queue;
         let spec = &self.queues[from.at()].spec;
@@ -154,8 +154,21 @@ impl Router {
         let target_queue = self.queues[from.at()]
             .overflow_queue
             .filter(|t| self.queues.get(t.at()).is_some_and(|q| q.configured));
-        match (target, target_queue) {
-            (Some(OverflowTarget::Queue(_)), Some(to)) if call.hops < MAX_OVERFLOW_HOPS => {
+        let overflow_to = match (&target, target_queue) {
+            (Some(OverflowTarget::Queue(_)), Some(to)) if call.hops < MAX_OVERFLOW_HOPS => Some(to),
+            _ => None,
+        };
+        // The call's one outcome in the queue it leaves (a refused call never entered it).
+        if was_in_queue {
+            let counters = &mut self.queues[from.at()].counters;
+            match overflow_to {
+                Some(_) => counters.count(|c| c.overflowed += 1),
+                None => counters.count(|c| c.exited += 1),
+            }
+            self.touch_stats(from);
+        }
+        match (target, overflow_to) {
+            (_, Some(to)) => {
                 call.hops += 1;
                 let to_name = self.queues[to.at()].spec.name.clone();
                 self.output.push_back(Decision::Overflowed {
@@ -165,7 +178,7 @@ impl Router {
                 });
                 self.admit(now, call, to);
             }
-            (Some(OverflowTarget::Queue(_)), _) => {
+            (Some(OverflowTarget::Queue(_)), None) => {
                 self.output.push_back(Decision::Leave {
                     call: call.id,
                     queue: from_name,
@@ -173,7 +186,7 @@ impl Router {
                     overflow: None,
                 });
             }
-            (target, _) => {
+            (target, None) => {
                 self.output.push_back(Decision::Leave {
                     call: call.id,
                     queue: from_name,
@@ -184,8 +197,8 @@ impl Router {
         }
     }
 
-    /// Takes a call that is in its queue (waiting, ringing or scheduled) out of the router for
-    /// `reason`, counting the outcome once.
+    /// Takes a call that is in its queue (waiting, ringing or scheduled) out of it for `reason`
+    /// (max wait, leave-empty, queue removed), counting its outcome once.
     pub(crate) fn remove_unanswered(&mut self, now: Instant, id: CallId, reason: LeaveReason) {
         let Some(call) = self.calls.get(&id) else {
             return;
@@ -194,24 +207,16 @@ impl Router {
             let (q, expr, key) = (call.queue, call.expr, call.key(self.base));
             self.queues[q.at()].remove_waiting(expr, key, id);
         }
-        let Some(call) = self.calls.remove(&id) else {
+        let Some(mut call) = self.calls.remove(&id) else {
             return;
         };
         let qi = call.queue;
-        let overflows =
-            self.queues[qi.at()].overflow_queue.is_some() && reason != LeaveReason::QueueRemoved;
         let q = &mut self.queues[qi.at()];
         q.calls_in_queue = q.calls_in_queue.saturating_sub(1);
-        if reason == LeaveReason::CallbackAttemptsExhausted {
-            q.counters.count(|c| c.callbacks_failed += 1);
-        } else if overflows {
-            q.counters.count(|c| c.overflowed += 1);
-        } else {
+        if reason == LeaveReason::QueueRemoved {
+            // No overflow from a queue that no longer exists: the engine's route decides.
             q.counters.count(|c| c.exited += 1);
-        }
-        self.touch_stats(qi);
-        if reason == LeaveReason::QueueRemoved || reason == LeaveReason::CallbackAttemptsExhausted {
-            let mut call = call;
+            self.touch_stats(qi);
             self.disarm_call_timers(&mut call);
             let queue = self.queues[qi.at()].spec.name.clone();
             self.output.push_back(Decision::Leave {
@@ -221,7 +226,7 @@ impl Router {
                 overflow: None,
             });
         } else {
-            self.send_away(now, call, reason);
+            self.send_away(now, call, reason, true);
         }
     }
 
