@@ -104,6 +104,9 @@ pub(crate) struct Call {
     pub(crate) hops: u8,
     pub(crate) answered_at: Option<Instant>,
     pub(crate) offered_at: Option<Instant>,
+    /// The outstanding offers were made by ring-all (they stay valid if the queue's strategy
+    /// changes while they ring).
+    pub(crate) rung_all: bool,
 }
 
 impl Call {

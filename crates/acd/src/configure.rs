@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use crate::agent::{Agent, AgentState, Membership};
-use crate::call::Place;
+use crate::call::{CallKey, Place};
 use crate::decision::{CancelReason, LeaveReason};
 use crate::error::{ConfigProblem, RouterError};
 use crate::ids::{AgentIdx, CallId, QueueIdx};
@@ -166,13 +166,15 @@ impl Router {
             if seen || !self.queues[qi].configured {
                 continue;
             }
-            let ids: Vec<CallId> = self
+            // In line order: the router's decisions never depend on hash order.
+            let mut ids: Vec<(CallKey, CallId)> = self
                 .calls
                 .values()
                 .filter(|c| c.queue.at() == qi && !matches!(c.place, Place::Connected(_)))
-                .map(|c| c.id)
+                .map(|c| (c.key(self.base), c.id))
                 .collect();
-            for id in ids {
+            ids.sort_unstable();
+            for (_, id) in ids {
                 if let Some(Place::Offered(offers)) = self.calls.get(&id).map(|c| c.place.clone()) {
                     for o in offers {
                         freed.extend(
@@ -190,7 +192,8 @@ impl Router {
         }
 
         // Calls that follow their queue's requirement pick up the new one, keeping their place.
-        let follow: Vec<CallId> = self
+        // In line order, so the first in line is the first to find a newly eligible agent.
+        let mut follow: Vec<(CallKey, CallId)> = self
             .calls
             .values()
             .filter(|c| {
@@ -200,9 +203,10 @@ impl Router {
                         .copied()
                         .unwrap_or(false)
             })
-            .map(|c| c.id)
+            .map(|c| (c.key(self.base), c.id))
             .collect();
-        for id in follow {
+        follow.sort_unstable();
+        for (_, id) in follow {
             let Some(call) = self.calls.get_mut(&id) else {
                 continue;
             };

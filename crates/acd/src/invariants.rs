@@ -8,7 +8,6 @@ use crate::agent::AgentState;
 use crate::call::Place;
 use crate::ids::{AgentIdx, CallId};
 use crate::router::Router;
-use crate::spec::Strategy;
 
 /// A broken invariant, described.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,7 +32,7 @@ macro_rules! ensure {
 impl Router {
     /// Checks, by brute force:
     /// 1. no waiting call has a Ready eligible agent (the ACD invariant);
-    /// 2. an agent holds at most one offer, and a call more than one only in a ring-all queue;
+    /// 2. an agent holds at most one offer, and a call more than one only when ring-all made them;
     /// 3. every call is in exactly one place, and the indexes (lines, Ready sets, offers, queue
     ///    lengths) agree with the records.
     pub fn check_invariants(&self) -> Result<(), InvariantViolation> {
@@ -88,7 +87,7 @@ impl Router {
                 Place::Offered(list) => {
                     ensure!(!list.is_empty(), "call {id} is offered to nobody");
                     ensure!(
-                        list.len() == 1 || q.spec.strategy == Strategy::RingAll,
+                        list.len() == 1 || c.rung_all,
                         "call {id} is offered to {} agents outside ring-all",
                         list.len()
                     );

@@ -69,6 +69,7 @@ impl Router {
             hops: 0,
             answered_at: None,
             offered_at: None,
+            rung_all: false,
         };
         self.admit(now, call, qi);
         Ok(())
@@ -389,8 +390,10 @@ impl Router {
                 survey,
             }));
         }
+        let rung_all = self.queues[qi.at()].spec.strategy == Strategy::RingAll;
         if let Some(call) = self.calls.get_mut(&id) {
             call.place = Place::Offered(ids);
+            call.rung_all = rung_all;
         }
         self.touch_stats(qi);
     }

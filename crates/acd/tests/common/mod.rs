@@ -78,6 +78,19 @@ impl Harness {
         self.now = end;
     }
 
+    /// Fires the earliest deadline if it is due by `end`; false when none is.
+    pub fn fire_next(&mut self, end: Instant) -> bool {
+        match self.router.poll_timeout() {
+            Some(at) if at <= end => {
+                self.now = self.now.max(at);
+                self.router.handle_timeout(self.now);
+                self.drain();
+                true
+            }
+            _ => false,
+        }
+    }
+
     pub fn take(&mut self) -> Vec<Decision> {
         std::mem::take(&mut self.out)
     }
