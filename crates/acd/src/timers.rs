@@ -7,21 +7,23 @@ use std::time::Instant;
 
 use crate::ids::{AgentIdx, CallId, OfferId};
 
-/// What a timer is for.
+/// What a timer is for. Timers due at the same instant fire in this order: calls widen and
+/// come back into line first, then agents free up (so they see those calls), and only then
+/// do calls time out (an agent freed at that instant still gets them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) enum Timer {
+    /// A call's requirement step expires.
+    Step(CallId),
+    /// A callback's retry delay ends.
+    CallbackRetry(CallId),
     /// An offer's ring timeout (RONA).
     Offer(OfferId),
     /// A timed wrap-up ends.
     WrapUp(AgentIdx),
-    /// A call's requirement step expires.
-    Step(CallId),
     /// A call's maximum wait.
     MaxWait(CallId),
     /// A call's next position announcement.
     Announce(CallId),
-    /// A callback's retry delay ends.
-    CallbackRetry(CallId),
     /// A statistics interval ends.
     Interval,
 }

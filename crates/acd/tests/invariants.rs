@@ -452,11 +452,19 @@ fn run(script: Vec<Op>) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// Each queue's waiting calls.
-fn lines(h: &Harness) -> HashMap<&'static str, Vec<CallId>> {
+/// Each queue's waiting calls, with their requirement step.
+fn lines(h: &Harness) -> HashMap<&'static str, Vec<(CallId, usize)>> {
     QUEUES
         .iter()
-        .map(|q| (*q, h.router.waiting_calls(q)))
+        .map(|q| {
+            let line = h.router.waiting_calls(q);
+            (
+                *q,
+                line.into_iter()
+                    .filter_map(|c| Some((c, h.router.call(c)?.step)))
+                    .collect(),
+            )
+        })
         .collect()
 }
 
@@ -529,7 +537,7 @@ fn check(
     m: &Model,
     h: &Harness,
     out: &[Decision],
-    before: &HashMap<&'static str, Vec<CallId>>,
+    before: &HashMap<&'static str, Vec<(CallId, usize)>>,
 ) -> Result<(), TestCaseError> {
     // 1 (and the index half of 3): the router's own brute-force audit.
     if let Err(v) = h.router.check_invariants() {
@@ -656,17 +664,19 @@ fn check(
             continue;
         }
         let was_waiting = before.get(c.queue.as_str()).cloned().unwrap_or_default();
-        for other in h
-            .router
-            .waiting_calls(&c.queue)
-            .into_iter()
-            .filter(|o| was_waiting.contains(o))
-        {
+        for other in h.router.waiting_calls(&c.queue) {
+            // Only calls that waited under this same requirement step through the whole step.
+            let Some(&(_, step_before)) = was_waiting.iter().find(|(w, _)| *w == other) else {
+                continue;
+            };
             let (oc, ov) = (
                 &m.calls[&other.0],
                 h.router.call(other).expect("waiting call"),
             );
-            let same = oc.priority == c.priority && oc.preset == c.preset && ov.step == cv.step;
+            let same = oc.priority == c.priority
+                && oc.preset == c.preset
+                && ov.step == cv.step
+                && step_before == ov.step;
             prop_assert!(
                 !(same && (oc.enqueued_at, oc.seq) < (c.enqueued_at, c.seq)),
                 "call {} offered while earlier equal call {} waits in {}",

@@ -563,3 +563,20 @@ fn an_invalid_configuration_is_refused_whole() {
     h.arrive(1, "q");
     assert_eq!(h.only_offer().agent.as_str(), "a0");
 }
+
+#[test]
+fn a_call_widening_at_the_instant_an_agent_frees_up_keeps_its_turn() {
+    let mut h = Harness::new(one_queue(1, |q| q.wrap_up = WrapUp::Timed(secs(10))));
+    h.ready("a0");
+    h.arrive(9, "q");
+    h.answer(9);
+    h.end(9);
+    let german_first = Requirement::default().then(SkillExpr::skill("de", 1), Some(secs(10)));
+    h.arrive_with(1, "q", 0, Some(german_first));
+    h.advance(secs(1));
+    h.arrive(2, "q");
+    h.take();
+    // At t = 10 s call 1 widens to "any member" and a0's wrap-up ends: call 1 is older.
+    h.advance(secs(9));
+    assert_eq!(h.only_offer().call, CallId(1));
+}
