@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use crate::agent::AgentState;
 use crate::call::{Call, Place};
 use crate::decision::{Decision, LeaveReason, Offer};
+use crate::ewt::AgentLoad;
 use crate::ids::{AgentIdx, CallId, OfferId, QueueIdx};
 use crate::requirement::{ExprIdx, Requirement, active_step};
 use crate::router::{OfferRecord, Router};
@@ -482,26 +483,25 @@ impl Router {
         } else {
             1
         };
-        let mut free = Vec::with_capacity(q.members.len());
+        let mut loads = Vec::with_capacity(q.members.len());
         for agent in q.members.iter().filter_map(|a| self.agents.get(a.at())) {
             if !agent.is_staffed() || !self.exprs.matches(call.expr, &agent.skills) {
                 continue;
             }
-            let worked = agent
-                .work
-                .map(|w| now.saturating_duration_since(w.answered_at));
-            let at = match agent.state {
-                AgentState::Ready => 0,
+            let worked = agent.work.map_or(Duration::ZERO, |w| {
+                now.saturating_duration_since(w.answered_at)
+            });
+            loads.push(match agent.state {
+                AgentState::Ready => AgentLoad::Ready,
                 AgentState::WrapUp { until: Some(until) } => {
-                    u64::try_from(until.saturating_duration_since(now).as_nanos())
-                        .unwrap_or(u64::MAX)
+                    AgentLoad::FreeIn(until.saturating_duration_since(now))
                 }
-                AgentState::Reserved { .. } => q.ewt.mean_handle(),
-                _ => q.ewt.residual(worked.unwrap_or_default()),
-            };
-            free.push(at);
+                // Ringing for another call: about to start one.
+                AgentState::Reserved { .. } => AgentLoad::Working(Duration::ZERO),
+                _ => AgentLoad::Working(worked),
+            });
         }
-        q.ewt.estimate(&mut free, position)
+        q.ewt.estimate(&loads, position)
     }
 
     /// Whether no member of `qi` counts as present for a call with expression `expr`.
