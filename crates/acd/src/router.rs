@@ -364,18 +364,9 @@ impl Router {
 
     /// Marks the queues of an agent whose state changed: statistics, and the leave-empty check.
     pub(crate) fn touch_agent_queues(&mut self, a: AgentIdx) {
-        let Some(agent) = self.agents.get(a.at()) else {
-            return;
-        };
-        for i in 0..agent.memberships.len() {
-            let Some(q) = self
-                .agents
-                .get(a.at())
-                .and_then(|ag| ag.memberships.get(i))
-                .map(|m| m.queue)
-            else {
-                break;
-            };
+        let memberships = self.agents.get(a.at()).map_or(0, |ag| ag.memberships.len());
+        for i in 0..memberships {
+            let q = self.agents[a.at()].memberships[i].queue;
             self.touch_stats(q);
             let leave_empty = self
                 .queues

@@ -2,6 +2,8 @@
 //! audited after every step.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod script;
+
 use std::time::{Duration, Instant, SystemTime};
 
 use switchboard_acd::*;
