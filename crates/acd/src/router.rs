@@ -272,7 +272,8 @@ impl Router {
             return None;
         }
         let (mut waiting, mut ringing, mut scheduled, mut longest) = (0, 0, 0, Duration::ZERO);
-        for c in self.calls.values().filter(|c| c.queue == qi) {
+        // Only this queue's calls, oldest first.
+        for c in q.in_queue.iter().filter_map(|(_, id)| self.calls.get(id)) {
             match c.place {
                 Place::Waiting => waiting += 1,
                 Place::Offered(_) => ringing += 1,

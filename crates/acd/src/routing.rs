@@ -90,7 +90,7 @@ impl Router {
         call.step = step;
         call.expr = expr;
         let q = &self.queues[qi.at()];
-        let full = q.spec.max_length.is_some_and(|max| q.calls_in_queue >= max);
+        let full = q.spec.max_length.is_some_and(|max| q.in_queue.len() >= max);
         let empty = q
             .spec
             .join_empty
@@ -107,7 +107,7 @@ impl Router {
             return;
         }
         let q = &mut self.queues[qi.at()];
-        q.calls_in_queue += 1;
+        q.in_queue.insert((now, id));
         q.counters.count(|c| c.offered += 1);
         let (max_wait, announce) = (q.spec.max_wait, q.spec.announce_every);
         if call.callback.is_none() {
@@ -214,7 +214,7 @@ impl Router {
         };
         let qi = call.queue;
         let q = &mut self.queues[qi.at()];
-        q.calls_in_queue = q.calls_in_queue.saturating_sub(1);
+        q.in_queue.remove(&(call.queue_entered_at, id));
         if reason == LeaveReason::QueueRemoved {
             // No overflow from a queue that no longer exists: the engine's route decides.
             q.counters.count(|c| c.exited += 1);
