@@ -641,12 +641,13 @@ fn max_length_counts_ringing_calls_too() {
     let mut h = Harness::new(one_queue(1, |q| q.max_length = Some(1)));
     h.ready("a0");
     h.arrive(1, "q");
+    let ringing = h.only_offer();
     h.arrive(2, "q");
     assert_eq!(
         leaves(&h.take()),
         [(CallId(2), LeaveReason::QueueFull, None)]
     );
-    h.answer(1);
+    h.accept(&ringing);
     h.arrive(3, "q");
     assert_eq!(
         h.place(3),
