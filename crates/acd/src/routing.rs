@@ -250,7 +250,8 @@ impl Router {
             return;
         };
         if call.max_wait_passed && call.callback.is_none() {
-            self.remove_not_in_line(now, id, LeaveReason::MaxWait);
+            // Its max wait passed while it rang: it leaves now instead (it is in no line yet).
+            self.remove_unanswered(now, id, LeaveReason::MaxWait);
             return;
         }
         call.place = Place::Waiting;
@@ -258,15 +259,6 @@ impl Router {
         self.queues[q.at()].insert_waiting(expr, key, id);
         self.touch_stats(q);
         self.route_call(now, id);
-    }
-
-    /// Like `remove_unanswered` for a call whose place says Waiting but is not in a line yet.
-    fn remove_not_in_line(&mut self, now: Instant, id: CallId, reason: LeaveReason) {
-        if let Some(call) = self.calls.get_mut(&id) {
-            // Mark it as out of line so `remove_unanswered` does not look for it there.
-            call.place = Place::Offered(Vec::new());
-        }
-        self.remove_unanswered(now, id, reason);
     }
 
     /// A waiting call looks for Ready eligible agents of its queue.
