@@ -197,7 +197,7 @@ impl EwtModel {
                 lo = mid;
             }
         }
-        Some(Duration::from_secs_f64(hi + self.answer_delay))
+        Some(Duration::try_from_secs_f64(hi + self.answer_delay).unwrap_or(Duration::MAX))
     }
 }
 

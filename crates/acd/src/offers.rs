@@ -13,7 +13,7 @@ use crate::error::RouterError;
 use crate::ids::{AgentIdx, CallId, OfferId};
 use crate::requirement::Requirement;
 use crate::router::{OfferRecord, Router};
-use crate::timers::Timer;
+use crate::timers::{Timer, after};
 
 impl Router {
     pub(crate) fn offer_accepted(
@@ -309,7 +309,7 @@ impl Router {
                 overflow: None,
             });
         } else {
-            let at = now + spec.retry_delay;
+            let at = after(now, spec.retry_delay);
             call.place = Place::Scheduled(at);
             self.timers.arm(at, Timer::CallbackRetry(id));
             self.queues[qi.at()].in_queue.insert((entered, id));

@@ -16,7 +16,7 @@ use crate::queue::Queue;
 use crate::requirement::ExprTable;
 use crate::spec::RouterOptions;
 use crate::stats::{AgentCounts, IntervalReport, QueueStats};
-use crate::timers::{Timer, Timers};
+use crate::timers::{Timer, Timers, after};
 
 /// An outstanding offer.
 #[derive(Debug, Clone, Copy)]
@@ -328,8 +328,8 @@ impl Router {
     fn arm_interval(&mut self, now: Instant) {
         let wall = self.wall(now);
         let len = Duration::from_secs(self.options.interval.as_secs().max(1));
-        let end = self.interval_floor(wall) + len;
-        let at = now + end.saturating_sub(wall);
+        let end = self.interval_floor(wall).saturating_add(len);
+        let at = after(now, end.saturating_sub(wall));
         let mut slot = self.interval_timer;
         self.timers.set(&mut slot, at, Timer::Interval);
         self.interval_timer = slot;

@@ -20,7 +20,7 @@ use crate::requirement::{ExprIdx, Requirement, active_step};
 use crate::router::{OfferRecord, Router};
 use crate::spec::{EmptyConditions, OverflowTarget, Strategy};
 use crate::strategy::select;
-use crate::timers::Timer;
+use crate::timers::{Timer, after};
 
 /// Overflow hops after which a call is considered to loop and leaves the router.
 const MAX_OVERFLOW_HOPS: u8 = 8;
@@ -112,12 +112,18 @@ impl Router {
         let (max_wait, announce) = (q.spec.max_wait, q.spec.announce_every);
         if call.callback.is_none() {
             if let Some(max) = max_wait {
-                self.timers
-                    .set(&mut call.max_wait_timer, now + max, Timer::MaxWait(id));
+                self.timers.set(
+                    &mut call.max_wait_timer,
+                    after(now, max),
+                    Timer::MaxWait(id),
+                );
             }
             if let Some(every) = announce {
-                self.timers
-                    .set(&mut call.announce_timer, now + every, Timer::Announce(id));
+                self.timers.set(
+                    &mut call.announce_timer,
+                    after(now, every),
+                    Timer::Announce(id),
+                );
             }
         }
         self.touch_stats(qi);
@@ -341,7 +347,7 @@ impl Router {
         call.offered_at = Some(now);
         let q = &mut self.queues[qi.at()];
         q.remove_waiting(expr, key, id);
-        let deadline = now + q.spec.ring_timeout;
+        let deadline = after(now, q.spec.ring_timeout);
         let (queue_name, record, survey) = (q.spec.name.clone(), q.spec.record, q.spec.survey);
         let mut ids = Vec::with_capacity(agents.len());
         for &a in agents {
@@ -404,10 +410,11 @@ impl Router {
         call.expr = expr;
         let mut slot = call.step_timer;
         match end {
-            Some(end) => {
-                self.timers
-                    .set(&mut slot, call.requirement_started + end, Timer::Step(id))
-            }
+            Some(end) => self.timers.set(
+                &mut slot,
+                after(call.requirement_started, end),
+                Timer::Step(id),
+            ),
             None => self.timers.clear(&mut slot, Timer::Step(id)),
         }
         let Some(call) = self.calls.get_mut(&id) else {
@@ -448,7 +455,8 @@ impl Router {
         };
         let waiting = call.is_waiting();
         let mut slot = None;
-        self.timers.set(&mut slot, now + every, Timer::Announce(id));
+        self.timers
+            .set(&mut slot, after(now, every), Timer::Announce(id));
         if let Some(call) = self.calls.get_mut(&id) {
             call.announce_timer = slot;
         }

@@ -1,6 +1,8 @@
 //! Every queue option, skill requirements and widening, callbacks, and configuration updates.
 mod common;
 
+use std::time::Duration;
+
 use common::*;
 use switchboard_acd::*;
 
@@ -669,4 +671,32 @@ fn changing_a_connected_calls_priority_is_refused() {
         }),
         Err(RouterError::CallNotWaiting(CallId(1)))
     );
+}
+
+#[test]
+fn absurd_configured_durations_are_clamped_not_panics() {
+    let mut config = one_queue(2, |q| {
+        q.ring_timeout = Duration::MAX;
+        q.max_wait = Some(Duration::MAX);
+        q.wrap_up = WrapUp::Timed(Duration::MAX);
+        q.announce_every = Some(Duration::MAX);
+        q.default_handle_time = Duration::MAX;
+        q.requirement = Requirement::default().then(SkillExpr::skill("x", 1), Some(Duration::MAX));
+    });
+    config.agents[1] = AgentSpec::new("a1").with_skill("x", 1);
+    let mut h = Harness::new(config);
+    h.ready("a0");
+    h.arrive(1, "q");
+    h.ready("a1");
+    h.answer(1);
+    h.arrive(2, "q");
+    assert!(h.router.ewt(CallId(2), h.now).is_some());
+    h.end(1);
+    h.input(RouterInput::ExtendWrapUp {
+        agent: "a1".into(),
+        by: Duration::MAX,
+    })
+    .unwrap();
+    h.advance(secs(3600));
+    assert!(matches!(h.state("a1"), AgentState::WrapUp { .. }));
 }
