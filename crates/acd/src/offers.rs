@@ -321,6 +321,15 @@ impl Router {
     }
 
     pub(crate) fn callback_retry(&mut self, now: Instant, id: CallId) {
+        let removed = self
+            .calls
+            .get(&id)
+            .is_some_and(|c| !self.queues[c.queue.at()].configured);
+        if removed {
+            // Its queue went away while it waited for the retry.
+            self.remove_unanswered(now, id, LeaveReason::QueueRemoved);
+            return;
+        }
         if self
             .calls
             .get(&id)
