@@ -335,6 +335,9 @@ impl Router {
             .get(&id)
             .is_some_and(|c| matches!(c.place, Place::Scheduled(_)))
         {
+            // Its steps kept running while it was away (and their timer stopped at the answer):
+            // catch up, then back to its place.
+            self.refresh_step(now, id);
             self.enter_line(now, id);
         }
     }
