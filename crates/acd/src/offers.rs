@@ -100,12 +100,8 @@ impl Router {
         offer: OfferId,
         timed_out: bool,
     ) -> Result<(), RouterError> {
-        let reason = if timed_out {
-            CancelReason::RingTimeout
-        } else {
-            CancelReason::AgentUnavailable
-        };
-        let rec = self.take_offer(offer, timed_out.then_some(reason))?;
+        // A timeout needs a CANCEL to the phone; a rejecting phone has answered already.
+        let rec = self.take_offer(offer, timed_out.then_some(CancelReason::RingTimeout))?;
         let agent = &mut self.agents[rec.agent.at()];
         agent.ronas += 1;
         self.queues[rec.queue.at()].counters.count(|c| c.ronas += 1);
