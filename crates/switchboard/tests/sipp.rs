@@ -5,15 +5,22 @@
 
 mod common;
 
-use common::{Daemon, require_sipp, run_sipp};
+use common::{Daemon, SippRun, SippTransport, require_sipp, run_sipp};
 
-/// Runs `scenario` against a fresh daemon and asserts on SIPp's exit status.
-fn sipp_against_daemon(test: &str, scenario: &str, extra: &[&str], expect_success: bool) {
+/// Runs `scenario` against a fresh daemon and asserts on SIPp's exit status; returns the run
+/// (`None` when skipped because SIPp is missing outside CI).
+fn sipp_against_daemon(
+    test: &str,
+    scenario: &str,
+    transport: SippTransport,
+    extra: &[&str],
+    expect_success: bool,
+) -> Option<SippRun> {
     if !require_sipp(test) {
-        return;
+        return None;
     }
     let daemon = Daemon::start();
-    let run = run_sipp(&daemon, scenario, extra);
+    let run = run_sipp(&daemon, scenario, transport, extra);
     assert!(
         run.succeeded() == expect_success,
         "{test}: `{}` ended with {:?}, expected {}\n{}\n--- daemon log ---\n{}",
@@ -23,13 +30,15 @@ fn sipp_against_daemon(test: &str, scenario: &str, extra: &[&str], expect_succes
         run.report,
         common::tail(&daemon.log(), 8000),
     );
+    Some(run)
 }
 
 #[test]
 fn sipp_registers_agent_1001_with_digest_and_gets_200() {
-    sipp_against_daemon(
+    let _ = sipp_against_daemon(
         "sipp_registers_agent_1001_with_digest_and_gets_200",
         "register.xml",
+        SippTransport::Udp,
         &["-s", "1001", "-au", "1001", "-ap", "secret"],
         true,
     );
@@ -37,9 +46,10 @@ fn sipp_registers_agent_1001_with_digest_and_gets_200() {
 
 #[test]
 fn sipp_register_with_wrong_password_gets_401_or_403_never_200() {
-    sipp_against_daemon(
+    let _ = sipp_against_daemon(
         "sipp_register_with_wrong_password_gets_401_or_403_never_200",
         "register_wrong_password.xml",
+        SippTransport::Udp,
         &["-s", "1001", "-au", "1001", "-ap", "not-the-password"],
         true,
     );
@@ -49,19 +59,29 @@ fn sipp_register_with_wrong_password_gets_401_or_403_never_200() {
 /// against a registrar that answers 401 to everything and prove nothing.
 #[test]
 fn sipp_wrong_password_scenario_fails_when_the_password_is_right() {
-    sipp_against_daemon(
+    let Some(run) = sipp_against_daemon(
         "sipp_wrong_password_scenario_fails_when_the_password_is_right",
         "register_wrong_password.xml",
+        SippTransport::Udp,
         &["-s", "1001", "-au", "1001", "-ap", "secret"],
         false,
+    ) else {
+        return;
+    };
+    // It must fail for the right reason: the registrar accepted the right password.
+    assert!(
+        run.report.contains("received 'SIP/2.0 200"),
+        "the scenario failed, but not on a 200:\n{}",
+        run.report
     );
 }
 
 #[test]
 fn sipp_options_gets_200_with_allow_accept_supported() {
-    sipp_against_daemon(
+    let _ = sipp_against_daemon(
         "sipp_options_gets_200_with_allow_accept_supported",
         "options.xml",
+        SippTransport::Udp,
         &[],
         true,
     );
@@ -69,5 +89,23 @@ fn sipp_options_gets_200_with_allow_accept_supported() {
 
 #[test]
 fn sipp_foobar_request_gets_501() {
-    sipp_against_daemon("sipp_foobar_request_gets_501", "foobar.xml", &[], true);
+    let _ = sipp_against_daemon(
+        "sipp_foobar_request_gets_501",
+        "foobar.xml",
+        SippTransport::Udp,
+        &[],
+        true,
+    );
+}
+
+/// The SIP listener takes TCP on the same port as UDP (RFC 3261 §18: both are mandatory).
+#[test]
+fn sipp_registers_agent_1001_over_tcp_on_the_same_port() {
+    let _ = sipp_against_daemon(
+        "sipp_registers_agent_1001_over_tcp_on_the_same_port",
+        "register.xml",
+        SippTransport::Tcp,
+        &["-s", "1001", "-au", "1001", "-ap", "secret"],
+        true,
+    );
 }

@@ -413,10 +413,25 @@ impl SippRun {
     }
 }
 
-/// Runs one SIPp client scenario (`tests/sipp/<scenario>`) against the daemon's SIP listener over
-/// UDP, from a free loopback port: `-m 1` call, `-timeout 20s -timeout_error`, plus `extra`
+/// SIPp's transport: one UDP socket, or one TCP connection (`-t u1` / `-t t1`; `un`/`tn` abort
+/// with a max-sockets error in SIPp 3.6).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SippTransport {
+    /// `-t u1`
+    Udp,
+    /// `-t t1`
+    Tcp,
+}
+
+/// Runs one SIPp client scenario (`tests/sipp/<scenario>`) against the daemon's SIP listener
+/// from a free loopback port: `-m 1` call, `-timeout 20s -timeout_error`, plus `extra`
 /// arguments, and a wall-clock bound of [`SIPP_WALL_TIMEOUT`].
-pub(crate) fn run_sipp(daemon: &Daemon, scenario: &str, extra: &[&str]) -> SippRun {
+pub(crate) fn run_sipp(
+    daemon: &Daemon,
+    scenario: &str,
+    transport: SippTransport,
+    extra: &[&str],
+) -> SippRun {
     let work = ScratchDir::new("sipp");
     let local_port = free_port(true).to_string();
     let scenario_path = sipp_scenario(scenario);
@@ -425,7 +440,10 @@ pub(crate) fn run_sipp(daemon: &Daemon, scenario: &str, extra: &[&str]) -> SippR
         "-sf".into(),
         scenario_path.display().to_string(),
         "-t".into(),
-        "u1".into(),
+        match transport {
+            SippTransport::Udp => "u1".into(),
+            SippTransport::Tcp => "t1".into(),
+        },
         "-i".into(),
         "127.0.0.1".into(),
         "-p".into(),
