@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::Mutex;
@@ -85,24 +85,30 @@ impl Drop for ScratchDir {
 /// Ports handed out by this process, so parallel tests never get the same one twice.
 static HANDED_OUT: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
 
-/// A loopback port that is free right now for TCP and, with `udp_too`, for UDP as well (the SIP
-/// listener takes both on one port). The kernel picks it (bind to port 0); another process can
-/// still take it before the daemon binds, which [`Daemon::start_with_config`] absorbs by retrying.
+/// A port on 127.0.0.1 that is free right now for TCP and, with `udp_too`, for UDP as well
+/// (the SIP listener takes both on one port).
 pub(crate) fn free_port(udp_too: bool) -> u16 {
+    free_port_on(IpAddr::V4(Ipv4Addr::LOCALHOST), udp_too)
+}
+
+/// A port on `ip` that is free right now for TCP and, with `udp_too`, for UDP as well. The
+/// kernel picks it (bind to port 0); another process can still take it before the daemon binds,
+/// which [`Daemon::start_with`] absorbs by retrying.
+pub(crate) fn free_port_on(ip: IpAddr, udp_too: bool) -> u16 {
     for _ in 0..200 {
         let (port, _keep) = if udp_too {
-            let Ok(udp) = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)) else {
+            let Ok(udp) = UdpSocket::bind((ip, 0)) else {
                 continue;
             };
             let Ok(port) = udp.local_addr().map(|a| a.port()) else {
                 continue;
             };
-            let Ok(tcp) = TcpListener::bind((Ipv4Addr::LOCALHOST, port)) else {
+            let Ok(tcp) = TcpListener::bind((ip, port)) else {
                 continue;
             };
             (port, (Some(udp), tcp))
         } else {
-            let Ok(tcp) = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)) else {
+            let Ok(tcp) = TcpListener::bind((ip, 0)) else {
                 continue;
             };
             let Ok(port) = tcp.local_addr().map(|a| a.port()) else {
@@ -136,15 +142,16 @@ pub(crate) struct Daemon {
 impl Daemon {
     /// Starts the daemon with the repository's demo configuration.
     pub(crate) fn start() -> Self {
-        Self::start_with_config(&demo_config())
+        Self::start_with(&demo_config(), IpAddr::V4(Ipv4Addr::LOCALHOST))
     }
 
-    /// Starts the daemon with `config` on fresh ports and waits until it is ready. A daemon that
-    /// exits during start-up (a port taken meanwhile, say) is retried on new ports twice.
-    pub(crate) fn start_with_config(config: &Path) -> Self {
+    /// Starts the daemon with `config`, its SIP listener on `sip_ip` (HTTP and gRPC stay on
+    /// 127.0.0.1), on fresh ports, and waits until it is ready. A daemon that exits during
+    /// start-up (a port taken meanwhile, say) is retried on new ports twice.
+    pub(crate) fn start_with(config: &Path, sip_ip: IpAddr) -> Self {
         let mut last_failure = String::new();
         for _ in 0..3 {
-            match Self::try_start(config) {
+            match Self::try_start(config, sip_ip) {
                 Ok(daemon) => return daemon,
                 Err(failure) => {
                     eprintln!("daemon start failed, retrying on new ports: {failure}");
@@ -155,11 +162,11 @@ impl Daemon {
         panic!("the daemon did not become ready:\n{last_failure}");
     }
 
-    fn try_start(config: &Path) -> Result<Self, String> {
+    fn try_start(config: &Path, sip_ip: IpAddr) -> Result<Self, String> {
         let dir = ScratchDir::new("daemon");
         let data_dir = dir.path().join("data");
         fs::create_dir_all(&data_dir).map_err(|e| format!("creating data dir: {e}"))?;
-        let sip = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port(true)));
+        let sip = SocketAddr::new(sip_ip, free_port_on(sip_ip, true));
         let http = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port(false)));
         let grpc = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port(false)));
         let log_path = dir.path().join("switchboard.log");
@@ -238,6 +245,18 @@ impl Daemon {
     /// The exit status if the daemon has exited.
     pub(crate) fn exited(&mut self) -> Option<ExitStatus> {
         self.child.try_wait().ok().flatten()
+    }
+
+    /// Sends SIGTERM (through kill(1): these tests hold no unsafe code) and waits up to `limit`
+    /// for the daemon to exit; `None` if it is still running then.
+    pub(crate) fn terminate(&mut self, limit: Duration) -> Option<ExitStatus> {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        assert!(
+            sent.as_ref().is_ok_and(|s| s.success()),
+            "kill -TERM {pid} failed: {sent:?}"
+        );
+        wait_with_deadline(&mut self.child, limit)
     }
 
     /// Everything the daemon has logged so far.
@@ -319,7 +338,11 @@ fn dechunk(mut body: &str) -> String {
 /// code of the first final response (provisional ones are skipped).
 pub(crate) fn options_ping(target: SocketAddr, timeout: Duration) -> io::Result<u16> {
     static SEQ: AtomicU32 = AtomicU32::new(1);
-    let socket = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))?;
+    let local_ip = match target {
+        SocketAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        SocketAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+    };
+    let socket = UdpSocket::bind((local_ip, 0))?;
     let local = socket.local_addr()?;
     let n = SEQ.fetch_add(1, Ordering::Relaxed);
     let id = format!("{}-{n}", std::process::id());
