@@ -1,4 +1,175 @@
-//! The Switchboard daemon.
+//! The Switchboard daemon: loads the configuration, starts the SIP transport and core, the
+//! operator HTTP listener (`/healthz`, `/metrics`), and shuts down cleanly on SIGTERM/SIGINT.
 #![forbid(unsafe_code)]
 
-fn main() {}
+mod cli;
+mod http;
+mod sip;
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// How long running work may take to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+fn main() -> ExitCode {
+    let args = cli::Args::parse();
+    let config = match load_config(&args) {
+        Ok(config) => config,
+        Err(err) => {
+            // `file:line:column: problem`, as the operator needs it to fix the file.
+            eprintln!("switchboard: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.check_config {
+        println!(
+            "{}: configuration OK ({} agents, {} queues, {} routes, {} trunks)",
+            args.config.display(),
+            config.agents().len(),
+            config.queues().len(),
+            config.routes().len(),
+            config.trunks().len(),
+        );
+        return ExitCode::SUCCESS;
+    }
+    init_logging(config.server.log_level.as_str());
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("switchboard: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!("{err:#}");
+            eprintln!("switchboard: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Loads the file and applies the command-line overrides.
+fn load_config(
+    args: &cli::Args,
+) -> Result<switchboard_config::Config, switchboard_config::ConfigError> {
+    let mut config = switchboard_config::load(&args.config)?;
+    if let Some(addr) = args.sip_listen {
+        config.server.sip_listen = addr;
+    }
+    if let Some(addr) = args.grpc_listen {
+        config.server.grpc_listen = addr;
+    }
+    if let Some(addr) = args.http_listen {
+        config.server.http_listen = addr;
+    }
+    if let Some(dir) = &args.data_dir {
+        config.server.data_dir = dir.clone();
+    }
+    Ok(config)
+}
+
+/// `RUST_LOG` wins over the configured level.
+fn init_logging(configured_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(configured_level));
+    use std::io::IsTerminal;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+async fn run(config: switchboard_config::Config) -> anyhow::Result<()> {
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .context("installing the metrics recorder")?;
+    prepare_data_dir(&config.server.data_dir)?;
+
+    let shutdown = CancellationToken::new();
+    let tracker = TaskTracker::new();
+
+    let http_listener = http::bind(config.server.http_listen)
+        .await
+        .with_context(|| format!("binding HTTP on {}", config.server.http_listen))?;
+    let sip = sip::start(&config, &tracker, shutdown.clone())
+        .await
+        .with_context(|| format!("binding SIP on {}", config.server.sip_listen))?;
+    tracing::info!(
+        sip = %sip.local_addr(),
+        http = %config.server.http_listen,
+        data_dir = %config.server.data_dir.display(),
+        "switchboard started"
+    );
+
+    tracker.spawn(http::serve(
+        http_listener,
+        metrics.clone(),
+        shutdown.clone(),
+    ));
+    tracker.spawn({
+        // Histograms and summaries need periodic upkeep in the Prometheus exporter.
+        let shutdown = shutdown.clone();
+        async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tick.tick() => metrics.run_upkeep(),
+                }
+            }
+        }
+    });
+
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    shutdown.cancel();
+    tracker.close();
+    if tokio::time::timeout(SHUTDOWN_GRACE, tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some tasks did not stop within {SHUTDOWN_GRACE:?}");
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating data dir {}", dir.display()))
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(err) => {
+                    tracing::warn!("cannot watch SIGTERM: {err}");
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -22,7 +22,9 @@ pub fn response_to(request: &Request, status: StatusCode, to_tag: Option<&str>) 
                     Some(tag) if !has_tag_param(to.value()) => format!("{};tag={tag}", to.value()),
                     _ => to.value().to_string(),
                 };
-                response.headers.push(Header::To(rsip::headers::To::new(value)));
+                response
+                    .headers
+                    .push(Header::To(rsip::headers::To::new(value)));
             }
             _ => {}
         }
@@ -36,10 +38,11 @@ fn has_tag_param(to_value: &str) -> bool {
         Some(end) => &to_value[end..],
         None => to_value,
     };
-    params
-        .split(';')
-        .skip(1)
-        .any(|p| p.trim().get(..3).is_some_and(|n| n.eq_ignore_ascii_case("tag")))
+    params.split(';').skip(1).any(|p| {
+        p.trim()
+            .get(..3)
+            .is_some_and(|n| n.eq_ignore_ascii_case("tag"))
+    })
 }
 
 #[cfg(test)]
@@ -71,8 +74,16 @@ mod tests {
             .collect();
         assert_eq!(vias.len(), 2);
         assert_eq!(response.call_id_header().unwrap().value(), "c1@127.0.0.1");
-        assert_eq!(response.to_header().unwrap().value(), "<sip:sb@127.0.0.1>;tag=sb1");
-        assert!(!response.headers.iter().any(|h| matches!(h, Header::MaxForwards(_))));
+        assert_eq!(
+            response.to_header().unwrap().value(),
+            "<sip:sb@127.0.0.1>;tag=sb1"
+        );
+        assert!(
+            !response
+                .headers
+                .iter()
+                .any(|h| matches!(h, Header::MaxForwards(_)))
+        );
     }
 
     #[test]

@@ -1,0 +1,352 @@
+//! The sections without cross-references (`[server]`, `[sip]`, `[skills]`, `[[trunk]]`,
+//! `[[ivr]]`) and agents, whose skills must be declared.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use toml::Spanned;
+
+use super::{Result, Validator, millis, to_usize};
+use crate::acd::Agent;
+use crate::error::{ConfigProblem, ItemKind};
+use crate::names::{AgentId, DigestPassword, IvrName, SkillName, TrunkName};
+use crate::raw::{RawAgent, RawIvr, RawRegistrar, RawServer, RawSip, RawTrunk};
+use crate::requirement::{MAX_SKILL_LEVEL, SkillLevel};
+use crate::routing::{IvrFlow, Trunk};
+use crate::server::{LogLevel, ServerConfig};
+use crate::sip::{DigestAlgorithm, RegistrarConfig, SipConfig};
+
+impl Validator<'_> {
+    pub(super) fn server(&self, raw: RawServer) -> Result<ServerConfig> {
+        let default = ServerConfig::default();
+        let log_level = match &raw.log_level {
+            None => default.log_level,
+            Some(value) => LogLevel::from_name(value.get_ref()).ok_or_else(|| {
+                self.error(
+                    value.span(),
+                    ConfigProblem::UnknownLogLevel {
+                        value: value.get_ref().clone(),
+                    },
+                )
+            })?,
+        };
+        let data_dir = match &raw.data_dir {
+            None => default.data_dir,
+            Some(value) => PathBuf::from(self.non_empty("data_dir", value)?),
+        };
+        Ok(ServerConfig {
+            sip_listen: self.socket("sip_listen", raw.sip_listen.as_ref(), default.sip_listen)?,
+            grpc_listen: self.socket(
+                "grpc_listen",
+                raw.grpc_listen.as_ref(),
+                default.grpc_listen,
+            )?,
+            http_listen: self.socket(
+                "http_listen",
+                raw.http_listen.as_ref(),
+                default.http_listen,
+            )?,
+            data_dir,
+            log_level,
+        })
+    }
+
+    pub(super) fn sip(&self, raw: RawSip) -> Result<SipConfig> {
+        let d = SipConfig::default();
+        let text = |key, value: &Option<Spanned<String>>, default: String| match value {
+            None => Ok(default),
+            Some(value) => self.non_empty(key, value),
+        };
+        let t1 = self.millis("t1_ms", raw.t1_ms.as_ref(), d.t1, 1, 60_000)?;
+        let t2 = self.millis("t2_ms", raw.t2_ms.as_ref(), d.t2, 1, 600_000)?;
+        let t4 = self.millis("t4_ms", raw.t4_ms.as_ref(), d.t4, 1, 600_000)?;
+        // RFC 3261 §17.1.2.2: retransmits double from T1 up to T2, so T1 above T2 is meaningless.
+        let t_span = raw.t2_ms.as_ref().or(raw.t1_ms.as_ref()).map(Spanned::span);
+        self.ordered(("t1_ms", millis(t1)), ("t2_ms", millis(t2)), t_span)?;
+        let max_transactions = self.count(
+            "max_transactions",
+            raw.max_transactions.as_ref(),
+            10_000,
+            1,
+            10_000_000,
+        )?;
+        let max_pending_invites = self.count(
+            "max_pending_invites",
+            raw.max_pending_invites.as_ref(),
+            1_000,
+            1,
+            10_000_000,
+        )?;
+        let pending_span = raw
+            .max_pending_invites
+            .as_ref()
+            .or(raw.max_transactions.as_ref())
+            .map(Spanned::span);
+        self.ordered(
+            ("max_pending_invites", max_pending_invites),
+            ("max_transactions", max_transactions),
+            pending_span,
+        )?;
+        Ok(SipConfig {
+            realm: text("realm", &raw.realm, d.realm)?,
+            user_agent: text("user_agent", &raw.user_agent, d.user_agent)?,
+            t1,
+            t2,
+            t4,
+            max_message_bytes: to_usize(self.count(
+                "max_message_bytes",
+                raw.max_message_bytes.as_ref(),
+                65_535,
+                1_024,
+                16 * 1024 * 1024,
+            )?),
+            max_headers: to_usize(self.count(
+                "max_headers",
+                raw.max_headers.as_ref(),
+                256,
+                8,
+                10_000,
+            )?),
+            max_transactions: to_usize(max_transactions),
+            max_pending_invites: to_usize(max_pending_invites),
+            retry_after: self.seconds(
+                "retry_after_seconds",
+                raw.retry_after_seconds.as_ref(),
+                d.retry_after,
+                1,
+                86_400,
+            )?,
+            registrar: self.registrar(raw.registrar.unwrap_or_default())?,
+        })
+    }
+
+    pub(super) fn registrar(&self, raw: RawRegistrar) -> Result<RegistrarConfig> {
+        let d = RegistrarConfig::default();
+        const DAY: u32 = 86_400;
+        let min_expires = self.seconds(
+            "min_expires_seconds",
+            raw.min_expires_seconds.as_ref(),
+            d.min_expires,
+            1,
+            DAY,
+        )?;
+        let max_expires = self.seconds(
+            "max_expires_seconds",
+            raw.max_expires_seconds.as_ref(),
+            d.max_expires,
+            1,
+            7 * DAY,
+        )?;
+        let default_expires = self.seconds(
+            "default_expires_seconds",
+            raw.default_expires_seconds.as_ref(),
+            d.default_expires,
+            1,
+            7 * DAY,
+        )?;
+        let span_of = |value: &Option<Spanned<i64>>| value.as_ref().map(Spanned::span);
+        self.ordered(
+            ("min_expires_seconds", min_expires.as_secs()),
+            ("default_expires_seconds", default_expires.as_secs()),
+            span_of(&raw.default_expires_seconds).or(span_of(&raw.min_expires_seconds)),
+        )?;
+        self.ordered(
+            ("default_expires_seconds", default_expires.as_secs()),
+            ("max_expires_seconds", max_expires.as_secs()),
+            span_of(&raw.max_expires_seconds).or(span_of(&raw.default_expires_seconds)),
+        )?;
+        let failures = self.count(
+            "auth_failures_before_lockout",
+            raw.auth_failures_before_lockout.as_ref(),
+            5,
+            0,
+            1_000_000,
+        )?;
+        Ok(RegistrarConfig {
+            min_expires,
+            max_expires,
+            default_expires,
+            max_contacts_per_agent: to_usize(self.count(
+                "max_contacts_per_agent",
+                raw.max_contacts_per_agent.as_ref(),
+                1,
+                1,
+                100,
+            )?),
+            nonce_lifetime: self.seconds(
+                "nonce_lifetime_seconds",
+                raw.nonce_lifetime_seconds.as_ref(),
+                d.nonce_lifetime,
+                1,
+                DAY,
+            )?,
+            auth_failures_before_lockout: u32::try_from(failures).ok().filter(|&n| n > 0),
+            lockout: self.seconds(
+                "lockout_seconds",
+                raw.lockout_seconds.as_ref(),
+                d.lockout,
+                1,
+                DAY,
+            )?,
+            keepalive_interval: self.optional_seconds(
+                "keepalive_interval_seconds",
+                raw.keepalive_interval_seconds.as_ref(),
+                d.keepalive_interval,
+                DAY,
+            )?,
+            keepalive_failures: u32::try_from(self.count(
+                "keepalive_failures",
+                raw.keepalive_failures.as_ref(),
+                3,
+                1,
+                1_000,
+            )?)
+            .unwrap_or(u32::MAX),
+            digest_algorithms: self
+                .digest_algorithms(raw.digest_algorithms, d.digest_algorithms)?,
+        })
+    }
+
+    pub(super) fn digest_algorithms(
+        &self,
+        raw: Option<Spanned<Vec<Spanned<String>>>>,
+        default: Vec<DigestAlgorithm>,
+    ) -> Result<Vec<DigestAlgorithm>> {
+        let Some(list) = raw else { return Ok(default) };
+        if list.get_ref().is_empty() {
+            return Err(self.error(
+                list.span(),
+                ConfigProblem::Empty {
+                    key: "digest_algorithms",
+                },
+            ));
+        }
+        let mut seen = HashMap::new();
+        let mut algorithms = Vec::new();
+        for value in list.get_ref() {
+            let algorithm = DigestAlgorithm::from_name(value.get_ref()).ok_or_else(|| {
+                self.error(
+                    value.span(),
+                    ConfigProblem::UnknownDigestAlgorithm {
+                        value: value.get_ref().clone(),
+                    },
+                )
+            })?;
+            self.unique(
+                &mut seen,
+                algorithm.as_str(),
+                value.span(),
+                ItemKind::DigestAlgorithm,
+            )?;
+            algorithms.push(algorithm);
+        }
+        Ok(algorithms)
+    }
+
+    pub(super) fn skills(
+        &self,
+        raw: BTreeMap<Spanned<String>, String>,
+    ) -> Result<BTreeMap<SkillName, String>> {
+        // TOML itself refuses a key defined twice, so the map holds no duplicates.
+        let mut skills = BTreeMap::new();
+        for (name, description) in raw {
+            let name = self.skill_name("skills", &name)?;
+            skills.insert(SkillName::from(name), description);
+        }
+        Ok(skills)
+    }
+
+    pub(super) fn trunks(&self, raw: Vec<RawTrunk>) -> Result<Vec<Trunk>> {
+        let mut names = HashMap::new();
+        let mut networks = HashMap::new();
+        let mut trunks = Vec::with_capacity(raw.len());
+        for trunk in raw {
+            let name = self.name("name", &trunk.name)?;
+            self.unique(&mut names, &name, trunk.name.span(), ItemKind::Trunk)?;
+            if trunk.sources.get_ref().is_empty() {
+                return Err(self.error(
+                    trunk.sources.span(),
+                    ConfigProblem::Empty { key: "sources" },
+                ));
+            }
+            let mut sources = Vec::new();
+            for source in trunk.sources.get_ref() {
+                let network = self.network(source)?;
+                self.unique(
+                    &mut networks,
+                    &network.to_string(),
+                    source.span(),
+                    ItemKind::TrunkSource,
+                )?;
+                sources.push(network);
+            }
+            trunks.push(Trunk {
+                name: TrunkName::from(name),
+                sources,
+            });
+        }
+        Ok(trunks)
+    }
+
+    pub(super) fn ivr_flows(&self, raw: Vec<RawIvr>) -> Result<Vec<IvrFlow>> {
+        let mut seen = HashMap::new();
+        let mut flows = Vec::with_capacity(raw.len());
+        for flow in raw {
+            let name = self.name("name", &flow.name)?;
+            self.unique(&mut seen, &name, flow.name.span(), ItemKind::Ivr)?;
+            flows.push(IvrFlow {
+                name: IvrName::from(name),
+            });
+        }
+        Ok(flows)
+    }
+
+    pub(super) fn agents(
+        &self,
+        raw: Vec<RawAgent>,
+        skills: &BTreeMap<SkillName, String>,
+        login_on_register: bool,
+    ) -> Result<(Vec<Agent>, HashMap<AgentId, usize>)> {
+        let mut seen = HashMap::new();
+        let mut agents = Vec::with_capacity(raw.len());
+        let mut index = HashMap::with_capacity(raw.len());
+        for agent in raw {
+            let id = self.name("id", &agent.id)?;
+            self.unique(&mut seen, &id, agent.id.span(), ItemKind::Agent)?;
+            let password = self.non_empty("password", &agent.password)?;
+            let mut levels = BTreeMap::new();
+            for (skill, level) in &agent.skills {
+                let Some((name, _)) = skills.get_key_value(skill.get_ref().as_str()) else {
+                    return Err(self.error(
+                        skill.span(),
+                        ConfigProblem::UnknownReference {
+                            kind: ItemKind::Skill,
+                            name: skill.get_ref().clone(),
+                        },
+                    ));
+                };
+                let level = self.number("skills", level, 0, MAX_SKILL_LEVEL.into())?;
+                let level = u8::try_from(level).ok().and_then(SkillLevel::new);
+                // In 0..=MAX_SKILL_LEVEL, checked just above.
+                if let Some(level) = level {
+                    levels.insert(name.clone(), level);
+                }
+            }
+            let contact = match &agent.contact {
+                None => None,
+                Some(value) => Some(self.uri("contact", value)?),
+            };
+            let id = AgentId::from(id);
+            index.insert(id.clone(), agents.len());
+            agents.push(Agent {
+                name: agent.name.unwrap_or_else(|| id.to_string()),
+                id,
+                password: DigestPassword::new(password),
+                skills: levels,
+                login_on_register: agent.login_on_register.unwrap_or(login_on_register),
+                contact,
+            });
+        }
+        Ok((agents, index))
+    }
+}

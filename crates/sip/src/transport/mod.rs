@@ -1,0 +1,266 @@
+//! The SIP transport shell: UDP and TCP listeners on one address (RFC 3261 §18), the only
+//! part of this crate that does I/O.
+//!
+//! Receive tasks frame and parse messages, stamp `received`/`rport` into the top Via of
+//! requests, and hand each message to the core task through one bounded channel
+//! ([`Inbound`]). Malformed input is answered `400` straight from here when the error can be
+//! routed, otherwise dropped and counted (`switchboard_sip_parse_errors_total`). When the core's
+//! channel is full, a new INVITE is refused with `503` and `Retry-After` and anything else is
+//! dropped and counted: UDP peers retransmit, and the core never queues without bound.
+//!
+//! Sending is synchronous and never waits for a slow peer: [`TransportHandle::send`] uses
+//! `try_send_to` on UDP and a bounded per-connection queue on TCP.
+
+mod decode;
+mod received;
+mod tcp;
+mod udp;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use dashmap::DashMap;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::{Peer, Transport};
+pub use decode::Limits;
+
+pub use received::stamp_received;
+
+/// Settings of the transport shell.
+#[derive(Debug, Clone)]
+pub struct TransportConfig {
+    /// Address for both the UDP socket and the TCP listener.
+    pub listen: SocketAddr,
+    /// Size and count limits applied to every message.
+    pub limits: Limits,
+    /// Capacity of the channel to the core task.
+    pub inbound_capacity: usize,
+    /// Most TCP connections served at once; further connections are closed on accept.
+    pub max_tcp_connections: usize,
+    /// A TCP connection with no bytes in either direction for this long is closed.
+    pub tcp_idle_timeout: Duration,
+    /// Seconds put in `Retry-After` when a new INVITE is refused for overload.
+    pub retry_after_seconds: u32,
+}
+
+impl TransportConfig {
+    /// Defaults for `listen`.
+    pub fn new(listen: SocketAddr) -> Self {
+        Self {
+            listen,
+            limits: Limits::default(),
+            inbound_capacity: 4096,
+            max_tcp_connections: 4096,
+            tcp_idle_timeout: Duration::from_secs(600),
+            retry_after_seconds: 5,
+        }
+    }
+}
+
+/// A parsed message handed to the core task.
+#[derive(Debug)]
+pub struct Inbound {
+    /// Where it came from.
+    pub peer: Peer,
+    /// The message; requests already carry `received`/`rport` in their top Via.
+    pub message: rsip::SipMessage,
+    /// When the receive task read it (for queueing-delay metrics).
+    pub received_at: Instant,
+}
+
+/// Why a message could not be sent.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum SendError {
+    /// The UDP socket buffer is full; the datagram was dropped (the transaction layer
+    /// retransmits on UDP).
+    #[error("UDP send buffer full")]
+    WouldBlock,
+    /// No open TCP connection to that peer (Switchboard reuses the connection a phone opened).
+    #[error("no TCP connection to {0}")]
+    NoConnection(SocketAddr),
+    /// The TCP connection's write queue is full: the peer is not reading.
+    #[error("TCP write queue to {0} is full")]
+    ConnectionCongested(SocketAddr),
+    /// Any other socket error.
+    #[error("send failed: {0}")]
+    Io(String),
+}
+
+/// Cloneable handle for sending messages; cheap to call from the core task.
+#[derive(Clone, Debug)]
+pub struct TransportHandle {
+    udp: Arc<UdpSocket>,
+    tcp: Arc<DashMap<SocketAddr, mpsc::Sender<Bytes>>>,
+    local: SocketAddr,
+}
+
+impl TransportHandle {
+    /// The bound local address (useful when listening on port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local
+    }
+
+    /// Sends `bytes` to `peer` without waiting.
+    pub fn send(&self, peer: &Peer, bytes: Bytes) -> Result<(), SendError> {
+        match peer.transport {
+            Transport::Udp => match self.udp.try_send_to(&bytes, peer.remote) {
+                Ok(_) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Err(SendError::WouldBlock),
+                Err(e) => Err(SendError::Io(e.to_string())),
+            },
+            Transport::Tcp => {
+                let Some(conn) = self.tcp.get(&peer.remote) else {
+                    return Err(SendError::NoConnection(peer.remote));
+                };
+                conn.try_send(bytes).map_err(|e| match e {
+                    mpsc::error::TrySendError::Full(_) => {
+                        SendError::ConnectionCongested(peer.remote)
+                    }
+                    mpsc::error::TrySendError::Closed(_) => SendError::NoConnection(peer.remote),
+                })
+            }
+        }
+    }
+
+    /// A peer for sending over UDP from our listening socket to `remote`.
+    pub fn udp_peer(&self, remote: SocketAddr) -> Peer {
+        Peer {
+            transport: Transport::Udp,
+            remote,
+            local: self.local,
+        }
+    }
+}
+
+/// Binds UDP and TCP on `config.listen` and starts the receive tasks on `tracker`.
+///
+/// Returns the send handle and the receiving end of the core's channel. The tasks stop when
+/// `shutdown` is cancelled.
+pub async fn start(
+    config: TransportConfig,
+    tracker: &TaskTracker,
+    shutdown: CancellationToken,
+) -> std::io::Result<(TransportHandle, mpsc::Receiver<Inbound>)> {
+    let udp = Arc::new(UdpSocket::bind(config.listen).await?);
+    let local = udp.local_addr()?;
+    // Same port for TCP, also when the caller asked for port 0.
+    let tcp_listener = TcpListener::bind(local).await?;
+    let (tx, rx) = mpsc::channel(config.inbound_capacity);
+    let handle = TransportHandle {
+        udp: udp.clone(),
+        tcp: Arc::new(DashMap::new()),
+        local,
+    };
+    let config = Arc::new(config);
+
+    tracker.spawn(udp::receive_loop(
+        udp,
+        local,
+        config.clone(),
+        tx.clone(),
+        shutdown.clone(),
+    ));
+    tracker.spawn(tcp::accept_loop(
+        tcp_listener,
+        local,
+        config,
+        tx,
+        handle.tcp.clone(),
+        tracker.clone(),
+        shutdown,
+    ));
+    Ok((handle, rx))
+}
+
+/// What the receive side did with one message; shared by UDP and TCP.
+enum Disposition {
+    /// Passed to the core.
+    Delivered,
+    /// Answer these bytes to the sender (400 for malformed, 503 for overload).
+    Reply(Bytes),
+    /// Nothing to send.
+    Dropped,
+}
+
+/// Parses `raw` from `peer` and hands it to the core, or decides the reply.
+fn dispose(
+    raw: &[u8],
+    peer: Peer,
+    config: &TransportConfig,
+    tx: &mpsc::Sender<Inbound>,
+) -> Disposition {
+    let received_at = Instant::now();
+    let mut message = match decode::parse(raw, &config.limits) {
+        Ok(message) => message,
+        Err(err) => {
+            metrics::counter!("switchboard_sip_parse_errors_total").increment(1);
+            tracing::debug!(%peer, error = %err, "malformed SIP message");
+            return match decode::error_response(raw, &err) {
+                Some(response) => Disposition::Reply(Bytes::from(response.to_string())),
+                None => Disposition::Dropped,
+            };
+        }
+    };
+    if let rsip::SipMessage::Request(request) = &mut message {
+        stamp_top_via(request, peer.remote);
+    }
+    let is_new_invite = matches!(&message, rsip::SipMessage::Request(r)
+        if r.method == rsip::Method::Invite && !has_to_tag(r));
+    match tx.try_send(Inbound {
+        peer,
+        message,
+        received_at,
+    }) {
+        Ok(()) => Disposition::Delivered,
+        Err(mpsc::error::TrySendError::Full(inbound)) => {
+            metrics::counter!("switchboard_overload_rejections_total").increment(1);
+            match inbound.message {
+                rsip::SipMessage::Request(request) if is_new_invite => {
+                    Disposition::Reply(Bytes::from(overload_response(&request, config).to_string()))
+                }
+                _ => Disposition::Dropped,
+            }
+        }
+        Err(mpsc::error::TrySendError::Closed(_)) => Disposition::Dropped,
+    }
+}
+
+fn stamp_top_via(request: &mut rsip::Request, source: SocketAddr) {
+    use rsip::headers::UntypedHeader;
+    if let Some(rsip::Header::Via(via)) = request
+        .headers
+        .iter_mut()
+        .find(|h| matches!(h, rsip::Header::Via(_)))
+        && let Some(stamped) = stamp_received(via.value(), source)
+    {
+        *via = rsip::headers::Via::new(stamped);
+    }
+}
+
+fn has_to_tag(request: &rsip::Request) -> bool {
+    use rsip::prelude::HeadersExt;
+    request
+        .to_header()
+        .ok()
+        .and_then(|to| to.tag().ok().flatten())
+        .is_some()
+}
+
+/// `503 Service Unavailable` with `Retry-After` (RFC 3261 §21.5.4).
+fn overload_response(request: &rsip::Request, config: &TransportConfig) -> rsip::Response {
+    let mut response =
+        crate::message::response_to(request, rsip::StatusCode::ServiceUnavailable, None);
+    response
+        .headers
+        .push(rsip::Header::RetryAfter(rsip::headers::RetryAfter::from(
+            config.retry_after_seconds.to_string(),
+        )));
+    response.headers.push(rsip::Header::ContentLength(0.into()));
+    response
+}

@@ -1,0 +1,130 @@
+//! TCP: accept connections, frame messages by Content-Length (RFC 3261 §18.3), answer RFC 5626
+//! double-CRLF pings with a CRLF pong, and keep each connection's writer queue bounded.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::{Buf, Bytes, BytesMut};
+use dashmap::DashMap;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Semaphore, mpsc};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::decode::{Frame, next_frame};
+use super::{Disposition, Inbound, TransportConfig, dispose};
+use crate::{Peer, Transport};
+
+/// Bytes queued to one connection before it counts as congested.
+const WRITE_QUEUE_MESSAGES: usize = 256;
+
+pub(super) async fn accept_loop(
+    listener: TcpListener,
+    local: SocketAddr,
+    config: Arc<TransportConfig>,
+    tx: mpsc::Sender<Inbound>,
+    connections: Arc<DashMap<SocketAddr, mpsc::Sender<Bytes>>>,
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+) {
+    let permits = Arc::new(Semaphore::new(config.max_tcp_connections));
+    loop {
+        let (stream, remote) = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            r = listener.accept() => match r {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(error = %e, "TCP accept failed");
+                    continue;
+                }
+            },
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            metrics::counter!("switchboard_sip_tcp_refused_total").increment(1);
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let peer = Peer {
+            transport: Transport::Tcp,
+            remote,
+            local,
+        };
+        let (config, tx, connections, shutdown) = (
+            config.clone(),
+            tx.clone(),
+            connections.clone(),
+            shutdown.clone(),
+        );
+        tracker.spawn(async move {
+            serve(stream, peer, config, tx, connections, shutdown).await;
+            drop(permit);
+        });
+    }
+}
+
+async fn serve(
+    stream: TcpStream,
+    peer: Peer,
+    config: Arc<TransportConfig>,
+    tx: mpsc::Sender<Inbound>,
+    connections: Arc<DashMap<SocketAddr, mpsc::Sender<Bytes>>>,
+    shutdown: CancellationToken,
+) {
+    metrics::gauge!("switchboard_sip_tcp_connections").increment(1.0);
+    let (mut reader, mut writer) = stream.into_split();
+    let (out_tx, mut out_rx) = mpsc::channel::<Bytes>(WRITE_QUEUE_MESSAGES);
+    connections.insert(peer.remote, out_tx.clone());
+    let writer_task = tokio::spawn(async move {
+        while let Some(bytes) = out_rx.recv().await {
+            if writer.write_all(&bytes).await.is_err() {
+                break;
+            }
+        }
+        let _ = writer.shutdown().await;
+    });
+
+    let mut buf = BytesMut::with_capacity(4096);
+    'conn: loop {
+        let read = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tokio::time::sleep(config.tcp_idle_timeout) => break,
+            r = reader.read_buf(&mut buf) => r,
+        };
+        match read {
+            Ok(0) | Err(_) => break, // closed or reset; a half-close ends our reading too
+            Ok(_) => {}
+        }
+        loop {
+            match next_frame(&buf, &config.limits) {
+                Ok(None) => break,
+                Ok(Some((Frame::KeepAlive, used))) => {
+                    buf.advance(used);
+                    if used == 4 {
+                        // RFC 5626 §4.4.1: a double-CRLF ping gets a single-CRLF pong.
+                        let _ = out_tx.try_send(Bytes::from_static(b"\r\n"));
+                    }
+                }
+                Ok(Some((Frame::Message(len), used))) => {
+                    let message = buf.split_to(len);
+                    buf.advance(used - len);
+                    if let Disposition::Reply(bytes) = dispose(&message, peer, &config, &tx) {
+                        let _ = out_tx.try_send(bytes);
+                    }
+                }
+                Err(err) => {
+                    // A stream cannot be resynchronised after a framing error: answer if we
+                    // can, then close (RFC 3261 §18.3).
+                    metrics::counter!("switchboard_sip_parse_errors_total").increment(1);
+                    tracing::debug!(%peer, error = %err, "TCP framing error, closing");
+                    break 'conn;
+                }
+            }
+        }
+    }
+    connections.remove_if(&peer.remote, |_, sender| sender.same_channel(&out_tx));
+    drop(out_tx);
+    let _ = writer_task.await;
+    metrics::gauge!("switchboard_sip_tcp_connections").decrement(1.0);
+}
