@@ -23,12 +23,11 @@ fn sipp_against_daemon(
     let run = run_sipp(&daemon, scenario, transport, extra);
     assert!(
         run.succeeded() == expect_success,
-        "{test}: `{}` ended with {:?}, expected {}\n{}\n--- daemon log ---\n{}",
+        "{test}: `{}` ended with {:?}, expected {} (the daemon's log follows)\n{}",
         run.command,
         run.status,
         if expect_success { "success" } else { "failure" },
         run.report,
-        common::tail(&daemon.log(), 8000),
     );
     Some(run)
 }
