@@ -258,6 +258,12 @@
 //!
 //!
 
+// Upstream style lints left as upstream wrote them, to keep the diff against rsip 0.4.0 small:
+#![allow(clippy::doc_lazy_continuation)] // upstream's doc lists; rendering only
+#![allow(clippy::derivable_impls)] // upstream's hand-written Default impls
+#![allow(mismatched_lifetime_syntaxes)] // upstream's `IResult<Self>` tokenizer signatures
+#![allow(clippy::wrong_self_convention)] // `from_header(&self)` is rsip API ("From" header)
+
 pub mod common;
 mod error;
 
@@ -272,8 +278,6 @@ pub use message::{Request, Response, SipMessage};
 
 pub use crate::common::uri::*;
 pub use crate::common::*;
-
-pub use crate::message::header_macros::*;
 
 pub mod typed {
     pub use crate::headers::typed::*;

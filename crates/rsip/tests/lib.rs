@@ -1,3 +1,11 @@
+// Upstream rsip 0.4.0 test style, kept verbatim to ease diffing against upstream:
+#![allow(clippy::useless_conversion, clippy::useless_concat, noop_method_call)]
+#![allow(
+    clippy::module_inception,
+    clippy::needless_borrow,
+    clippy::bool_assert_comparison
+)]
+
 fn untyped_traits_check<'a, T: rsip::headers::untyped::UntypedHeader<'a>>() {}
 fn to_typed_traits_check<'a, T: rsip::headers::untyped::ToTypedHeader<'a>>() {}
 fn typed_traits_check<'a, T: rsip::headers::typed::TypedHeader<'a>>() {}

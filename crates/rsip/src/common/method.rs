@@ -8,14 +8,22 @@ macro_rules! create_methods {
     ($($name:ident),*) => {
 
         /// The SIP [Request](super::super::Request) method.
-        #[derive(Debug, PartialEq, Eq, Clone, Copy)]
+        ///
+        /// Fork: methods are case-sensitive tokens (RFC 3261 §7.1), so only the exact upper-case
+        /// spelling maps to a named variant; any other token is kept as
+        /// [`Method::Extension`] so the server can answer 501 (RFC 3261 §21.5.2).
+        #[derive(Debug, PartialEq, Eq, Clone, Copy, Hash)]
         pub enum Method {
             $(
+                #[allow(missing_docs)]
                 $name,
             )*
+            /// An extension method (any other `token`), held inline so `Method` stays `Copy`.
+            Extension(ExtensionMethod),
         }
 
         impl Method {
+            /// Every named (non-extension) method.
             pub fn all() -> Vec<Method> {
                 vec![
                     $(
@@ -29,8 +37,9 @@ macro_rules! create_methods {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 match self {
                     $(
-                        Self::$name => write!(f, "{}", stringify!($name).to_uppercase()),
+                        Self::$name => f.write_str(Self::$name.as_str()),
                     )*
+                    Self::Extension(ext) => f.write_str(ext.as_str()),
                 }
             }
         }
@@ -39,14 +48,100 @@ macro_rules! create_methods {
             type Error = Error;
 
             fn try_from(tokenizer: tokenizer::Tokenizer<'a, &'a str, char>) -> Result<Self, Self::Error> {
-                match tokenizer.value {
-                    $(
-                        part if part.trim().eq_ignore_ascii_case(stringify!($name)) => Ok(Method::$name),
-                    )*
-                    part => Err(Error::ParseError(format!("invalid method: {}", part))),
-                }
+                let part = tokenizer.value.trim();
+                $(
+                    if part == Method::$name.as_str() {
+                        return Ok(Method::$name);
+                    }
+                )*
+                ExtensionMethod::new(part)
+                    .map(Method::Extension)
+                    .ok_or_else(|| Error::ParseError(format!("invalid method: {}", tokenizer.value)))
             }
         }
+    }
+}
+
+impl Method {
+    /// The method's wire spelling (`INVITE`, `PRACK`, or the extension token as received).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Ack => "ACK",
+            Self::Bye => "BYE",
+            Self::Cancel => "CANCEL",
+            Self::Info => "INFO",
+            Self::Invite => "INVITE",
+            Self::Message => "MESSAGE",
+            Self::Notify => "NOTIFY",
+            Self::Options => "OPTIONS",
+            Self::PRack => "PRACK",
+            Self::Publish => "PUBLISH",
+            Self::Refer => "REFER",
+            Self::Register => "REGISTER",
+            Self::Subscribe => "SUBSCRIBE",
+            Self::Update => "UPDATE",
+            Self::Extension(ext) => ext.as_str(),
+        }
+    }
+
+    /// True for [`Method::Extension`]: a method this stack does not know (answer 501).
+    pub fn is_extension(&self) -> bool {
+        matches!(self, Self::Extension(_))
+    }
+}
+
+/// An RFC 3261 §25.1 `token` stored inline in a fixed buffer of [`ExtensionToken::MAX_LEN`]
+/// bytes, so the enums holding it ([`Method`], [`Transport`](crate::Transport)) stay `Copy`.
+///
+/// A longer token does not parse (the message layer answers 400). Comparison is byte-exact
+/// (case-sensitive, as method names are, RFC 3261 §7.1).
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ExtensionToken {
+    len: u8,
+    bytes: [u8; ExtensionToken::MAX_LEN],
+}
+
+/// An extension method token (RFC 3261 §25.1 `extension-method = token`).
+pub type ExtensionMethod = ExtensionToken;
+
+impl ExtensionToken {
+    /// Longest extension-method token accepted, in bytes.
+    pub const MAX_LEN: usize = 64;
+
+    /// Wraps `token` when it is a non-empty RFC 3261 `token` of at most [`Self::MAX_LEN`]
+    /// bytes; `None` otherwise.
+    pub fn new(token: &str) -> Option<Self> {
+        let raw = token.as_bytes();
+        if raw.is_empty()
+            || raw.len() > Self::MAX_LEN
+            || !raw.iter().all(|c| crate::parser_utils::is_token(*c))
+        {
+            return None;
+        }
+        let mut bytes = [0u8; Self::MAX_LEN];
+        bytes[..raw.len()].copy_from_slice(raw);
+        Some(Self {
+            len: raw.len() as u8,
+            bytes,
+        })
+    }
+
+    /// The token as received.
+    pub fn as_str(&self) -> &str {
+        // Only token characters (ASCII) are ever stored, see `new`.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or("")
+    }
+}
+
+impl std::fmt::Debug for ExtensionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ExtensionToken({:?})", self.as_str())
+    }
+}
+
+impl std::fmt::Display for ExtensionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

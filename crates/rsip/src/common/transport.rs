@@ -13,6 +13,9 @@ pub enum Transport {
     Sctp,
     Ws,
     Wss,
+    /// Any other transport token (RFC 3261 §25.1 `other-transport`, RFC 4475 §3.1.1.10), kept
+    /// as received (fork addition).
+    Other(crate::common::method::ExtensionToken),
 }
 
 impl Transport {
@@ -65,6 +68,7 @@ impl Transport {
             Self::Tls => 5061.into(),
             Self::Ws => 80.into(),
             Self::Wss => 443.into(),
+            Self::Other(_) => 5060.into(),
         }
     }
 
@@ -105,6 +109,7 @@ impl std::fmt::Display for Transport {
             Self::TlsSctp => write!(f, "TLS-SCTP"),
             Self::Ws => write!(f, "WS"),
             Self::Wss => write!(f, "WSS"),
+            Self::Other(token) => write!(f, "{}", token),
         }
     }
 }
@@ -131,7 +136,9 @@ impl<'a> std::convert::TryFrom<tokenizer::Tokenizer<'a, &'a str, char>> for Tran
             part if part.eq_ignore_ascii_case("TLS-SCTP") => Ok(Transport::TlsSctp),
             part if part.eq_ignore_ascii_case("WS") => Ok(Transport::Ws),
             part if part.eq_ignore_ascii_case("WSS") => Ok(Transport::Wss),
-            part => Err(Error::ParseError(format!("unknown transport: {}", part))),
+            part => crate::common::method::ExtensionToken::new(part)
+                .map(Transport::Other)
+                .ok_or_else(|| Error::ParseError(format!("unknown transport: {}", part))),
         }
     }
 }

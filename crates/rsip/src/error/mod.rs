@@ -42,7 +42,7 @@ impl Error {
         Self::TokenizeError(format!(
             "failed to tokenize {}: {}",
             tuple.0.into(),
-            tuple.1.into()
+            tokenizer_error::excerpt(tuple.1.into())
         ))
     }
 

@@ -1,5 +1,14 @@
 use std::{error::Error as StdError, fmt};
 
+/// Longest input excerpt quoted in an error message (fork: upstream quoted the whole remaining
+/// input, so every failed `many0`/`opt` branch re-formatted the rest of the message).
+const EXCERPT_LEN: usize = 120;
+
+pub(crate) fn excerpt(input: &bstr::BStr) -> &bstr::BStr {
+    let bytes: &[u8] = input.as_ref();
+    bytes.get(..EXCERPT_LEN).unwrap_or(bytes).into()
+}
+
 #[derive(Debug, Eq, PartialEq, Clone)]
 pub struct TokenizerError {
     pub context: String,
@@ -12,7 +21,11 @@ where
 {
     fn from(from: (S, T)) -> Self {
         Self {
-            context: format!("failed to tokenize {}: {}", from.0.into(), from.1.into()),
+            context: format!(
+                "failed to tokenize {}: {}",
+                from.0.into(),
+                excerpt(from.1.into())
+            ),
         }
     }
 }
@@ -50,7 +63,7 @@ impl StdError for TokenizerError {}
 impl<'a, T: Into<&'a bstr::BStr>> nom::error::ParseError<T> for TokenizerError {
     fn from_error_kind(input: T, kind: nom::error::ErrorKind) -> Self {
         Self {
-            context: format!("could not tokenize ({:?}): {}", kind, input.into()),
+            context: format!("could not tokenize ({:?}): {}", kind, excerpt(input.into())),
         }
     }
     fn append(input: T, kind: nom::error::ErrorKind, other: Self) -> Self {
@@ -59,14 +72,14 @@ impl<'a, T: Into<&'a bstr::BStr>> nom::error::ParseError<T> for TokenizerError {
                 "{}. Also, could not tokenize ({:?}): {}",
                 other,
                 kind,
-                input.into(),
+                excerpt(input.into()),
             ),
         }
     }
 
     fn from_char(input: T, c: char) -> Self {
         Self {
-            context: format!("was expecting char {} in: {}", c, input.into()),
+            context: format!("was expecting char {} in: {}", c, excerpt(input.into())),
         }
     }
 

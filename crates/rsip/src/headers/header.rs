@@ -42,6 +42,36 @@ pub enum Header {
     MinExpires(MinExpires),
     Organization(Organization),
     Other(String, String),
+    /// `Refer-To` (fork addition).
+    ReferTo(ReferTo),
+    /// `Referred-By` (fork addition).
+    ReferredBy(ReferredBy),
+    /// `Replaces` (fork addition).
+    Replaces(Replaces),
+    /// `Session-Expires` (fork addition).
+    SessionExpires(SessionExpires),
+    /// `Min-SE` (fork addition).
+    MinSe(MinSe),
+    /// `Reason` (fork addition).
+    Reason(Reason),
+    /// `P-Asserted-Identity` (fork addition).
+    PAssertedIdentity(PAssertedIdentity),
+    /// `RSeq` (fork addition).
+    RSeq(RSeq),
+    /// `RAck` (fork addition).
+    RAck(RAck),
+    /// `Allow-Events` (fork addition).
+    AllowEvents(AllowEvents),
+    /// `Accept-Contact` (fork addition).
+    AcceptContact(AcceptContact),
+    /// `Reject-Contact` (fork addition).
+    RejectContact(RejectContact),
+    /// `Request-Disposition` (fork addition).
+    RequestDisposition(RequestDisposition),
+    /// `Identity` (fork addition).
+    Identity(Identity),
+    /// `Identity-Info` (fork addition).
+    IdentityInfo(IdentityInfo),
     Priority(Priority),
     ProxyAuthenticate(ProxyAuthenticate),
     ProxyAuthorization(ProxyAuthorization),
@@ -94,6 +124,21 @@ impl std::fmt::Display for Header {
             Self::MinExpires(inner) => write!(f, "{}", inner),
             Self::Organization(inner) => write!(f, "{}", inner),
             Self::Other(key, value) => write!(f, "{}: {}", key, value),
+            Self::ReferTo(inner) => write!(f, "{}", inner),
+            Self::ReferredBy(inner) => write!(f, "{}", inner),
+            Self::Replaces(inner) => write!(f, "{}", inner),
+            Self::SessionExpires(inner) => write!(f, "{}", inner),
+            Self::MinSe(inner) => write!(f, "{}", inner),
+            Self::Reason(inner) => write!(f, "{}", inner),
+            Self::PAssertedIdentity(inner) => write!(f, "{}", inner),
+            Self::RSeq(inner) => write!(f, "{}", inner),
+            Self::RAck(inner) => write!(f, "{}", inner),
+            Self::AllowEvents(inner) => write!(f, "{}", inner),
+            Self::AcceptContact(inner) => write!(f, "{}", inner),
+            Self::RejectContact(inner) => write!(f, "{}", inner),
+            Self::RequestDisposition(inner) => write!(f, "{}", inner),
+            Self::Identity(inner) => write!(f, "{}", inner),
+            Self::IdentityInfo(inner) => write!(f, "{}", inner),
             Self::Priority(inner) => write!(f, "{}", inner),
             Self::ProxyAuthenticate(inner) => write!(f, "{}", inner),
             Self::ProxyAuthorization(inner) => write!(f, "{}", inner),
@@ -130,135 +175,165 @@ pub mod tokenizer {
 
         fn try_into(self) -> Result<Header, Error> {
             let tokenizer: Utf8Tokenizer = self.try_into()?;
+            // Fork: folded values are unfolded here (RFC 3261 §7.3.1) and compact names map to
+            // their long form (§7.3.3 plus the IANA registry: o, u, r, b, x, a, j, d, y, n).
+            let value = unfold(tokenizer.value);
+            let value: &str = &value;
 
-            match tokenizer.name {
-                s if s.eq_ignore_ascii_case("Accept") => {
-                    Ok(Header::Accept(Accept::new(tokenizer.value)))
+            Ok(match tokenizer.name {
+                s if s.eq_ignore_ascii_case("Accept") => Header::Accept(Accept::new(value)),
+                s if s.eq_ignore_ascii_case("Accept-Contact") || s.eq_ignore_ascii_case("a") => {
+                    Header::AcceptContact(AcceptContact::new(value))
                 }
                 s if s.eq_ignore_ascii_case("Accept-Encoding") => {
-                    Ok(Header::AcceptEncoding(AcceptEncoding::new(tokenizer.value)))
+                    Header::AcceptEncoding(AcceptEncoding::new(value))
                 }
                 s if s.eq_ignore_ascii_case("Accept-Language") => {
-                    Ok(Header::AcceptLanguage(AcceptLanguage::new(tokenizer.value)))
+                    Header::AcceptLanguage(AcceptLanguage::new(value))
                 }
                 s if s.eq_ignore_ascii_case("Alert-Info") => {
-                    Ok(Header::AlertInfo(AlertInfo::new(tokenizer.value)))
+                    Header::AlertInfo(AlertInfo::new(value))
                 }
-                s if s.eq_ignore_ascii_case("Allow") => {
-                    Ok(Header::Allow(Allow::new(tokenizer.value)))
+                s if s.eq_ignore_ascii_case("Allow") => Header::Allow(Allow::new(value)),
+                s if s.eq_ignore_ascii_case("Allow-Events") || s.eq_ignore_ascii_case("u") => {
+                    Header::AllowEvents(AllowEvents::new(value))
                 }
-                s if s.eq_ignore_ascii_case("Authentication-Info") => Ok(
-                    Header::AuthenticationInfo(AuthenticationInfo::new(tokenizer.value)),
-                ),
+                s if s.eq_ignore_ascii_case("Authentication-Info") => {
+                    Header::AuthenticationInfo(AuthenticationInfo::new(value))
+                }
                 s if s.eq_ignore_ascii_case("Authorization") => {
-                    Ok(Header::Authorization(Authorization::new(tokenizer.value)))
+                    Header::Authorization(Authorization::new(value))
                 }
-                s if s.eq_ignore_ascii_case("CSeq") => Ok(Header::CSeq(CSeq::new(tokenizer.value))),
-                s if s.eq_ignore_ascii_case("Call-Id") => {
-                    Ok(Header::CallId(CallId::new(tokenizer.value)))
+                s if s.eq_ignore_ascii_case("CSeq") => Header::CSeq(CSeq::new(value)),
+                s if s.eq_ignore_ascii_case("Call-Id") || s.eq_ignore_ascii_case("i") => {
+                    Header::CallId(CallId::new(value))
                 }
-                s if s.eq_ignore_ascii_case("Call-Info") => {
-                    Ok(Header::CallInfo(CallInfo::new(tokenizer.value)))
+                s if s.eq_ignore_ascii_case("Call-Info") => Header::CallInfo(CallInfo::new(value)),
+                s if s.eq_ignore_ascii_case("Contact") || s.eq_ignore_ascii_case("m") => {
+                    Header::Contact(Contact::new(value))
                 }
-                s if s.eq_ignore_ascii_case("Contact") => {
-                    Ok(Header::Contact(Contact::new(tokenizer.value)))
+                s if s.eq_ignore_ascii_case("Content-Disposition") => {
+                    Header::ContentDisposition(ContentDisposition::new(value))
                 }
-                s if s.eq_ignore_ascii_case("Content-Disposition") => Ok(
-                    Header::ContentDisposition(ContentDisposition::new(tokenizer.value)),
-                ),
-                s if s.eq_ignore_ascii_case("Content-Encoding") => Ok(Header::ContentEncoding(
-                    ContentEncoding::new(tokenizer.value),
-                )),
-                s if s.eq_ignore_ascii_case("Content-Language") => Ok(Header::ContentLanguage(
-                    ContentLanguage::new(tokenizer.value),
-                )),
-                s if s.eq_ignore_ascii_case("Content-Length") => {
-                    Ok(Header::ContentLength(ContentLength::new(tokenizer.value)))
+                s if s.eq_ignore_ascii_case("Content-Length") || s.eq_ignore_ascii_case("l") => {
+                    Header::ContentLength(ContentLength::new(value))
                 }
-                s if s.eq_ignore_ascii_case("Content-Type") => {
-                    Ok(Header::ContentType(ContentType::new(tokenizer.value)))
+                s if s.eq_ignore_ascii_case("Content-Type") || s.eq_ignore_ascii_case("c") => {
+                    Header::ContentType(ContentType::new(value))
                 }
-                s if s.eq_ignore_ascii_case("Date") => Ok(Header::Date(Date::new(tokenizer.value))),
+                s if s.eq_ignore_ascii_case("Date") => Header::Date(Date::new(value)),
                 s if s.eq_ignore_ascii_case("Error-Info") => {
-                    Ok(Header::ErrorInfo(ErrorInfo::new(tokenizer.value)))
+                    Header::ErrorInfo(ErrorInfo::new(value))
                 }
-                s if s.eq_ignore_ascii_case("Event") => {
-                    Ok(Header::Event(Event::new(tokenizer.value)))
+                s if s.eq_ignore_ascii_case("Event") || s.eq_ignore_ascii_case("o") => {
+                    Header::Event(Event::new(value))
                 }
-                s if s.eq_ignore_ascii_case("Expires") => {
-                    Ok(Header::Expires(Expires::new(tokenizer.value)))
+                s if s.eq_ignore_ascii_case("Expires") => Header::Expires(Expires::new(value)),
+                s if s.eq_ignore_ascii_case("From") || s.eq_ignore_ascii_case("f") => {
+                    Header::From(From::new(value))
                 }
-                s if s.eq_ignore_ascii_case("From") => Ok(Header::From(From::new(tokenizer.value))),
+                s if s.eq_ignore_ascii_case("Identity") || s.eq_ignore_ascii_case("y") => {
+                    Header::Identity(Identity::new(value))
+                }
+                s if s.eq_ignore_ascii_case("Identity-Info") || s.eq_ignore_ascii_case("n") => {
+                    Header::IdentityInfo(IdentityInfo::new(value))
+                }
                 s if s.eq_ignore_ascii_case("In-Reply-To") => {
-                    Ok(Header::InReplyTo(InReplyTo::new(tokenizer.value)))
+                    Header::InReplyTo(InReplyTo::new(value))
                 }
                 s if s.eq_ignore_ascii_case("Max-Forwards") => {
-                    Ok(Header::MaxForwards(MaxForwards::new(tokenizer.value)))
+                    Header::MaxForwards(MaxForwards::new(value))
                 }
                 s if s.eq_ignore_ascii_case("Mime-Version") => {
-                    Ok(Header::MimeVersion(MimeVersion::new(tokenizer.value)))
+                    Header::MimeVersion(MimeVersion::new(value))
                 }
                 s if s.eq_ignore_ascii_case("Min-Expires") => {
-                    Ok(Header::MinExpires(MinExpires::new(tokenizer.value)))
+                    Header::MinExpires(MinExpires::new(value))
                 }
+                s if s.eq_ignore_ascii_case("Min-SE") => Header::MinSe(MinSe::new(value)),
                 s if s.eq_ignore_ascii_case("Organization") => {
-                    Ok(Header::Organization(Organization::new(tokenizer.value)))
+                    Header::Organization(Organization::new(value))
                 }
-                s if s.eq_ignore_ascii_case("Priority") => {
-                    Ok(Header::Priority(Priority::new(tokenizer.value)))
+                s if s.eq_ignore_ascii_case("P-Asserted-Identity") => {
+                    Header::PAssertedIdentity(PAssertedIdentity::new(value))
                 }
-                s if s.eq_ignore_ascii_case("Proxy-Authenticate") => Ok(Header::ProxyAuthenticate(
-                    ProxyAuthenticate::new(tokenizer.value),
-                )),
-                s if s.eq_ignore_ascii_case("Proxy-Authorization") => Ok(
-                    Header::ProxyAuthorization(ProxyAuthorization::new(tokenizer.value)),
-                ),
+                s if s.eq_ignore_ascii_case("Priority") => Header::Priority(Priority::new(value)),
+                s if s.eq_ignore_ascii_case("Proxy-Authorization") => {
+                    Header::ProxyAuthorization(ProxyAuthorization::new(value))
+                }
                 s if s.eq_ignore_ascii_case("Proxy-Require") => {
-                    Ok(Header::ProxyRequire(ProxyRequire::new(tokenizer.value)))
+                    Header::ProxyRequire(ProxyRequire::new(value))
                 }
+                s if s.eq_ignore_ascii_case("RAck") => Header::RAck(RAck::new(value)),
+                s if s.eq_ignore_ascii_case("RSeq") => Header::RSeq(RSeq::new(value)),
+                s if s.eq_ignore_ascii_case("Reason") => Header::Reason(Reason::new(value)),
                 s if s.eq_ignore_ascii_case("Record-Route") => {
-                    Ok(Header::RecordRoute(RecordRoute::new(tokenizer.value)))
+                    Header::RecordRoute(RecordRoute::new(value))
                 }
-                s if s.eq_ignore_ascii_case("Reply-To") => {
-                    Ok(Header::ReplyTo(ReplyTo::new(tokenizer.value)))
+                s if s.eq_ignore_ascii_case("Refer-To") || s.eq_ignore_ascii_case("r") => {
+                    Header::ReferTo(ReferTo::new(value))
                 }
-                s if s.eq_ignore_ascii_case("Require") => {
-                    Ok(Header::Require(Require::new(tokenizer.value)))
+                s if s.eq_ignore_ascii_case("Referred-By") || s.eq_ignore_ascii_case("b") => {
+                    Header::ReferredBy(ReferredBy::new(value))
                 }
+                s if s.eq_ignore_ascii_case("Reject-Contact") || s.eq_ignore_ascii_case("j") => {
+                    Header::RejectContact(RejectContact::new(value))
+                }
+                s if s.eq_ignore_ascii_case("Replaces") => Header::Replaces(Replaces::new(value)),
+                s if s.eq_ignore_ascii_case("Reply-To") => Header::ReplyTo(ReplyTo::new(value)),
+                s if s.eq_ignore_ascii_case("Request-Disposition")
+                    || s.eq_ignore_ascii_case("d") =>
+                {
+                    Header::RequestDisposition(RequestDisposition::new(value))
+                }
+                s if s.eq_ignore_ascii_case("Require") => Header::Require(Require::new(value)),
                 s if s.eq_ignore_ascii_case("Retry-After") => {
-                    Ok(Header::RetryAfter(RetryAfter::new(tokenizer.value)))
+                    Header::RetryAfter(RetryAfter::new(value))
                 }
-                s if s.eq_ignore_ascii_case("Route") => {
-                    Ok(Header::Route(Route::new(tokenizer.value)))
+                s if s.eq_ignore_ascii_case("Route") => Header::Route(Route::new(value)),
+                s if s.eq_ignore_ascii_case("Server") => Header::Server(Server::new(value)),
+                s if s.eq_ignore_ascii_case("Session-Expires") || s.eq_ignore_ascii_case("x") => {
+                    Header::SessionExpires(SessionExpires::new(value))
                 }
-                s if s.eq_ignore_ascii_case("Server") => {
-                    Ok(Header::Server(Server::new(tokenizer.value)))
+                s if s.eq_ignore_ascii_case("Subject") || s.eq_ignore_ascii_case("s") => {
+                    Header::Subject(Subject::new(value))
                 }
-                s if s.eq_ignore_ascii_case("Subject") => {
-                    Ok(Header::Subject(Subject::new(tokenizer.value)))
-                }
-                s if s.eq_ignore_ascii_case("Supported") => {
-                    Ok(Header::Supported(Supported::new(tokenizer.value)))
+                s if s.eq_ignore_ascii_case("Supported") || s.eq_ignore_ascii_case("k") => {
+                    Header::Supported(Supported::new(value))
                 }
                 s if s.eq_ignore_ascii_case("Timestamp") => {
-                    Ok(Header::Timestamp(Timestamp::new(tokenizer.value)))
+                    Header::Timestamp(Timestamp::new(value))
                 }
-                s if s.eq_ignore_ascii_case("To") => Ok(Header::To(To::new(tokenizer.value))),
+                s if s.eq_ignore_ascii_case("To") || s.eq_ignore_ascii_case("t") => {
+                    Header::To(To::new(value))
+                }
                 s if s.eq_ignore_ascii_case("Unsupported") => {
-                    Ok(Header::Unsupported(Unsupported::new(tokenizer.value)))
+                    Header::Unsupported(Unsupported::new(value))
                 }
                 s if s.eq_ignore_ascii_case("User-Agent") => {
-                    Ok(Header::UserAgent(UserAgent::new(tokenizer.value)))
+                    Header::UserAgent(UserAgent::new(value))
                 }
-                s if s.eq_ignore_ascii_case("Via") => Ok(Header::Via(Via::new(tokenizer.value))),
-                s if s.eq_ignore_ascii_case("Warning") => {
-                    Ok(Header::Warning(Warning::new(tokenizer.value)))
+                s if s.eq_ignore_ascii_case("Via") || s.eq_ignore_ascii_case("v") => {
+                    Header::Via(Via::new(value))
                 }
-                s if s.eq_ignore_ascii_case("WWW-Authenticate") => Ok(Header::WwwAuthenticate(
-                    WwwAuthenticate::new(tokenizer.value),
-                )),
-                _ => Ok(Header::Other(tokenizer.name.into(), tokenizer.value.into())),
-            }
+                s if s.eq_ignore_ascii_case("Warning") => Header::Warning(Warning::new(value)),
+                s if s.eq_ignore_ascii_case("Content-Encoding") || s.eq_ignore_ascii_case("e") => {
+                    Header::ContentEncoding(ContentEncoding::new(value))
+                }
+                s if s.eq_ignore_ascii_case("Content-Language") => {
+                    Header::ContentLanguage(ContentLanguage::new(value))
+                }
+                s if s.eq_ignore_ascii_case("Proxy-Authenticate") => {
+                    Header::ProxyAuthenticate(ProxyAuthenticate::new(value))
+                }
+                s if s.eq_ignore_ascii_case("Subscription-State") => {
+                    Header::SubscriptionState(SubscriptionState::new(value))
+                }
+                s if s.eq_ignore_ascii_case("WWW-Authenticate") => {
+                    Header::WwwAuthenticate(WwwAuthenticate::new(value))
+                }
+                _ => Header::Other(tokenizer.name.into(), value.into()),
+            })
         }
     }
 
@@ -269,29 +344,85 @@ pub mod tokenizer {
     }
 
     impl<'a> Tokenizer<'a> {
+        /// Splits one header field off `part`: `token *WSP ":" LWS value CRLF`.
+        ///
+        /// Fork: whitespace is allowed before the colon (RFC 3261 §7.3.1, `HCOLON`), and the
+        /// value runs on across folded lines (CRLF followed by SP or HTAB); the raw value keeps
+        /// the folds, they are replaced by a single SP when the header is built.
         pub fn tokenize(part: &'a [u8]) -> IResult<Self> {
-            use crate::NomError;
-            use nom::{
-                branch::alt,
-                bytes::complete::{tag, take_until, take_while1},
-                character::complete::space0,
-                combinator::{map, rest},
-                sequence::tuple,
+            let fail = || nom::Err::Error(TokenizerError::from(("header", part)));
+            let name_len = part
+                .iter()
+                .position(|c| !crate::parser_utils::is_token(*c))
+                .unwrap_or(part.len());
+            if name_len == 0 {
+                return Err(fail());
+            }
+            let (name, after_name) = part.split_at(name_len);
+            let after_ws = trim_start_wsp(after_name);
+            let after_colon = match after_ws.split_first() {
+                Some((b':', rest)) => rest,
+                _ => return Err(fail()),
             };
-
-            let (rem, (name, _, _, value)) = tuple((
-                take_while1(crate::parser_utils::is_token),
-                tag(":"),
-                space0,
-                alt((
-                    map(tuple((take_until("\r\n"), tag("\r\n"))), |(value, _)| value),
-                    rest,
-                )),
-            ))(part)
-            .map_err(|_: NomError<'a>| TokenizerError::from(("header", part)).into())?;
-
-            Ok((rem, (name, value).into()))
+            let value_start = skip_lws(after_colon);
+            let mut end = 0;
+            loop {
+                match find_crlf(&value_start[end..]) {
+                    None => return Ok((&[], (name, value_start).into())),
+                    Some(at) => {
+                        let crlf = end + at;
+                        match value_start.get(crlf + 2) {
+                            Some(b' ') | Some(b'\t') => end = crlf + 2,
+                            _ => {
+                                return Ok((
+                                    &value_start[crlf + 2..],
+                                    (name, &value_start[..crlf]).into(),
+                                ))
+                            }
+                        }
+                    }
+                }
+            }
         }
+    }
+
+    fn find_crlf(input: &[u8]) -> Option<usize> {
+        input.windows(2).position(|w| w == b"\r\n")
+    }
+
+    fn trim_start_wsp(input: &[u8]) -> &[u8] {
+        let skip = input
+            .iter()
+            .position(|c| *c != b' ' && *c != b'\t')
+            .unwrap_or(input.len());
+        &input[skip..]
+    }
+
+    /// Skips `LWS = [*WSP CRLF] 1*WSP` (and plain `*WSP`) after the colon.
+    fn skip_lws(input: &[u8]) -> &[u8] {
+        let rest = trim_start_wsp(input);
+        match rest {
+            [b'\r', b'\n', b' ' | b'\t', ..] => trim_start_wsp(&rest[2..]),
+            _ => rest,
+        }
+    }
+
+    /// Replaces every fold (CRLF followed by white space) with a single SP and trims trailing
+    /// white space (RFC 3261 §7.3.1: a fold is equivalent to one SP).
+    pub(crate) fn unfold(value: &str) -> std::borrow::Cow<'_, str> {
+        let value = value.trim_end_matches([' ', '\t']);
+        if !value.contains("\r\n") {
+            return std::borrow::Cow::Borrowed(value);
+        }
+        let mut out = String::with_capacity(value.len());
+        let mut rest = value;
+        while let Some(at) = rest.find("\r\n") {
+            out.push_str(rest[..at].trim_end_matches([' ', '\t']));
+            out.push(' ');
+            rest = rest[at + 2..].trim_start_matches([' ', '\t']);
+        }
+        out.push_str(rest);
+        std::borrow::Cow::Owned(out)
     }
 
     impl<'a> std::convert::From<(&'a [u8], &'a [u8])> for Tokenizer<'a> {

@@ -187,13 +187,15 @@ pub mod tokenizer {
     }
 
     impl<'a> Tokenizer<'a> {
+        /// Fork: picks the start-line kind by its first bytes (a Status-Line starts with
+        /// `SIP/`, RFC 3261 §7.2) instead of trying the response tokenizer first: upstream's
+        /// failed attempt formatted the whole message into an error string on every request.
         pub fn tokenize(part: &'a [u8]) -> IResult<Self> {
-            use nom::{branch::alt, combinator::map};
-
-            let (_, message) = alt((
-                map(response::Tokenizer::tokenize, |r| r.into()),
-                map(request::Tokenizer::tokenize, |r| r.into()),
-            ))(part)?;
+            let message = if part.starts_with(b"SIP/") {
+                response::Tokenizer::tokenize(part)?.1.into()
+            } else {
+                request::Tokenizer::tokenize(part)?.1.into()
+            };
 
             Ok((&[], message))
         }

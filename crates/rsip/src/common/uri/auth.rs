@@ -99,8 +99,15 @@ pub mod tokenizer {
                 sequence::tuple,
             };
 
+            // Fork: userinfo runs to the `@` and may hold `.`, `;`, `?`, `/`, `,` ... (RFC 3261
+            // §25.1 `user-unreserved`; RFC 4475 §3.1.1.2, §3.1.1.9). Upstream stopped at the
+            // first `.`. It cannot cross white space, quotes or angle brackets.
             let (rem, (auth, _)) = tuple((
-                take_till(|c| c == Into::<I>::into(b'.') || c == Into::<I>::into(b'@')),
+                take_till(|c| {
+                    [b'@', b' ', b'\t', b'\r', b'\n', b'<', b'>', b'"']
+                        .iter()
+                        .any(|stop| c == Into::<I>::into(*stop))
+                }),
                 tag("@"),
             ))(part)
             .map_err(|_: GenericNomError<'a, T>| {

@@ -6,9 +6,6 @@ pub struct NameParamsTokenizer<'a> {
     pub params: Vec<(&'a str, &'a str)>,
 }
 
-#[derive(Eq, PartialEq, Clone, Debug)]
-pub struct NameParamsListTokenizer<'a>(pub Vec<NameParamsTokenizer<'a>>);
-
 impl<'a> Tokenize<'a> for NameParamsTokenizer<'a> {
     fn tokenize(part: &'a str) -> Result<Self, Error> {
         use crate::parser_utils::is_empty_or_fail_with;
@@ -46,31 +43,5 @@ impl<'a> Tokenize<'a> for NameParamsTokenizer<'a> {
         is_empty_or_fail_with(rem, ("media type", rem))?;
 
         Ok(Self { name, params })
-    }
-}
-
-impl<'a> Tokenize<'a> for NameParamsListTokenizer<'a> {
-    fn tokenize(part: &'a str) -> Result<Self, Error> {
-        use crate::NomStrError;
-        use nom::{
-            bytes::complete::{tag, take_until},
-            character::complete::space0,
-            multi::many0,
-            sequence::{terminated, tuple},
-        };
-
-        let stopbreak = terminated(take_until(","), tuple((tag(","), space0)));
-
-        let (rem, media_types) = many0(stopbreak)(part)
-            .map_err(|_: NomStrError<'a>| Error::tokenizer(("list media type params", part)))?;
-        let mut media_types = media_types
-            .into_iter()
-            .map(NameParamsTokenizer::tokenize)
-            .collect::<Result<Vec<NameParamsTokenizer>, Error>>()?;
-        if !rem.is_empty() {
-            media_types.push(NameParamsTokenizer::tokenize(rem)?)
-        }
-
-        Ok(Self(media_types))
     }
 }

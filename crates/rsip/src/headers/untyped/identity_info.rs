@@ -1,0 +1,6 @@
+use rsip_derives::UntypedHeader;
+
+/// The `Identity-Info` header in its [untyped](super) form (added by the Switchboard fork).
+#[derive(UntypedHeader, Debug, PartialEq, Eq, Clone)]
+#[header(display_name = "Identity-Info")]
+pub struct IdentityInfo(String);
