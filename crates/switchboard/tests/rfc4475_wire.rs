@@ -17,10 +17,13 @@
 //! the test owns every port: responses routed per RFC 3261 §18.2.2 go to the packet's source
 //! address (`received`) and the Via sent-by port (5060 when absent, 5050/5070 in two files), so
 //! the test listens on those ports over UDP and TCP (a Via naming TCP may be answered over TCP).
+//! Replies are matched to files by Call-ID, else taken as the reply to the file just sent;
+//! byte-identical repeats (final responses to INVITE, retransmitted for want of an ACK) are set
+//! aside.
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::path::PathBuf;
@@ -181,11 +184,28 @@ struct Reply {
 struct Outcome {
     /// Status codes received (provisional included), in order.
     codes: Vec<u16>,
+    /// The same, as printed: `*` marks a reply without a known Call-ID, attributed to the file
+    /// sent last.
+    shown: Vec<String>,
     /// Replies that are not responses (a request sent to us), described.
     other: Vec<String>,
 }
 
 impl Outcome {
+    /// Files `reply` under this outcome.
+    fn record(&mut self, reply: &Reply, by_call_id: bool) {
+        let mark = if by_call_id { "" } else { "*" };
+        match status_code(&reply.bytes) {
+            Some(code) => {
+                self.codes.push(code);
+                self.shown.push(format!("{code}{mark}"));
+            }
+            None => self
+                .other
+                .push(format!("{} via {}", first_line(&reply.bytes), reply.via)),
+        }
+    }
+
     fn finals(&self) -> impl Iterator<Item = u16> + '_ {
         self.codes.iter().copied().filter(|c| *c >= 200)
     }
@@ -219,6 +239,11 @@ fn inner_run() {
 
     let mut outcomes: BTreeMap<&str, Outcome> = BTreeMap::new();
     let mut violations = Vec::new();
+    // A final response to an INVITE is retransmitted until ACKed (Timer G, RFC 3261 §17.2.1);
+    // the test sends no ACK, so byte-identical repeats are recognised and set aside, not taken
+    // for a reply to whichever file is in flight.
+    let mut seen: BTreeSet<Vec<u8>> = BTreeSet::new();
+    let mut retransmissions = 0usize;
     for (name, class) in CORPUS {
         let bytes = read_message(name);
         sender
@@ -236,16 +261,15 @@ fn inner_run() {
             let Ok(reply) = rx.recv_timeout(left) else {
                 break;
             };
-            let owner = attribute(&reply, &call_ids, name, &mut violations);
-            let outcome = outcomes.entry(owner).or_default();
-            match status_code(&reply.bytes) {
-                Some(code) => outcome.codes.push(code),
-                None => {
-                    outcome
-                        .other
-                        .push(format!("{} via {}", first_line(&reply.bytes), reply.via))
-                }
+            if !seen.insert(reply.bytes.clone()) {
+                retransmissions += 1;
+                continue;
             }
+            let (owner, by_call_id) = attribute(&reply, &call_ids, name, &mut violations);
+            outcomes
+                .entry(owner)
+                .or_default()
+                .record(&reply, by_call_id);
             let done = outcomes
                 .get(name)
                 .is_some_and(|o| o.finals().next().is_some());
@@ -256,33 +280,44 @@ fn inner_run() {
     }
     // Stragglers (a late 400, a retransmitted final response) still count.
     while let Ok(reply) = rx.recv_timeout(DROP_WINDOW) {
-        let owner = attribute(&reply, &call_ids, "(after the last file)", &mut violations);
-        let outcome = outcomes.entry(owner).or_default();
-        if let Some(code) = status_code(&reply.bytes) {
-            outcome.codes.push(code);
+        if !seen.insert(reply.bytes.clone()) {
+            retransmissions += 1;
+            continue;
         }
+        let (owner, by_call_id) =
+            attribute(&reply, &call_ids, "(after the last file)", &mut violations);
+        outcomes
+            .entry(owner)
+            .or_default()
+            .record(&reply, by_call_id);
     }
 
-    println!("{:<16} {:<24} replies", "file", "class");
+    println!(
+        "{:<16} {:<26} replies (* = no known Call-ID, taken as the reply to the file just sent)",
+        "file", "class"
+    );
+    println!("({retransmissions} retransmitted responses set aside)");
     for (name, class) in CORPUS {
         let outcome = outcomes.remove(name).unwrap_or_default();
         println!(
-            "{name:<16} {:<24} {:?} {:?}",
+            "{name:<16} {:<26} {} {}",
             format!("{class:?}"),
-            outcome.codes,
-            outcome.other
+            outcome.shown.join(" "),
+            outcome.other.join("; ")
         );
         if let Some(problem) = judge(*class, &outcome) {
             violations.push(format!(
-                "{name}: {problem} (got {:?} {:?})",
-                outcome.codes, outcome.other
+                "{name}: {problem} (got [{}] {:?})",
+                outcome.shown.join(" "),
+                outcome.other
             ));
         }
     }
     for (owner, outcome) in &outcomes {
         violations.push(format!(
-            "{owner}: unexpected replies {:?} {:?}",
-            outcome.codes, outcome.other
+            "{owner}: unexpected replies [{}] {:?}",
+            outcome.shown.join(" "),
+            outcome.other
         ));
     }
 
@@ -327,24 +362,27 @@ fn judge(class: Class, outcome: &Outcome) -> Option<String> {
     }
 }
 
-/// The corpus file a reply belongs to: by its Call-ID when it has a known one, else the file
-/// just sent. A reply carrying the Call-ID of `dblreq.dat`'s trailing INVITE is a violation.
+/// The corpus file a reply belongs to, and whether its Call-ID said so: by its Call-ID when it
+/// has a known one, else the file just sent. A reply carrying the Call-ID of `dblreq.dat`'s
+/// trailing INVITE is a violation.
 fn attribute<'a>(
     reply: &Reply,
     call_ids: &BTreeMap<String, &'a str>,
     current: &'a str,
     violations: &mut Vec<String>,
-) -> &'a str {
+) -> (&'a str, bool) {
     match header_value(&reply.bytes, "call-id", "i") {
         Some(id) if id == DBLREQ_TRAILING_CALL_ID => {
             violations.push(format!(
                 "dblreq.dat: the INVITE trailing the REGISTER was answered: {}",
                 first_line(&reply.bytes)
             ));
-            "dblreq.dat"
+            ("dblreq.dat", true)
         }
-        Some(id) => call_ids.get(&id).copied().unwrap_or(current),
-        None => current,
+        Some(id) => call_ids
+            .get(&id)
+            .map_or((current, false), |&name| (name, true)),
+        None => (current, false),
     }
 }
 
