@@ -124,6 +124,15 @@ pub(crate) fn free_port_on(ip: IpAddr, udp_too: bool) -> u16 {
     panic!("no free loopback port found after 200 attempts");
 }
 
+/// Why a start attempt failed.
+#[derive(Debug)]
+enum StartFailure {
+    /// The daemon exited (worth a retry on new ports).
+    Exited(String),
+    /// It runs but did not answer in time.
+    NotReady(String),
+}
+
 /// A running `switchboard` daemon on loopback; killed (and reaped) on drop. When the test is
 /// panicking, the daemon's log is printed so the failure explains itself.
 #[derive(Debug)]
@@ -147,33 +156,41 @@ impl Daemon {
 
     /// Starts the daemon with `config`, its SIP listener on `sip_ip` (HTTP and gRPC stay on
     /// 127.0.0.1), on fresh ports, and waits until it is ready. A daemon that exits during
-    /// start-up (a port taken meanwhile, say) is retried on new ports twice.
+    /// start-up (a port taken meanwhile, say) is retried on new ports twice; one that runs but
+    /// does not answer fails at once.
     pub(crate) fn start_with(config: &Path, sip_ip: IpAddr) -> Self {
         let mut last_failure = String::new();
         for _ in 0..3 {
             match Self::try_start(config, sip_ip) {
                 Ok(daemon) => return daemon,
-                Err(failure) => {
-                    eprintln!("daemon start failed, retrying on new ports: {failure}");
+                Err(StartFailure::Exited(failure)) => {
+                    eprintln!(
+                        "the daemon exited during start-up, retrying on new ports: {failure}"
+                    );
                     last_failure = failure;
+                }
+                Err(StartFailure::NotReady(failure)) => {
+                    panic!("the daemon did not become ready:\n{failure}")
                 }
             }
         }
-        panic!("the daemon did not become ready:\n{last_failure}");
+        panic!("the daemon did not start:\n{last_failure}");
     }
 
-    fn try_start(config: &Path, sip_ip: IpAddr) -> Result<Self, String> {
+    fn try_start(config: &Path, sip_ip: IpAddr) -> Result<Self, StartFailure> {
         let dir = ScratchDir::new("daemon");
         let data_dir = dir.path().join("data");
-        fs::create_dir_all(&data_dir).map_err(|e| format!("creating data dir: {e}"))?;
+        fs::create_dir_all(&data_dir)
+            .map_err(|e| StartFailure::NotReady(format!("creating data dir: {e}")))?;
         let sip = SocketAddr::new(sip_ip, free_port_on(sip_ip, true));
         let http = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port(false)));
         let grpc = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port(false)));
         let log_path = dir.path().join("switchboard.log");
-        let log = File::create(&log_path).map_err(|e| format!("creating log file: {e}"))?;
+        let log = File::create(&log_path)
+            .map_err(|e| StartFailure::NotReady(format!("creating log file: {e}")))?;
         let log_err = log
             .try_clone()
-            .map_err(|e| format!("cloning log file: {e}"))?;
+            .map_err(|e| StartFailure::NotReady(format!("cloning log file: {e}")))?;
         let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
             .arg("--config")
             .arg(config)
@@ -193,7 +210,12 @@ impl Daemon {
             .stdout(log)
             .stderr(log_err)
             .spawn()
-            .map_err(|e| format!("spawning {}: {e}", env!("CARGO_BIN_EXE_switchboard")))?;
+            .map_err(|e| {
+                StartFailure::NotReady(format!(
+                    "spawning {}: {e}",
+                    env!("CARGO_BIN_EXE_switchboard")
+                ))
+            })?;
         let mut daemon = Self {
             child,
             sip,
@@ -204,7 +226,14 @@ impl Daemon {
         };
         match daemon.wait_ready() {
             Ok(()) => Ok(daemon),
-            Err(e) => Err(format!("{e}\n--- daemon log ---\n{}", daemon.log())),
+            Err(e) => {
+                let failure = format!("{e}\n--- daemon log ---\n{}", daemon.log());
+                Err(if daemon.exited().is_some() {
+                    StartFailure::Exited(failure)
+                } else {
+                    StartFailure::NotReady(failure)
+                })
+            }
         }
     }
 
