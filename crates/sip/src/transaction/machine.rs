@@ -52,6 +52,10 @@ pub enum Timer {
 
 /// What a machine asks of the layer.
 #[derive(Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "actions live in one reused scratch Vec; boxing notices would allocate per message"
+)]
 pub(crate) enum Action {
     /// Send these bytes to the transaction's peer.
     Send(Bytes),

@@ -11,7 +11,6 @@
 //! Sending is synchronous and never waits for a slow peer: [`TransportHandle::send`] uses
 //! `try_send_to` on UDP and a bounded per-connection queue on TCP.
 
-mod decode;
 mod received;
 mod tcp;
 mod udp;
@@ -27,8 +26,8 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::message::{self, Limits};
 use crate::{Peer, Transport};
-pub use decode::Limits;
 
 pub use received::stamp_received;
 
@@ -188,7 +187,7 @@ enum Disposition {
     Dropped,
 }
 
-/// Parses `raw` from `peer` and hands it to the core, or decides the reply.
+/// Parses one framed message from `peer` and hands it to the core, or decides the reply.
 fn dispose(
     raw: &[u8],
     peer: Peer,
@@ -196,16 +195,9 @@ fn dispose(
     tx: &mpsc::Sender<Inbound>,
 ) -> Disposition {
     let received_at = Instant::now();
-    let mut message = match decode::parse(raw, &config.limits) {
+    let mut message = match message::parse(raw, &config.limits) {
         Ok(message) => message,
-        Err(err) => {
-            metrics::counter!("switchboard_sip_parse_errors_total").increment(1);
-            tracing::debug!(%peer, error = %err, "malformed SIP message");
-            return match decode::error_response(raw, &err) {
-                Some(response) => Disposition::Reply(Bytes::from(response.to_string())),
-                None => Disposition::Dropped,
-            };
-        }
+        Err(err) => return refuse(raw, &err, peer),
     };
     if let rsip::SipMessage::Request(request) = &mut message {
         stamp_top_via(request, peer.remote);
@@ -221,13 +213,48 @@ fn dispose(
         Err(mpsc::error::TrySendError::Full(inbound)) => {
             metrics::counter!("switchboard_overload_rejections_total").increment(1);
             match inbound.message {
-                rsip::SipMessage::Request(request) if is_new_invite => {
-                    Disposition::Reply(Bytes::from(overload_response(&request, config).to_string()))
-                }
+                rsip::SipMessage::Request(request) if is_new_invite => Disposition::Reply(
+                    message::serialize(&overload_response(&request, config).into()),
+                ),
                 _ => Disposition::Dropped,
             }
         }
         Err(mpsc::error::TrySendError::Closed(_)) => Disposition::Dropped,
+    }
+}
+
+/// Counts a malformed message and builds the 400 (or 505, 416) when it can be routed.
+fn refuse(raw: &[u8], err: &message::ParseError, peer: Peer) -> Disposition {
+    metrics::counter!("switchboard_sip_parse_errors_total").increment(1);
+    tracing::debug!(%peer, error = %err, "malformed SIP message");
+    match message::error_response(raw, err) {
+        Some(mut response) => {
+            complete_stateless(&mut response, peer.remote);
+            Disposition::Reply(message::serialize(&response.into()))
+        }
+        None => Disposition::Dropped,
+    }
+}
+
+/// A stateless final response still carries a To tag (RFC 3261 §8.2.6.2) and the top Via the
+/// request would have had after `received`/`rport` stamping.
+fn complete_stateless(response: &mut rsip::Response, source: SocketAddr) {
+    use rsip::headers::UntypedHeader;
+    if let Some(rsip::Header::Via(via)) = response
+        .headers
+        .iter_mut()
+        .find(|h| matches!(h, rsip::Header::Via(_)))
+        && let Some(stamped) = stamp_received(via.value(), source)
+    {
+        *via = rsip::headers::Via::new(stamped);
+    }
+    for header in response.headers.iter_mut() {
+        if let rsip::Header::To(to) = header
+            && !to.value().to_ascii_lowercase().contains(";tag=")
+        {
+            *to =
+                rsip::headers::To::new(format!("{};tag=sb{:x}", to.value(), rand::random::<u64>()));
+        }
     }
 }
 

@@ -12,8 +12,8 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::decode::{Frame, next_frame};
-use super::{Disposition, Inbound, TransportConfig, dispose};
+use super::{Disposition, Inbound, TransportConfig, dispose, refuse};
+use crate::message::{Frame, next_frame};
 use crate::{Peer, Transport};
 
 /// Bytes queued to one connection before it counts as congested.
@@ -97,29 +97,30 @@ async fn serve(
             Ok(_) => {}
         }
         loop {
-            match next_frame(&buf, &config.limits) {
+            let (reply, used) = match next_frame(&buf, &config.limits) {
                 Ok(None) => break,
                 Ok(Some((Frame::KeepAlive, used))) => {
-                    buf.advance(used);
-                    if used == 4 {
-                        // RFC 5626 §4.4.1: a double-CRLF ping gets a single-CRLF pong.
-                        let _ = out_tx.try_send(Bytes::from_static(b"\r\n"));
-                    }
+                    // RFC 5626 §4.4.1: a double-CRLF ping gets a single-CRLF pong.
+                    (Some(Bytes::from_static(b"\r\n")), used)
                 }
-                Ok(Some((Frame::Message(len), used))) => {
-                    let message = buf.split_to(len);
-                    buf.advance(used - len);
-                    if let Disposition::Reply(bytes) = dispose(&message, peer, &config, &tx) {
-                        let _ = out_tx.try_send(bytes);
+                Ok(Some((Frame::Message(message), used))) => {
+                    match dispose(message, peer, &config, &tx) {
+                        Disposition::Reply(bytes) => (Some(bytes), used),
+                        Disposition::Delivered | Disposition::Dropped => (None, used),
                     }
                 }
                 Err(err) => {
                     // A stream cannot be resynchronised after a framing error: answer if we
                     // can, then close (RFC 3261 §18.3).
-                    metrics::counter!("switchboard_sip_parse_errors_total").increment(1);
-                    tracing::debug!(%peer, error = %err, "TCP framing error, closing");
+                    if let Disposition::Reply(bytes) = refuse(&buf, &err, peer) {
+                        let _ = out_tx.try_send(bytes);
+                    }
                     break 'conn;
                 }
+            };
+            buf.advance(used);
+            if let Some(bytes) = reply {
+                let _ = out_tx.try_send(bytes);
             }
         }
     }

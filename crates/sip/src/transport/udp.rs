@@ -7,7 +7,8 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{Disposition, Inbound, TransportConfig, dispose};
+use super::{Disposition, Inbound, TransportConfig, dispose, refuse};
+use crate::message::{Frame, datagram_frame};
 use crate::{Peer, Transport};
 
 pub(super) async fn receive_loop(
@@ -32,28 +33,21 @@ pub(super) async fn receive_loop(
             },
         };
         metrics::counter!("switchboard_sip_datagrams_received_total").increment(1);
-        let datagram = &buf[..len];
-        if is_keepalive(datagram) {
-            // RFC 5626 §4.4.1 uses STUN on UDP; a bare CRLF ping is answered by nothing.
-            continue;
-        }
         let peer = Peer {
             transport: Transport::Udp,
             remote,
             local,
         };
-        match dispose(datagram, peer, &config, &tx) {
-            Disposition::Delivered | Disposition::Dropped => {}
-            Disposition::Reply(bytes) => {
-                // RFC 3261 §18.2.2 + RFC 3581: answer to the source address of the packet.
-                let _ = socket.try_send_to(&bytes, remote);
-            }
+        let datagram = buf.get(..len).unwrap_or_default();
+        let disposition = match datagram_frame(datagram, &config.limits) {
+            // RFC 5626 §4.4.1 uses STUN on UDP; a bare CRLF ping is answered by nothing.
+            Ok(Frame::KeepAlive) => continue,
+            Ok(Frame::Message(message)) => dispose(message, peer, &config, &tx),
+            Err(err) => refuse(datagram, &err, peer),
+        };
+        if let Disposition::Reply(bytes) = disposition {
+            // RFC 3261 §18.2.2 + RFC 3581: answer to the source address of the packet.
+            let _ = socket.try_send_to(&bytes, remote);
         }
     }
-}
-
-fn is_keepalive(datagram: &[u8]) -> bool {
-    datagram
-        .iter()
-        .all(|b| matches!(b, b'\r' | b'\n' | b' ' | b'\t' | 0))
 }

@@ -54,8 +54,7 @@ pub(crate) async fn start(
     let mut transport_config = TransportConfig::new(config.server.sip_listen);
     transport_config.limits.max_datagram = sip.max_message_bytes;
     transport_config.limits.max_message = sip.max_message_bytes;
-    // max_headers: applied once the message layer parses with limits.
-    let _ = sip.max_headers;
+    transport_config.limits.max_headers = sip.max_headers;
     transport_config.inbound_capacity = sip.max_pending_invites;
     transport_config.retry_after_seconds = sip.retry_after.as_secs().try_into().unwrap_or(u32::MAX);
     let (transport, inbound) =
