@@ -11,7 +11,9 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
-use common::{Daemon, in_loopback_namespace, udp_request};
+use common::Daemon;
+use common::netns::in_loopback_namespace;
+use common::wire::udp_request;
 
 /// A source address outside every demo trunk, added to loopback inside the namespace.
 const OUTSIDER: IpAddr = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 99));

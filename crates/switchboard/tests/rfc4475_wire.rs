@@ -30,7 +30,8 @@ use std::path::PathBuf;
 use std::sync::mpsc::{self, Sender};
 use std::time::{Duration, Instant};
 
-use common::{Daemon, options_ping, status_code};
+use common::Daemon;
+use common::wire::{options_ping, status_code};
 
 /// This test's name, for `--exact` when re-executing.
 const TEST_NAME: &str = "rfc4475_torture_messages_over_udp_inside_a_loopback_only_namespace";
@@ -125,7 +126,7 @@ fn corpus_dir() -> PathBuf {
 
 #[test]
 fn rfc4475_torture_messages_over_udp_inside_a_loopback_only_namespace() {
-    if common::in_loopback_namespace(TEST_NAME, "") {
+    if common::netns::in_loopback_namespace(TEST_NAME, "") {
         inner_run();
     }
 }
