@@ -6,9 +6,10 @@
 //! * §3.1.1 valid responses match no transaction and are absorbed: no reply.
 //! * §3.1.2 invalid requests get 400 (or the more specific code RFC 4475 names for the test, e.g.
 //!   505 for `badvers.dat`) or are dropped — never 2xx; invalid responses are dropped.
-//! * §3.2–3.4 ("torture above the parser") are sent too: the two framing defects the issue names
-//!   (`mcl01.dat`, two Content-Length values; `insuf.dat`, no Call-ID/From/To) must not be taken
-//!   for valid requests, responses get no reply, the rest only must not break the daemon.
+//! * §3.2–3.4 ("torture above the parser") are sent too: `mcl01.dat` (two Content-Length values,
+//!   a framing check the issue names) and `insuf.dat` (no Call-ID, From or To; RFC 3261 §8.1.1)
+//!   are held to the invalid rule, responses get no reply, the rest only must not break the
+//!   daemon.
 //! * After all of them the daemon still answers OPTIONS with 200, and when an invalid message
 //!   was dropped, a parse-error (or malformed/invalid/dropped) counter in `/metrics` shows it.
 //!
