@@ -116,6 +116,9 @@ pub enum EngineError {
     /// A digit that RFC 4733 events 0–15 cannot carry.
     #[error("invalid DTMF digit {0:?}")]
     InvalidDigit(char),
+    /// The prompt directory could not be read.
+    #[error("reading the prompt directory: {0}")]
+    Prompts(#[source] std::io::Error),
     /// Starting a thread failed.
     #[error("starting media threads: {0}")]
     Spawn(#[source] std::io::Error),
@@ -240,7 +243,7 @@ impl MediaEngine {
     pub fn start(config: EngineConfig) -> Result<(MediaEngine, EngineEvents), EngineError> {
         let library = match &config.prompts_dir {
             Some(dir) => {
-                let (library, failures) = load_prompts(dir).map_err(EngineError::Spawn)?;
+                let (library, failures) = load_prompts(dir).map_err(EngineError::Prompts)?;
                 for f in failures {
                     tracing::warn!(error = %f, "prompt not loaded");
                 }
