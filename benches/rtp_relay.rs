@@ -22,7 +22,8 @@ use mio::{Events, Interest, Poll, Token};
 use rig::*;
 use switchboard_benches::percentiles;
 
-const BASE_PORT: u16 = 43000;
+// Below the ephemeral range (32768–60999 here), where the phones bind.
+const BASE_PORT: u16 = 20000;
 
 /// The bare loop: each "leg" socket forwards what it receives to the other phone of its call.
 fn bare_relay(mut legs: Vec<UdpSocket>, dest: Vec<SocketAddr>, stop: Arc<AtomicBool>) {
@@ -92,7 +93,11 @@ fn main() {
             move || bare_relay(legs, dest, stop)
         })
         .unwrap();
-    run_phones(&mut phones, Duration::from_secs(1), Duration::from_millis(200));
+    run_phones(
+        &mut phones,
+        Duration::from_secs(1),
+        Duration::from_millis(200),
+    );
     let cpu0 = thread_cpu("bare-relay").unwrap();
     let mut stats = run_phones(&mut phones, secs, Duration::from_millis(300));
     let cpu = thread_cpu("bare-relay").unwrap() - cpu0;
@@ -104,7 +109,11 @@ fn main() {
     let (engine, drain) = engine(BASE_PORT..=BASE_PORT + 4 * calls as u16 + 3);
     let h = engine.handle();
     let calls_legs = bridge_calls(&h, &mut phones, calls);
-    run_phones(&mut phones, Duration::from_secs(1), Duration::from_millis(200));
+    run_phones(
+        &mut phones,
+        Duration::from_secs(1),
+        Duration::from_millis(200),
+    );
     let cpu0 = thread_cpu("media-0").unwrap();
     let mut stats = run_phones(&mut phones, secs, Duration::from_millis(300));
     let cpu = thread_cpu("media-0").unwrap() - cpu0;
