@@ -551,3 +551,27 @@ pub(crate) fn try_send<T>(tx: &SyncSender<T>, value: T) -> Result<(), EngineErro
         TrySendError::Disconnected(_) => EngineError::Stopped,
     })
 }
+
+/// At thread exit: hands `events` to the owner, waiting up to a second for room (an owner that
+/// stopped reading must not hang the shutdown), then drops the rest with a warning.
+pub(crate) fn hand_over(
+    tx: &mpsc::Sender<EngineEvent>,
+    events: impl IntoIterator<Item = EngineEvent>,
+) {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    for mut event in events {
+        loop {
+            match tx.try_send(event) {
+                Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => break,
+                Err(mpsc::error::TrySendError::Full(e)) if Instant::now() < deadline => {
+                    event = e;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(mpsc::error::TrySendError::Full(e)) => {
+                    tracing::warn!(event = ?e, "media event dropped at shutdown: the owner is not reading");
+                    break;
+                }
+            }
+        }
+    }
+}

@@ -7,7 +7,7 @@
 //! buffer, whatever the call's length. Start and stop messages are never dropped: a worker
 //! that finds the channel full keeps them in order in its own backlog and retries.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::PathBuf;
@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use super::RecordingId;
-use super::api::EngineEvent;
+use super::api::{EngineEvent, hand_over};
 use crate::g711::Codec;
 use crate::recorder::{Channel, StereoMixer};
 use crate::wav::{SAMPLE_RATE, WavWriter};
@@ -86,6 +86,8 @@ impl RecorderThread {
 
 fn run(rx: Receiver<RecorderMsg>, events: mpsc::Sender<EngineEvent>) {
     let mut recordings: HashMap<RecordingId, Recording> = HashMap::new();
+    // Finished recordings the owner has not taken yet (its channel was full).
+    let mut pending: VecDeque<EngineEvent> = VecDeque::new();
     let (mut left, mut right) = (Vec::new(), Vec::new());
     let mut last_drain = Instant::now();
     loop {
@@ -113,13 +115,17 @@ fn run(rx: Receiver<RecorderMsg>, events: mpsc::Sender<EngineEvent>) {
             }
             Ok(RecorderMsg::Stop { id, dropped_frames }) => {
                 if let Some(r) = recordings.remove(&id) {
-                    let event = finish(id, r, dropped_frames, &mut left, &mut right);
-                    // This thread may wait for the owner; the relay never waits for it.
-                    let _ = events.blocking_send(event);
+                    pending.push_back(finish(id, r, dropped_frames, &mut left, &mut right));
                 }
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
+        }
+        while let Some(e) = pending.pop_front() {
+            if let Err(mpsc::error::TrySendError::Full(e)) = events.try_send(e) {
+                pending.push_front(e);
+                break;
+            }
         }
         let now = Instant::now();
         if now.saturating_duration_since(last_drain) >= DRAIN_EVERY {
@@ -134,9 +140,9 @@ fn run(rx: Receiver<RecorderMsg>, events: mpsc::Sender<EngineEvent>) {
     }
     // The workers are gone: close whatever is still open.
     for (id, r) in recordings.drain() {
-        let event = finish(id, r, 0, &mut left, &mut right);
-        let _ = events.blocking_send(event);
+        pending.push_back(finish(id, r, 0, &mut left, &mut right));
     }
+    hand_over(&events, pending);
 }
 
 fn open(path: &PathBuf) -> std::io::Result<WavWriter<BufWriter<File>>> {

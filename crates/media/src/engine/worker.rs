@@ -20,7 +20,7 @@ use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use tokio::sync::mpsc;
 
-use super::api::{EngineError, EngineEvent, Shared, try_send};
+use super::api::{EngineError, EngineEvent, Shared, hand_over, try_send};
 use super::recording::{Frame, MAX_FRAME, RecorderMsg};
 use super::{LegId, RecordingId};
 use crate::bridge::{Relayed, relay};
@@ -331,13 +331,12 @@ impl Worker {
         for leg in legs {
             self.close(now, leg);
         }
-        self.recorder.flush();
-        self.sink.flush();
-        // Whatever is still queued for the owner is handed over with a blocking send: the
-        // relay is over.
-        for e in self.sink.overflow.drain(..) {
-            let _ = self.sink.tx.blocking_send(e);
+        // The relay is over: the recorder may be waited for (its start/stop messages must
+        // arrive), and the owner gets a moment to take the last events.
+        for m in self.recorder.backlog.drain(..) {
+            let _ = self.recorder.tx.send(m);
         }
+        hand_over(&self.sink.tx, self.sink.overflow.drain(..));
     }
 
     fn next_deadline(&self) -> Instant {
