@@ -360,3 +360,150 @@ fn music_on_hold_loops_until_stopped_and_needs_no_finish_event() {
             .any(|e| matches!(e, EngineEvent::PlaybackFinished { .. }))
     );
 }
+
+#[test]
+fn a_held_leg_hears_nothing_and_resumes_on_the_same_stream() {
+    let dir = temp_dir("hold");
+    write_prompt(&dir.join("prompts/moh"), "default", &tone(600.0, 0, 1600));
+    let mut t = TestEngine::start(config(41700..=41799, &dir));
+    let h = t.handle();
+    let phone = Phone::new();
+    let leg = h.create_leg(None).unwrap();
+    let mut m = media(Codec::Pcmu, None, phone.addr());
+    h.set_media(leg.id, m.clone()).unwrap();
+    h.play_moh(leg.id, "default", 1).unwrap();
+    let recv_n = |n: usize| {
+        let mut buf = [0u8; 512];
+        (0..n)
+            .map(|_| {
+                let (len, _) = phone.rtp.recv_from(&mut buf).unwrap();
+                let r = rtp_rs::RtpReader::new(&buf[..len]).unwrap();
+                (u16::from(r.sequence_number()), r.ssrc(), r.mark())
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut heard = recv_n(10);
+    // The phone puts us on hold (its sendonly offer: we answer recvonly).
+    m.local_direction = switchboard_media::sdp::Direction::RecvOnly;
+    h.set_media(leg.id, m.clone()).unwrap();
+    let tail = listen(&phone.rtp); // returns after 400 ms of silence
+    assert!(
+        tail.len() <= 3,
+        "audio kept flowing on hold: {}",
+        tail.len()
+    );
+    heard.extend(tail.iter().map(|p| (p.seq, p.ssrc, p.marker)));
+    let held_until = heard.len();
+    m.local_direction = switchboard_media::sdp::Direction::SendRecv;
+    h.set_media(leg.id, m).unwrap();
+    heard.extend(recv_n(10));
+    h.close_leg(leg.id).unwrap();
+    t.wait_for(Duration::from_secs(3), |e| {
+        matches!(e, EngineEvent::LegClosed { .. })
+    });
+
+    assert!(heard.iter().all(|p| p.1 == heard[0].1), "one SSRC");
+    for w in heard.windows(2) {
+        assert_eq!(
+            w[1].0,
+            w[0].0.wrapping_add(1),
+            "no sequence gap across the hold"
+        );
+    }
+    assert!(heard[held_until].2, "resumed audio starts a talkspurt");
+}
+
+#[test]
+fn legs_to_bridge_must_share_a_worker_and_near_places_them_together() {
+    let dir = temp_dir("workers");
+    let mut c = config(41800..=41899, &dir);
+    c.workers = 2;
+    let t = TestEngine::start(c);
+    let h = t.handle();
+    let a = h.create_leg(None).unwrap();
+    let b = h.create_leg(None).unwrap();
+    assert!(matches!(
+        h.bridge(a.id, b.id),
+        Err(EngineError::DifferentWorkers(..))
+    ));
+    assert!(matches!(
+        h.start_recording(a.id, b.id, "x"),
+        Err(EngineError::DifferentWorkers(..))
+    ));
+    let c = h.create_leg(Some(a.id)).unwrap();
+    h.bridge(a.id, c.id).unwrap();
+    assert!(matches!(
+        h.start_recording(a.id, c.id, "../escape"),
+        Err(EngineError::InvalidRecordingName(_))
+    ));
+    assert!(matches!(
+        h.send_dtmf(a.id, "12x", Duration::from_millis(100)),
+        Err(EngineError::InvalidDigit('x'))
+    ));
+}
+
+#[test]
+fn closing_a_leg_sends_rtcp_bye_and_keeps_the_phones_report_for_the_cdr() {
+    use switchboard_media::rtcp::{
+        Compound, ReportBlock, RtcpPacket, write_receiver_report, write_sdes_cname,
+    };
+    let dir = temp_dir("rtcp");
+    write_prompt(&dir.join("prompts"), "beep", &tone(700.0, 0, 8000));
+    let mut t = TestEngine::start(config(41900..=41999, &dir));
+    let h = t.handle();
+    let phone = Phone::new();
+    phone
+        .rtcp
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let leg = h.create_leg(None).unwrap();
+    h.set_media(leg.id, media(Codec::Pcmu, None, phone.addr()))
+        .unwrap();
+    h.play_prompts(leg.id, &["beep"], 1).unwrap();
+    // The phone talks (so it is latched) and learns our SSRC from what it hears.
+    send_tone(&phone.rtp, leg.rtp, Codec::Pcmu, 300.0, 5, 0x77);
+    let mut buf = [0u8; 512];
+    let (n, _) = phone.rtp.recv_from(&mut buf).unwrap();
+    let our_ssrc = rtp_rs::RtpReader::new(&buf[..n]).unwrap().ssrc();
+    // Its receiver report on our stream.
+    let block = ReportBlock {
+        ssrc: our_ssrc,
+        fraction_lost: 3,
+        cumulative_lost: 2,
+        extended_highest_seq: 77,
+        jitter: 40,
+        last_sr: 0,
+        delay_since_last_sr: 0,
+    };
+    let mut rr = Vec::new();
+    write_receiver_report(&mut rr, 0x77, &[block]).unwrap();
+    write_sdes_cname(&mut rr, 0x77, b"phone@test").unwrap();
+    phone.rtcp.send_to(&rr, leg.rtcp).unwrap();
+    // Let the RR land before the close.
+    send_tone(&phone.rtp, leg.rtp, Codec::Pcmu, 300.0, 3, 0x77);
+
+    h.close_leg(leg.id).unwrap();
+    let EngineEvent::LegClosed { stats, .. } = t.wait_for(Duration::from_secs(3), |e| {
+        matches!(e, EngineEvent::LegClosed { .. })
+    }) else {
+        unreachable!()
+    };
+    let stats = stats.unwrap();
+    assert_eq!(stats.remote_report, Some(block));
+    assert!(stats.packets_received >= 8);
+
+    // The final compound: a sender report (we were sending), our CNAME, and BYE.
+    let (n, _) = phone.rtcp.recv_from(&mut buf).unwrap();
+    let compound = Compound::parse(&buf[..n]).unwrap();
+    let kinds: Vec<_> = compound
+        .packets()
+        .map(|p| match p {
+            RtcpPacket::SenderReport { ssrc, .. } => ("SR", ssrc),
+            RtcpPacket::ReceiverReport { ssrc, .. } => ("RR", ssrc),
+            RtcpPacket::SourceDescription(_) => ("SDES", 0),
+            RtcpPacket::Bye { .. } => ("BYE", 0),
+            _ => ("other", 0),
+        })
+        .collect();
+    assert_eq!(kinds, [("SR", our_ssrc), ("SDES", 0), ("BYE", 0)]);
+}

@@ -356,6 +356,11 @@ impl RtpLeg {
             }
             MediaInput::Rtcp { from, packet } => self.handle_rtcp(now, from, packet),
             MediaInput::Negotiated(media) => {
+                if media.local_direction.sends() && !self.media.local_direction.sends() {
+                    // Resumed: whatever we play or relay went unsent meanwhile; continue our
+                    // numbering where it stopped, as a new talkspurt (RFC 3550 §5.1 marker).
+                    self.outbound.restart_source();
+                }
                 if media.remote_rtp != self.media.remote_rtp {
                     self.latch.reset(media.remote_rtp);
                     self.rtcp_source = None;
