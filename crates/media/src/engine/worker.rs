@@ -21,7 +21,7 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::mpsc;
 
 use super::api::{EngineError, EngineEvent, Shared, hand_over, try_send};
-use super::recording::{Frame, MAX_FRAME, RecorderMsg};
+use super::recording::{Frame, MAX_FRAME, RecorderLink, RecorderMsg};
 use super::{LegId, RecordingId};
 use crate::bridge::{Relayed, relay};
 use crate::dtmf::{Digit, ToneEvent, tone_packets};
@@ -192,36 +192,6 @@ impl EventSink {
     }
 }
 
-/// The recorder's channel, with ordered retry of start/stop messages.
-struct RecorderLink {
-    tx: SyncSender<RecorderMsg>,
-    backlog: VecDeque<RecorderMsg>,
-}
-
-impl RecorderLink {
-    /// Start/stop: never dropped.
-    fn control(&mut self, msg: RecorderMsg) {
-        self.backlog.push_back(msg);
-        self.flush();
-    }
-
-    fn flush(&mut self) {
-        while let Some(m) = self.backlog.pop_front() {
-            if let Err(e) = self.tx.try_send(m) {
-                if let std::sync::mpsc::TrySendError::Full(m) = e {
-                    self.backlog.push_front(m);
-                }
-                return;
-            }
-        }
-    }
-
-    /// A frame: dropped (false) when the channel is full or control messages wait.
-    fn frame(&mut self, frame: Frame) -> bool {
-        self.backlog.is_empty() && self.tx.try_send(RecorderMsg::Frame(frame)).is_ok()
-    }
-}
-
 pub(crate) struct Worker {
     shared: Arc<Shared>,
     poll: Poll,
@@ -269,10 +239,7 @@ impl Worker {
                 tx: events,
                 overflow: VecDeque::new(),
             },
-            recorder: RecorderLink {
-                tx: recorder,
-                backlog: VecDeque::new(),
-            },
+            recorder: RecorderLink::new(recorder),
             slots: Vec::new(),
             free: Vec::new(),
             by_id: HashMap::new(),
