@@ -507,3 +507,48 @@ fn closing_a_leg_sends_rtcp_bye_and_keeps_the_phones_report_for_the_cdr() {
         .collect();
     assert_eq!(kinds, [("SR", our_ssrc), ("SDES", 0), ("BYE", 0)]);
 }
+
+#[test]
+fn unbridging_finishes_the_recording_and_the_file_is_a_valid_wav() {
+    let dir = temp_dir("unbridge");
+    let mut t = TestEngine::start(config(42000..=42099, &dir));
+    let h = t.handle();
+    let (caller, agent) = (Phone::new(), Phone::new());
+    let a = h.create_leg(None).unwrap();
+    let b = h.create_leg(Some(a.id)).unwrap();
+    h.set_media(a.id, media(Codec::Pcma, None, caller.addr()))
+        .unwrap();
+    h.set_media(b.id, media(Codec::Pcma, None, agent.addr()))
+        .unwrap();
+    h.bridge(a.id, b.id).unwrap();
+    let rec = h.start_recording(a.id, b.id, "short").unwrap();
+    send_tone(&caller.rtp, a.rtp, Codec::Pcma, 500.0, 25, 5);
+    h.unbridge(b.id).unwrap();
+    let EngineEvent::RecordingFinished {
+        recording,
+        path,
+        duration,
+        error,
+        ..
+    } = t.wait_for(Duration::from_secs(3), |e| {
+        matches!(e, EngineEvent::RecordingFinished { .. })
+    })
+    else {
+        unreachable!()
+    };
+    assert_eq!((recording, error), (rec, None));
+    assert!(duration >= Duration::from_millis(400), "{duration:?}");
+    let (left, right) = read_stereo_pcm16(&std::fs::read(path).unwrap()).unwrap();
+    assert_eq!(left.len(), right.len());
+    assert!(goertzel(&left, 500.0) > 100.0 * goertzel(&right, 500.0).max(1.0));
+    // The legs live on, unbridged: the agent hears nothing more from the caller.
+    send_tone(&caller.rtp, a.rtp, Codec::Pcma, 500.0, 3, 5);
+    let _ = listen(&agent.rtp);
+    let mut buf = [0u8; 256];
+    agent
+        .rtp
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    send_tone(&caller.rtp, a.rtp, Codec::Pcma, 500.0, 3, 5);
+    assert!(agent.rtp.recv_from(&mut buf).is_err());
+}
