@@ -294,15 +294,26 @@ impl MediaEngine {
     }
 
     /// Stops the workers (closing every leg, finishing recordings) and waits for the threads.
-    pub fn shutdown(self) {
-        for w in self.handle.workers.iter() {
-            // A full queue still sees the shutdown flag.
-            w.shutdown();
-        }
-        drop(self.handle);
-        for t in self.threads {
+    pub fn shutdown(mut self) {
+        self.signal_shutdown();
+        for t in std::mem::take(&mut self.threads) {
             let _ = t.join();
         }
+    }
+
+    fn signal_shutdown(&self) {
+        for w in self.handle.workers.iter() {
+            // A flag, so a full command queue does not delay it.
+            w.shutdown();
+        }
+    }
+}
+
+/// Dropping the engine without [`MediaEngine::shutdown`] still stops its threads (without
+/// waiting for them).
+impl Drop for MediaEngine {
+    fn drop(&mut self) {
+        self.signal_shutdown();
     }
 }
 
