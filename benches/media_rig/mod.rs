@@ -52,6 +52,7 @@ pub fn media(remote: SocketAddr) -> NegotiatedMedia {
         local_direction: Direction::SendRecv,
         held_by_remote: false,
         remote_ptime: None,
+        rtcp_mux: false,
     }
 }
 

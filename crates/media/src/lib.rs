@@ -107,7 +107,8 @@
 //!
 //! - RFC 8866 (obsoletes RFC 4566) §5 SDP syntax; RFC 3264 §5–§8 offer/answer: one answer
 //!   m-line per offer m-line, port-0 rejection, direction mirroring, `sendonly`/`inactive`
-//!   and RFC 2543 `c=0.0.0.0` hold; RFC 3605 `a=rtcp`; RFC 3551 static payload types 0 and 8.
+//!   and RFC 2543 `c=0.0.0.0` hold; RFC 3605 `a=rtcp`; RFC 3551 static payload types 0 and 8;
+//!   RFC 5761 RTCP multiplexing accepted when offered (§5.1.1; we do not offer it ourselves).
 //! - RFC 3550 §5.1 header fields (through `rtp-rs`), §6.4–§6.6 SR, RR, SDES CNAME, BYE,
 //!   §6.1 compound rules, Appendix A.1 sequence validation, A.3 loss, A.7 interval
 //!   (randomised 5 s, no reconsideration), A.8 jitter; §8.2 SSRC continuity across sources.
@@ -117,7 +118,7 @@
 //!   `application/dtmf-relay` as fallback.
 //! - ITU-T G.711 µ-law and A-law.
 //!
-//! Not here: SRTP (RTP/SAVP offers are rejected), RTCP-mux (RFC 5761), RTCP feedback, comfort
+//! Not here: SRTP (RTP/SAVP offers are rejected), offering RTCP-mux, RTCP feedback, comfort
 //! noise generation (CN packets are dropped), codecs other than G.711, jitter buffering (a
 //! relay needs none; the recorder aligns by arrival).
 #![forbid(unsafe_code)]

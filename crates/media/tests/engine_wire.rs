@@ -552,3 +552,50 @@ fn unbridging_finishes_the_recording_and_the_file_is_a_valid_wav() {
     send_tone(&caller.rtp, a.rtp, Codec::Pcma, 500.0, 3, 5);
     assert!(agent.rtp.recv_from(&mut buf).is_err());
 }
+
+#[test]
+fn with_rtcp_mux_reports_travel_on_the_rtp_port_both_ways() {
+    use switchboard_media::rtcp::{
+        Compound, ReportBlock, RtcpPacket, write_receiver_report, write_sdes_cname,
+    };
+    let dir = temp_dir("rtcp-mux");
+    let mut t = TestEngine::start(config(42100..=42199, &dir));
+    let h = t.handle();
+    let phone = Phone::new();
+    let leg = h.create_leg(None).unwrap();
+    let mut m = media(Codec::Pcmu, None, phone.addr());
+    m.rtcp_mux = true;
+    m.remote_rtcp = m.remote_rtp;
+    h.set_media(leg.id, m).unwrap();
+    send_tone(&phone.rtp, leg.rtp, Codec::Pcmu, 300.0, 3, 0x99);
+    let block = ReportBlock {
+        ssrc: 0x1234,
+        fraction_lost: 1,
+        ..ReportBlock::default()
+    };
+    let mut rr = Vec::new();
+    write_receiver_report(&mut rr, 0x99, &[block]).unwrap();
+    write_sdes_cname(&mut rr, 0x99, b"phone@test").unwrap();
+    // On the RTP port, not RTCP's.
+    phone.rtp.send_to(&rr, leg.rtp).unwrap();
+    send_tone(&phone.rtp, leg.rtp, Codec::Pcmu, 300.0, 2, 0x99);
+    h.close_leg(leg.id).unwrap();
+    let EngineEvent::LegClosed { stats, .. } = t.wait_for(Duration::from_secs(3), |e| {
+        matches!(e, EngineEvent::LegClosed { .. })
+    }) else {
+        unreachable!()
+    };
+    let stats = stats.unwrap();
+    // The RR was read as RTCP (not dropped as a malformed or unknown RTP packet)…
+    assert_eq!(stats.packets_dropped, 0);
+    assert_eq!(stats.packets_received, 5);
+    // …and our BYE comes back on the phone's RTP port.
+    let mut buf = [0u8; 512];
+    let (n, _) = phone.rtp.recv_from(&mut buf).unwrap();
+    let compound = Compound::parse(&buf[..n]).unwrap();
+    assert!(
+        compound
+            .packets()
+            .any(|p| matches!(p, RtcpPacket::Bye { .. }))
+    );
+}

@@ -31,7 +31,7 @@ use crate::rtcp::NtpTime;
 use crate::sdp::NegotiatedMedia;
 use crate::stream::{
     LatchConfig, LegConfig, MediaEvent, MediaInput, MediaOutput, OutboundPacket, Received, RtpLeg,
-    SourceId,
+    SourceId, is_rtcp,
 };
 
 /// A command for a worker.
@@ -597,7 +597,14 @@ impl Worker {
         self.free.push(s);
         let stats = slot.leg.as_mut().map(|l| {
             l.handle_input(now, MediaInput::Close);
-            drain_outputs(l, &slot.rtcp, slot.id, &mut self.rtcp_buf, &mut self.sink);
+            drain_outputs(
+                l,
+                &slot.rtp,
+                &slot.rtcp,
+                slot.id,
+                &mut self.rtcp_buf,
+                &mut self.sink,
+            );
             l.stats()
         });
         let registry = self.poll.registry();
@@ -640,8 +647,14 @@ impl Worker {
             let Some(leg) = slot.leg.as_mut() else {
                 continue; // No media negotiated yet: nothing to do with it.
             };
-            let received = leg.handle_rtp(now, from, rx_buf.get(..n).unwrap_or(&[]));
-            drain_outputs(leg, &slot.rtcp, slot.id, rtcp_buf, sink);
+            let packet = rx_buf.get(..n).unwrap_or(&[]);
+            if leg.media().rtcp_mux && is_rtcp(packet) {
+                leg.handle_input(now, MediaInput::Rtcp { from, packet });
+                drain_outputs(leg, &slot.rtp, &slot.rtcp, slot.id, rtcp_buf, sink);
+                continue;
+            }
+            let received = leg.handle_rtp(now, from, packet);
+            drain_outputs(leg, &slot.rtp, &slot.rtcp, slot.id, rtcp_buf, sink);
             if let (Some(rec), Received::Audio { codec, payload, .. }) =
                 (slot.recording.as_mut(), received)
             {
@@ -713,7 +726,7 @@ impl Worker {
             };
             let packet = rx_buf.get(..n).unwrap_or(&[]);
             leg.handle_input(now, MediaInput::Rtcp { from, packet });
-            drain_outputs(leg, &slot.rtcp, slot.id, rtcp_buf, sink);
+            drain_outputs(leg, &slot.rtp, &slot.rtcp, slot.id, rtcp_buf, sink);
         }
     }
 
@@ -836,7 +849,7 @@ impl Worker {
             };
             if leg.poll_timeout().is_some_and(|t| t <= now) {
                 leg.handle_timeout(now);
-                drain_outputs(leg, &slot.rtcp, slot.id, rtcp_buf, sink);
+                drain_outputs(leg, &slot.rtp, &slot.rtcp, slot.id, rtcp_buf, sink);
             }
         }
         recorder.flush();
@@ -844,9 +857,11 @@ impl Worker {
     }
 }
 
-/// Sends a leg's pending RTCP and forwards its events.
+/// Sends a leg's pending RTCP (from the RTP socket when multiplexed, RFC 5761) and forwards
+/// its events.
 fn drain_outputs(
     leg: &mut RtpLeg,
+    rtp: &UdpSocket,
     rtcp: &UdpSocket,
     id: LegId,
     buf: &mut Vec<u8>,
@@ -855,7 +870,8 @@ fn drain_outputs(
     while let Some(output) = leg.poll_output(buf) {
         match output {
             MediaOutput::TransmitRtcp { to } => {
-                let _ = rtcp.send_to(buf, to);
+                let socket = if leg.media().rtcp_mux { rtp } else { rtcp };
+                let _ = socket.send_to(buf, to);
             }
             MediaOutput::Event(e) => sink.emit(match e {
                 MediaEvent::Latched(remote) | MediaEvent::Relatched { to: remote, .. } => {

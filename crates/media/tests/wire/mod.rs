@@ -134,6 +134,7 @@ pub fn media(codec: Codec, telephone_event: Option<u8>, remote: SocketAddr) -> N
         local_direction: Direction::SendRecv,
         held_by_remote: false,
         remote_ptime: None,
+        rtcp_mux: false,
     }
 }
 
