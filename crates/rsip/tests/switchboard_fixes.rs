@@ -1,4 +1,4 @@
-//! Switchboard fork: IPv6 references in URIs and Via sent-by (RFC 3261 §25.1, RFC 5118).
+//! Switchboard fork regressions: IPv6 references (RFC 3261 §25.1, RFC 5118) and Via LWS.
 
 use rsip::prelude::*;
 use std::convert::TryFrom;
@@ -36,4 +36,19 @@ fn request_with_ipv6_via_and_uris_parses() {
     let request = rsip::Request::try_from(raw).unwrap();
     let via = request.via_header().unwrap().typed().unwrap();
     assert_eq!(via.uri.host_with_port.to_string(), "[::1]:40279");
+}
+
+#[test]
+fn via_with_whitespace_around_the_slashes_reads_typed() {
+    // RFC 4475 §3.1.1.1 (wsinv): SLASH = SWS "/" SWS.
+    let via = rsip::headers::Via::new("SIP  /   2.0 /UDP    192.0.2.2;branch=390skdjuw");
+    let typed = via.typed().unwrap();
+    assert_eq!(typed.transport, rsip::Transport::Udp);
+    assert_eq!(typed.uri.host_with_port.to_string(), "192.0.2.2");
+    assert_eq!(
+        typed.branch().map(|b| b.to_string()),
+        Some("390skdjuw".to_string())
+    );
+    assert!(rsip::headers::Via::new("SIP/2.0/UDP").typed().is_err());
+    assert!(rsip::headers::Via::new("SIP/x.0/UDP h").typed().is_err());
 }
