@@ -24,7 +24,7 @@ fn ipv6_uris_parse_and_print_with_brackets() {
 #[test]
 fn malformed_ipv6_references_are_errors_not_panics() {
     for text in ["sip:[::1", "sip:[zz::1]", "sip:[::1]x", "sip:[]"] {
-        assert!(rsip::Uri::try_from(text).is_err(), "{text} should fail");
+        assert!(rsip::Uri::try_from(text).is_err(), "{} should fail", text);
     }
 }
 
