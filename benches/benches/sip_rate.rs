@@ -546,6 +546,7 @@ fn sipp_client(
 ) -> Result<RunResult, String> {
     let port = free_port(true)?.to_string();
     let screen_path = work.join(format!("{label}-client.txt"));
+    let stats_path = work.join(format!("{label}-stats.csv"));
     let screen = File::create(&screen_path).map_err(|e| format!("creating screen file: {e}"))?;
     let timeout = format!("{}s", settings.seconds);
     let inflight = settings.inflight.to_string();
@@ -563,6 +564,10 @@ fn sipp_client(
             "-recv_timeout",
             "2000",
         ])
+        // Statistics every second as CSV too: counters survive a SIPp that has to be killed.
+        .arg("-trace_stat")
+        .args(["-fd", "1", "-stf"])
+        .arg(&stats_path)
         .args(["-nostdin"])
         .current_dir(work)
         .stdin(Stdio::null())
@@ -586,20 +591,25 @@ fn sipp_client(
                 limit += Duration::from_secs(10);
             }
             _ => {
+                // Seen under heavy machine load: SIPp ignores both. Its per-second CSV still
+                // holds the counters up to the kill.
+                eprintln!("sip_rate: sipp client {label} did not stop; killing it");
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(format!(
-                    "sipp client {label} did not stop; see {}",
-                    screen_path.display()
-                ));
+                break;
             }
         }
     }
     let elapsed = started.elapsed();
     let text = fs::read_to_string(&screen_path).map_err(|e| format!("reading screen: {e}"))?;
-    let counter = |name: &str| last_cumulative(&text, name);
-    let (Some(succeeded), Some(failed)) = (counter("Successful call"), counter("Failed call"))
-    else {
+    let stats = fs::read_to_string(&stats_path).unwrap_or_default();
+    let counter = |screen_name: &str, csv_name: &str| {
+        last_cumulative(&text, screen_name).or_else(|| last_csv_value(&stats, csv_name))
+    };
+    let (Some(succeeded), Some(failed)) = (
+        counter("Successful call", "SuccessfulCall(C)"),
+        counter("Failed call", "FailedCall(C)"),
+    ) else {
         return Err(format!(
             "no counters in SIPp's output for {label}:\n{}",
             tail(&text)
@@ -621,6 +631,19 @@ fn last_cumulative(screen: &str, name: &str) -> Option<u64> {
         .filter(|l| l.trim_start().starts_with(name))
         .filter_map(|l| l.rsplit('|').next()?.trim().parse().ok())
         .next_back()
+}
+
+/// Column `name` of the last row of SIPp's `-trace_stat` CSV (`;`-separated, header first).
+fn last_csv_value(csv: &str, name: &str) -> Option<u64> {
+    let mut lines = csv.lines().filter(|l| !l.trim().is_empty());
+    let column = lines.next()?.split(';').position(|h| h == name)?;
+    lines
+        .next_back()?
+        .split(';')
+        .nth(column)?
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn tail(text: &str) -> &str {
