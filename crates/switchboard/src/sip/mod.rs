@@ -11,7 +11,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use switchboard_config::{Config, DigestAlgorithm};
 use switchboard_sip::digest::{Algorithm, DigestAuthenticator};
-use switchboard_sip::registrar::{Registrar, RegistrarConfig, RegistrarEvent};
+use switchboard_sip::registrar::{ContactOverflow, Registrar, RegistrarConfig, RegistrarEvent};
 use switchboard_sip::transaction::{self, TransactionLayer};
 use switchboard_sip::transport::{self, TransportConfig, TransportHandle};
 use tokio::sync::broadcast;
@@ -83,6 +83,9 @@ pub(crate) async fn start(
         max_expires: reg.max_expires,
         default_expires: reg.default_expires,
         max_contacts_per_aor: reg.max_contacts_per_agent,
+        // As the configuration documents it: a phone that re-registers from a new port (a
+        // reboot, a NAT rebinding) replaces its oldest binding instead of being refused.
+        contact_overflow: ContactOverflow::ReplaceOldest,
         nonce_lifetime: reg.nonce_lifetime,
         lockout_threshold: reg.auth_failures_before_lockout.unwrap_or(0),
         lockout_duration: reg.lockout,
