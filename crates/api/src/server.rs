@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
-use crate::auth::{ApiToken, AuthLayer, TokenTable};
+use crate::auth::{ApiToken, AuthLayer, Scope, TokenTable};
 use crate::journal::JournalPool;
 use crate::pb;
 use crate::seam::{Engine, LiveEvents};
@@ -55,6 +55,39 @@ pub struct ApiSettings {
 }
 
 impl ApiSettings {
+    /// Settings from the `[api]` section of the configuration (retention comes from the store's
+    /// settings: set it after).
+    pub fn from_config(config: &switchboard_config::ApiConfig) -> Self {
+        use switchboard_config::ApiScope;
+        let tokens = config
+            .tokens
+            .iter()
+            .map(|t| ApiToken {
+                name: t.name.clone(),
+                secret: t.secret.clone(),
+                scopes: t
+                    .scopes
+                    .iter()
+                    .map(|s| match s {
+                        ApiScope::EventsRead => Scope::EventsRead,
+                        ApiScope::CallsWrite => Scope::CallsWrite,
+                        ApiScope::AgentsWrite => Scope::AgentsWrite,
+                        ApiScope::Admin => Scope::Admin,
+                    })
+                    .collect(),
+            })
+            .collect();
+        Self {
+            tokens,
+            tls: config.tls.as_ref().map(|t| TlsFiles {
+                cert: t.cert.clone(),
+                key: t.key.clone(),
+            }),
+            retention: Retention::default(),
+            max_streams: config.max_streams,
+        }
+    }
+
     /// Settings with `tokens`, no TLS, no retention, the default stream cap.
     pub fn new(tokens: Vec<ApiToken>) -> Self {
         Self {
