@@ -337,7 +337,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 .get_status(pb::GetStatusRequest {})
                 .await?
                 .into_inner();
-            ctx.print("ServerStatus", &[s.clone()], || render::status(&s))?;
+            ctx.print("ServerStatus", std::slice::from_ref(&s), || {
+                render::status(&s)
+            })?;
         }
         Command::Reload => {
             let r = ctx
@@ -345,7 +347,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 .reload_config(pb::ReloadConfigRequest::default())
                 .await?
                 .into_inner();
-            ctx.print("ReloadConfigResponse", &[r.clone()], || {
+            ctx.print("ReloadConfigResponse", std::slice::from_ref(&r), || {
                 format!(
                     "configuration {} (digest {})\n",
                     if r.changed { "reloaded" } else { "unchanged" },
@@ -411,7 +413,7 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 .await?
                 .into_inner()
                 .calls;
-            ctx.print("Queue", &[q.clone()], || {
+            ctx.print("Queue", std::slice::from_ref(&q), || {
                 render::queue_show(&q, &agents, &calls)
             })?;
         }
@@ -477,7 +479,9 @@ async fn agent(ctx: &Ctx, cmd: AgentCmd) -> Result<(), Failure> {
             .await?
             .into_inner(),
     };
-    Ok(ctx.print("Agent", &[agent.clone()], || render::agent_show(&agent))?)
+    Ok(ctx.print("Agent", std::slice::from_ref(&agent), || {
+        render::agent_show(&agent)
+    })?)
 }
 
 fn accepted_line(a: &pb::CommandAccepted) -> String {
@@ -510,7 +514,7 @@ async fn call(ctx: &Ctx, cmd: CallCmd) -> Result<(), Failure> {
                 .get_call(pb::GetCallRequest { name: id })
                 .await?
                 .into_inner();
-            return Ok(ctx.print("Call", &[c.clone()], || render::call_show(&c))?);
+            return Ok(ctx.print("Call", std::slice::from_ref(&c), || render::call_show(&c))?);
         }
         CallCmd::Hangup { id, leg: Some(leg) } => calls
             .hangup_leg(pb::HangupLegRequest {
@@ -558,9 +562,11 @@ async fn call(ctx: &Ctx, cmd: CallCmd) -> Result<(), Failure> {
             .await?
             .into_inner(),
     };
-    Ok(ctx.print("CommandAccepted", &[accepted.clone()], || {
-        accepted_line(&accepted)
-    })?)
+    Ok(
+        ctx.print("CommandAccepted", std::slice::from_ref(&accepted), || {
+            accepted_line(&accepted)
+        })?,
+    )
 }
 
 async fn watch(ctx: &Ctx, args: WatchArgs) -> Result<(), Failure> {

@@ -325,12 +325,12 @@ impl Engine for FakeEngine {
                     .get_mut(&call_id)
                     .ok_or_else(|| ApiError::CallNotFound(call_id.clone()))?;
                 let data = call.call_data.get_or_insert_with(Default::default);
-                if let Some(etag) = etag {
-                    if etag != data.etag {
-                        return Err(ApiError::EtagMismatch {
-                            current: data.etag.clone(),
-                        });
-                    }
+                if let Some(etag) = etag
+                    && etag != data.etag
+                {
+                    return Err(ApiError::EtagMismatch {
+                        current: data.etag.clone(),
+                    });
                 }
                 data.values.extend(set);
                 for k in remove {
@@ -353,12 +353,12 @@ impl Engine for FakeEngine {
                 after_current_work,
             } => {
                 let (previous, snapshot) = self.agent_mut(&agent, |a| {
-                    if let Some(etag) = &etag {
-                        if *etag != a.etag {
-                            return Err(ApiError::EtagMismatch {
-                                current: a.etag.clone(),
-                            });
-                        }
+                    if let Some(etag) = &etag
+                        && *etag != a.etag
+                    {
+                        return Err(ApiError::EtagMismatch {
+                            current: a.etag.clone(),
+                        });
                     }
                     if a.state == pb::AgentState::LoggedOut as i32 {
                         return Err(ApiError::AgentNotLoggedIn(a.agent.clone()));
