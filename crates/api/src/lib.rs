@@ -37,6 +37,7 @@ pub mod codec;
 mod error;
 mod journal;
 mod names;
+mod recent;
 mod seam;
 mod server;
 mod service;

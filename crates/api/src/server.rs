@@ -150,6 +150,7 @@ impl ApiServer {
                 registry: Registry::new(settings.max_streams),
                 retention: settings.retention,
                 started_at: SystemTime::now(),
+                recent: Arc::default(),
             },
             tokens: Arc::new(TokenTable::new(&settings.tokens)),
             tls: settings.tls.clone(),

@@ -319,3 +319,31 @@ async fn set_agent_state_with_current_etag_applies_and_returns_the_new_etag() {
     assert_eq!(busy.state, pb::AgentState::Busy as i32);
     assert_eq!(busy.pending_state, pb::AgentState::NotReady as i32);
 }
+
+#[tokio::test]
+async fn retried_command_with_same_request_id_returns_first_response_without_second_effect() {
+    let server = start().await;
+    server
+        .engine
+        .state
+        .lock()
+        .unwrap()
+        .calls
+        .insert("c1".into(), call("c1", "+15550001", Some(("c1-a", "1001"))));
+    let mut calls =
+        CallServiceClient::with_interceptor(server.channel().await, bearer(ADMIN_TOKEN));
+    let request = pb::HangupLegRequest {
+        request_id: "retry-1".into(),
+        leg: leg("c1", "c1-a"),
+        ..Default::default()
+    };
+    let first = calls
+        .hangup_leg(request.clone())
+        .await
+        .unwrap()
+        .into_inner();
+    let again = calls.hangup_leg(request).await.unwrap().into_inner();
+    assert_eq!(first, again);
+    let head = server.engine.store.lock().unwrap().head_seq().unwrap();
+    assert_eq!(head, 1, "the retry caused no second LegEnded");
+}

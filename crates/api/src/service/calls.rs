@@ -1,5 +1,7 @@
 //! CallService: reads and CSTA call control, validated here and handed to the engine.
 
+use std::time::Instant;
+
 use tonic::{Request, Response, Status};
 
 use crate::auth::principal_of;
@@ -43,20 +45,40 @@ impl Calls {
         Ok((request_id, accepted))
     }
 
+    /// Sends a command whose response is [`pb::CommandAccepted`]; a retry with the same
+    /// `request_id` gets the first response back without reaching the engine (AIP-155).
     async fn ack<T>(
         &self,
+        method: &'static str,
         request: &Request<T>,
         request_id: &str,
         call_id: String,
         action: Action,
     ) -> Result<Response<pb::CommandAccepted>, Status> {
+        let principal = principal_of(request).name;
+        if !request_id.is_empty()
+            && let Some(first) = self
+                .0
+                .recent
+                .get(&principal, method, request_id, Instant::now())
+        {
+            return Ok(Response::new(first));
+        }
         let (request_id, accepted) = self.command(request, request_id, action).await?;
-        Ok(Response::new(pb::CommandAccepted {
+        let response = pb::CommandAccepted {
             request_id,
             call_id: accepted.call_id.unwrap_or(call_id),
             leg_id: accepted.leg_id.unwrap_or_default(),
             created_id: accepted.created_id.unwrap_or_default(),
-        }))
+        };
+        self.0.recent.put(
+            &principal,
+            method,
+            &response.request_id,
+            &response,
+            Instant::now(),
+        );
+        Ok(Response::new(response))
     }
 }
 
@@ -125,7 +147,8 @@ impl CallService for Calls {
             call_data: names::call_data("call_data", &r.call_data)?,
             call_id: call_id.clone(),
         };
-        self.ack(&request, &r.request_id, call_id, action).await
+        self.ack("MakeCall", &request, &r.request_id, call_id, action)
+            .await
     }
 
     async fn hangup_leg(
@@ -139,7 +162,8 @@ impl CallService for Calls {
             leg,
             reason: end_reason(r.reason),
         };
-        self.ack(&request, &r.request_id, call_id, action).await
+        self.ack("HangupLeg", &request, &r.request_id, call_id, action)
+            .await
     }
 
     async fn end_call(
@@ -152,7 +176,8 @@ impl CallService for Calls {
             call_id: call_id.clone(),
             reason: end_reason(r.reason),
         };
-        self.ack(&request, &r.request_id, call_id, action).await
+        self.ack("EndCall", &request, &r.request_id, call_id, action)
+            .await
     }
 
     async fn hold_leg(
@@ -162,8 +187,14 @@ impl CallService for Calls {
         let r = request.get_ref();
         let leg = names::leg("leg", &r.leg)?;
         let call_id = leg.call_id.clone();
-        self.ack(&request, &r.request_id, call_id, Action::HoldLeg { leg })
-            .await
+        self.ack(
+            "HoldLeg",
+            &request,
+            &r.request_id,
+            call_id,
+            Action::HoldLeg { leg },
+        )
+        .await
     }
 
     async fn retrieve_leg(
@@ -174,6 +205,7 @@ impl CallService for Calls {
         let leg = names::leg("leg", &r.leg)?;
         let call_id = leg.call_id.clone();
         self.ack(
+            "RetrieveLeg",
             &request,
             &r.request_id,
             call_id,
@@ -194,7 +226,8 @@ impl CallService for Calls {
             target: names::target(r.target.as_ref())?,
             call_data: names::call_data("call_data", &r.call_data)?,
         };
-        self.ack(&request, &r.request_id, call_id, action).await
+        self.ack("BlindTransfer", &request, &r.request_id, call_id, action)
+            .await
     }
 
     async fn start_consultation(
@@ -213,7 +246,14 @@ impl CallService for Calls {
             target: names::target(r.target.as_ref())?,
             purpose,
         };
-        self.ack(&request, &r.request_id, call_id, action).await
+        self.ack(
+            "StartConsultation",
+            &request,
+            &r.request_id,
+            call_id,
+            action,
+        )
+        .await
     }
 
     async fn complete_transfer(
@@ -224,7 +264,8 @@ impl CallService for Calls {
         let consult_leg = names::leg("consult_leg", &r.consult_leg)?;
         let call_id = consult_leg.call_id.clone();
         let action = Action::CompleteTransfer { consult_leg };
-        self.ack(&request, &r.request_id, call_id, action).await
+        self.ack("CompleteTransfer", &request, &r.request_id, call_id, action)
+            .await
     }
 
     async fn complete_conference(
@@ -235,7 +276,14 @@ impl CallService for Calls {
         let consult_leg = names::leg("consult_leg", &r.consult_leg)?;
         let call_id = consult_leg.call_id.clone();
         let action = Action::CompleteConference { consult_leg };
-        self.ack(&request, &r.request_id, call_id, action).await
+        self.ack(
+            "CompleteConference",
+            &request,
+            &r.request_id,
+            call_id,
+            action,
+        )
+        .await
     }
 
     async fn cancel_consultation(
@@ -246,7 +294,14 @@ impl CallService for Calls {
         let consult_leg = names::leg("consult_leg", &r.consult_leg)?;
         let call_id = consult_leg.call_id.clone();
         let action = Action::CancelConsultation { consult_leg };
-        self.ack(&request, &r.request_id, call_id, action).await
+        self.ack(
+            "CancelConsultation",
+            &request,
+            &r.request_id,
+            call_id,
+            action,
+        )
+        .await
     }
 
     async fn send_dtmf(
@@ -260,7 +315,8 @@ impl CallService for Calls {
             leg,
             digits: names::digits(&r.digits)?,
         };
-        self.ack(&request, &r.request_id, call_id, action).await
+        self.ack("SendDtmf", &request, &r.request_id, call_id, action)
+            .await
     }
 
     async fn update_call_data(
@@ -310,7 +366,8 @@ impl CallService for Calls {
             priority: r.priority,
             wait_adjustment,
         };
-        self.ack(&request, &r.request_id, call_id, action).await
+        self.ack("SetCallPriority", &request, &r.request_id, call_id, action)
+            .await
     }
 
     async fn request_callback(
@@ -336,7 +393,13 @@ impl CallService for Calls {
             number: names::number("number", &r.number)?,
             not_before,
         };
-        self.ack(&request, &r.request_id, call_id.unwrap_or_default(), action)
-            .await
+        self.ack(
+            "RequestCallback",
+            &request,
+            &r.request_id,
+            call_id.unwrap_or_default(),
+            action,
+        )
+        .await
     }
 }

@@ -12,6 +12,7 @@ use std::time::SystemTime;
 use switchboard_store::Retention;
 
 use crate::journal::JournalPool;
+use crate::recent::RecentCommands;
 use crate::seam::{Engine, LiveEvents};
 use crate::subscriptions::Registry;
 
@@ -24,4 +25,5 @@ pub(crate) struct Shared {
     pub(crate) registry: Arc<Registry>,
     pub(crate) retention: Retention,
     pub(crate) started_at: SystemTime,
+    pub(crate) recent: Arc<RecentCommands>,
 }
