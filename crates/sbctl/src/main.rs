@@ -12,6 +12,7 @@
 //! call prints `error: CODE REASON: message` on stderr and exits 1.
 #![forbid(unsafe_code)]
 
+mod commands;
 mod render;
 mod table;
 
@@ -19,7 +20,6 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use switchboard_api::pb;
-use switchboard_api::pb::subscribe_response::Kind;
 use tonic::metadata::{Ascii, MetadataValue};
 use tonic::service::Interceptor;
 use tonic::transport::{Certificate, Channel, ClientTlsConfig};
@@ -77,7 +77,7 @@ enum QueueCmd {
 }
 
 #[derive(Subcommand, Debug)]
-enum AgentCmd {
+pub(crate) enum AgentCmd {
     /// All agents.
     List,
     /// One agent.
@@ -118,7 +118,7 @@ enum AgentCmd {
 }
 
 #[derive(Subcommand, Debug)]
-enum CallCmd {
+pub(crate) enum CallCmd {
     /// Calls in progress.
     List {
         /// Only calls in this queue.
@@ -154,7 +154,7 @@ enum CallCmd {
 }
 
 #[derive(Args, Debug)]
-struct TransferArgs {
+pub(crate) struct TransferArgs {
     /// Call id.
     id: String,
     /// The leg that leaves (the agent's).
@@ -171,7 +171,7 @@ struct TransferArgs {
 }
 
 #[derive(Args, Debug)]
-struct WatchArgs {
+pub(crate) struct WatchArgs {
     /// Replay from after this seq first (default: only new events).
     #[arg(long)]
     after: Option<u64>,
@@ -208,38 +208,38 @@ impl Interceptor for Bearer {
 
 type Svc = tonic::codegen::InterceptedService<Channel, Bearer>;
 
-struct Ctx {
+pub(crate) struct Ctx {
     channel: Channel,
     bearer: Bearer,
     json: bool,
 }
 
 impl Ctx {
-    fn events(&self) -> pb::event_service_client::EventServiceClient<Svc> {
+    pub(crate) fn events(&self) -> pb::event_service_client::EventServiceClient<Svc> {
         pb::event_service_client::EventServiceClient::with_interceptor(
             self.channel.clone(),
             self.bearer.clone(),
         )
     }
-    fn calls(&self) -> pb::call_service_client::CallServiceClient<Svc> {
+    pub(crate) fn calls(&self) -> pb::call_service_client::CallServiceClient<Svc> {
         pb::call_service_client::CallServiceClient::with_interceptor(
             self.channel.clone(),
             self.bearer.clone(),
         )
     }
-    fn agents(&self) -> pb::agent_service_client::AgentServiceClient<Svc> {
+    pub(crate) fn agents(&self) -> pb::agent_service_client::AgentServiceClient<Svc> {
         pb::agent_service_client::AgentServiceClient::with_interceptor(
             self.channel.clone(),
             self.bearer.clone(),
         )
     }
-    fn queues(&self) -> pb::queue_service_client::QueueServiceClient<Svc> {
+    pub(crate) fn queues(&self) -> pb::queue_service_client::QueueServiceClient<Svc> {
         pb::queue_service_client::QueueServiceClient::with_interceptor(
             self.channel.clone(),
             self.bearer.clone(),
         )
     }
-    fn admin(&self) -> pb::admin_service_client::AdminServiceClient<Svc> {
+    pub(crate) fn admin(&self) -> pb::admin_service_client::AdminServiceClient<Svc> {
         pb::admin_service_client::AdminServiceClient::with_interceptor(
             self.channel.clone(),
             self.bearer.clone(),
@@ -265,7 +265,7 @@ impl Ctx {
 }
 
 /// A failure to show the operator: a gRPC status, or a local problem.
-enum Failure {
+pub(crate) enum Failure {
     Status(tonic::Status),
     Other(anyhow::Error),
 }
@@ -417,200 +417,9 @@ async fn run(cli: Cli) -> Result<(), Failure> {
                 render::queue_show(&q, &agents, &calls)
             })?;
         }
-        Command::Agent(cmd) => agent(&ctx, cmd).await?,
-        Command::Call(cmd) => call(&ctx, cmd).await?,
-        Command::Watch(args) => watch(&ctx, args).await?,
-    }
-    Ok(())
-}
-
-async fn agent(ctx: &Ctx, cmd: AgentCmd) -> Result<(), Failure> {
-    let mut agents = ctx.agents();
-    let when = |after: bool| {
-        if after {
-            pb::StateChangeWhen::AfterCurrentWork as i32
-        } else {
-            pb::StateChangeWhen::Immediate as i32
-        }
-    };
-    let agent = match cmd {
-        AgentCmd::List => {
-            let list = agents
-                .list_agents(pb::ListAgentsRequest::default())
-                .await?
-                .into_inner()
-                .agents;
-            return Ok(ctx.print("Agent", &list, || render::agents_table(&list))?);
-        }
-        AgentCmd::Show { id } => agents
-            .get_agent(pb::GetAgentRequest { name: id })
-            .await?
-            .into_inner(),
-        AgentCmd::Ready { id, after_work } => agents
-            .set_agent_state(pb::SetAgentStateRequest {
-                agent: id,
-                state: pb::AgentState::Ready as i32,
-                when: when(after_work),
-                ..Default::default()
-            })
-            .await?
-            .into_inner(),
-        AgentCmd::Pause {
-            id,
-            reason,
-            after_work,
-        } => agents
-            .set_agent_state(pb::SetAgentStateRequest {
-                agent: id,
-                state: pb::AgentState::NotReady as i32,
-                reason_code: reason,
-                when: when(after_work),
-                ..Default::default()
-            })
-            .await?
-            .into_inner(),
-        AgentCmd::Logout { id, reason, force } => agents
-            .logout_agent(pb::LogoutAgentRequest {
-                agent: id,
-                reason_code: reason,
-                force,
-                ..Default::default()
-            })
-            .await?
-            .into_inner(),
-    };
-    Ok(ctx.print("Agent", std::slice::from_ref(&agent), || {
-        render::agent_show(&agent)
-    })?)
-}
-
-fn accepted_line(a: &pb::CommandAccepted) -> String {
-    let mut line = format!("accepted request {} call {}", a.request_id, a.call_id);
-    if !a.leg_id.is_empty() {
-        line.push_str(&format!(" leg {}", a.leg_id));
-    }
-    line.push('\n');
-    line
-}
-
-async fn call(ctx: &Ctx, cmd: CallCmd) -> Result<(), Failure> {
-    let mut calls = ctx.calls();
-    let accepted = match cmd {
-        CallCmd::List { queue, agent } => {
-            let list = calls
-                .list_calls(pb::ListCallsRequest {
-                    queue,
-                    agent,
-                    page_size: 1000,
-                    ..Default::default()
-                })
-                .await?
-                .into_inner()
-                .calls;
-            return Ok(ctx.print("Call", &list, || render::calls_table(&list))?);
-        }
-        CallCmd::Show { id } => {
-            let c = calls
-                .get_call(pb::GetCallRequest { name: id })
-                .await?
-                .into_inner();
-            return Ok(ctx.print("Call", std::slice::from_ref(&c), || render::call_show(&c))?);
-        }
-        CallCmd::Hangup { id, leg: Some(leg) } => calls
-            .hangup_leg(pb::HangupLegRequest {
-                leg: format!("calls/{id}/legs/{leg}"),
-                ..Default::default()
-            })
-            .await?
-            .into_inner(),
-        CallCmd::Hangup { id, leg: None } => calls
-            .end_call(pb::EndCallRequest {
-                call: id,
-                ..Default::default()
-            })
-            .await?
-            .into_inner(),
-        CallCmd::Transfer(t) => {
-            use pb::transfer_target::Target;
-            let target = match (t.to_agent, t.to_queue, t.to_number) {
-                (Some(a), _, _) => Target::Agent(a),
-                (_, Some(q), _) => Target::Queue(q),
-                (_, _, Some(n)) => Target::Number(n),
-                _ => {
-                    return Err(
-                        anyhow::anyhow!("give --to-agent, --to-queue or --to-number").into(),
-                    );
-                }
-            };
-            calls
-                .blind_transfer(pb::BlindTransferRequest {
-                    leg: format!("calls/{}/legs/{}", t.id, t.leg),
-                    target: Some(pb::TransferTarget {
-                        target: Some(target),
-                    }),
-                    ..Default::default()
-                })
-                .await?
-                .into_inner()
-        }
-        CallCmd::Dial { agent, to } => calls
-            .make_call(pb::MakeCallRequest {
-                agent,
-                to,
-                ..Default::default()
-            })
-            .await?
-            .into_inner(),
-    };
-    Ok(
-        ctx.print("CommandAccepted", std::slice::from_ref(&accepted), || {
-            accepted_line(&accepted)
-        })?,
-    )
-}
-
-async fn watch(ctx: &Ctx, args: WatchArgs) -> Result<(), Failure> {
-    let start = match args.after {
-        Some(seq) => pb::subscribe_request::Start::AfterSeq(seq),
-        None => pb::subscribe_request::Start::Position(pb::StartPosition::Now as i32),
-    };
-    let mut stream = ctx
-        .events()
-        .subscribe(pb::SubscribeRequest {
-            start: Some(start),
-            filter: Some(pb::EventFilter {
-                kinds: args.kind,
-                agents: args.agent,
-                queues: args.queue,
-                call_ids: Vec::new(),
-            }),
-            client_name: "sbctl watch".into(),
-            ..Default::default()
-        })
-        .await?
-        .into_inner();
-    let mut seen = 0;
-    while let Some(message) = stream.message().await? {
-        match message.kind {
-            Some(Kind::Event(e)) => {
-                if ctx.json {
-                    println!("{}", render::json("switchboard.v1.Event", &e)?);
-                } else {
-                    println!("{}", render::event_line(&e));
-                }
-                seen += 1;
-                if args.count.is_some_and(|n| seen >= n) {
-                    break;
-                }
-            }
-            Some(Kind::CaughtUp(c)) if !ctx.json => {
-                println!(
-                    "-- caught up at seq {} (journal {}), live from here --",
-                    c.watermark_seq, c.journal_epoch
-                );
-            }
-            _ => {}
-        }
+        Command::Agent(cmd) => commands::agent(&ctx, cmd).await?,
+        Command::Call(cmd) => commands::call(&ctx, cmd).await?,
+        Command::Watch(args) => commands::watch(&ctx, args).await?,
     }
     Ok(())
 }
