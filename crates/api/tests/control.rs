@@ -347,3 +347,76 @@ async fn retried_command_with_same_request_id_returns_first_response_without_sec
     let head = server.engine.store.lock().unwrap().head_seq().unwrap();
     assert_eq!(head, 1, "the retry caused no second LegEnded");
 }
+
+#[tokio::test]
+async fn list_subscriptions_shows_client_token_and_cursor() {
+    let server = start().await;
+    server
+        .engine
+        .emit(vec![call_event("c1", "support", "1001", 1)]);
+    let channel = server.channel().await;
+    let mut events = EventServiceClient::with_interceptor(channel.clone(), bearer(READ_TOKEN));
+    let mut stream = events
+        .subscribe(pb::SubscribeRequest {
+            start: Some(pb::subscribe_request::Start::AfterSeq(0)),
+            client_name: "wallboard".into(),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    // Read through the CaughtUp marker so the cursor is at the head.
+    while !matches!(
+        stream.message().await.unwrap().unwrap().kind,
+        Some(Kind::CaughtUp(_))
+    ) {}
+    let mut admin = switchboard_api::pb::admin_service_client::AdminServiceClient::with_interceptor(
+        channel,
+        bearer(ADMIN_TOKEN),
+    );
+    let list = admin
+        .list_subscriptions(pb::ListSubscriptionsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .subscriptions;
+    assert_eq!(list.len(), 1);
+    let s = &list[0];
+    assert_eq!(
+        (s.client_name.as_str(), s.principal.as_str()),
+        ("wallboard", "reader")
+    );
+    assert_eq!((s.cursor_seq, s.lag_events, s.replaying), (1, 0, false));
+    assert!(s.peer.starts_with("127.0.0.1:"));
+    drop(stream);
+}
+
+#[tokio::test]
+async fn tls_with_unreadable_certificate_refuses_to_start_naming_the_file() {
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let store = switchboard_store::Store::open(
+        &switchboard_store::StoreConfig::new(dir.path().join("sb.db")),
+        std::time::SystemTime::now(),
+    )
+    .unwrap();
+    let pool = switchboard_api::JournalPool::open(&store, 1).unwrap();
+    let (live, _) = tokio::sync::broadcast::channel(16);
+    let engine = Arc::new(FakeEngine {
+        store: std::sync::Mutex::new(store),
+        live: live.clone(),
+        state: Default::default(),
+    });
+    let mut settings = switchboard_api::ApiSettings::new(tokens());
+    settings.tls = Some(switchboard_api::TlsFiles {
+        cert: dir.path().join("missing-cert.pem"),
+        key: dir.path().join("missing-key.pem"),
+    });
+    let server = switchboard_api::ApiServer::new(&settings, engine, pool, live);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let error = server
+        .serve_with_listener(listener, std::future::ready(()))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("missing-cert.pem"), "{error}");
+}
