@@ -207,3 +207,156 @@ impl StreamTask {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The stream's invariant under any interleaving of appends that are published, appends the
+    //! broadcast never sees, a live buffer that overruns, and a client reading in bursts: the
+    //! stream delivers exactly the journal, in seq order, once each.
+
+    use std::time::SystemTime;
+
+    use proptest::prelude::*;
+    use switchboard_store::{NewEvent, Store, StoreConfig};
+
+    use super::*;
+    use crate::subscriptions::Registry;
+
+    #[derive(Debug, Clone)]
+    enum Step {
+        /// Append and publish this many events.
+        Publish(u8),
+        /// Append without publishing (the broadcast missed them).
+        JournalOnly(u8),
+        /// The client reads this many messages.
+        Read(u8),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            (1..40u8).prop_map(Step::Publish),
+            (1..5u8).prop_map(Step::JournalOnly),
+            (1..60u8).prop_map(Step::Read),
+        ]
+    }
+
+    fn row(i: u64) -> NewEvent {
+        let mut e = NewEvent::new(SystemTime::UNIX_EPOCH, "DtmfReceived", Vec::new());
+        e.call_id = Some(format!("c{i}"));
+        e
+    }
+
+    async fn run(script: Vec<Step>, start_after: u64) -> Result<(), TestCaseError> {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(
+            &StoreConfig::new(dir.path().join("j.db")),
+            SystemTime::now(),
+        )
+        .unwrap();
+        let pre: Vec<_> = (0..start_after).map(row).collect();
+        store.append(&pre).unwrap();
+        let pool = JournalPool::open(&store, 2).unwrap();
+        // Tiny buffers so lags and back-pressure happen often.
+        let (live, receiver) = broadcast::channel(4);
+        let (out, mut rx) = mpsc::channel(8);
+        let registry = Registry::new(4);
+        let registration = registry
+            .register(
+                String::new(),
+                String::new(),
+                String::new(),
+                EventFilter::default(),
+                0,
+                SystemTime::now(),
+            )
+            .unwrap();
+        let task = StreamTask {
+            pool,
+            live: receiver,
+            filter: Arc::new(EventFilter::default()),
+            cursor: 0,
+            heartbeat: Duration::from_secs(60),
+            snapshot: None,
+            registration,
+            out,
+        };
+        let handle = tokio::spawn(task.run());
+        let mut seqs = Vec::new();
+        let mut n = start_after;
+        let read = |msg: pb::SubscribeResponse, seqs: &mut Vec<u64>| {
+            if let Some(Kind::Event(e)) = msg.kind {
+                seqs.push(e.seq);
+            }
+        };
+        for step in script {
+            match step {
+                Step::Publish(k) | Step::JournalOnly(k) => {
+                    let rows: Vec<_> = (n..n + u64::from(k)).map(row).collect();
+                    n += u64::from(k);
+                    let assigned = store.append(&rows).unwrap();
+                    if matches!(step, Step::Publish(_)) {
+                        for (seq, event) in assigned.into_iter().zip(rows) {
+                            let _ = live.send(Arc::new(StoredEvent {
+                                seq,
+                                epoch: store.epoch(),
+                                event,
+                            }));
+                        }
+                    }
+                }
+                Step::Read(k) => {
+                    for _ in 0..k {
+                        match tokio::time::timeout(Duration::from_millis(50), rx.recv()).await {
+                            Ok(Some(Ok(msg))) => read(msg, &mut seqs),
+                            Ok(Some(Err(status))) => {
+                                return Err(TestCaseError::fail(format!("{status}")));
+                            }
+                            _ => break,
+                        }
+                    }
+                }
+            }
+        }
+        // A final published event forces the stream to the head even if the last appends were
+        // journal-only; then drain.
+        let last: Vec<_> = vec![row(n)];
+        let assigned = store.append(&last).unwrap();
+        let _ = live.send(Arc::new(StoredEvent {
+            seq: assigned[0],
+            epoch: store.epoch(),
+            event: last[0].clone(),
+        }));
+        let head = assigned[0];
+        while seqs.last().copied().unwrap_or(0) < head {
+            match tokio::time::timeout(Duration::from_secs(5), rx.recv()).await {
+                Ok(Some(Ok(msg))) => read(msg, &mut seqs),
+                other => {
+                    return Err(TestCaseError::fail(format!(
+                        "stream stalled at {:?}: {other:?}",
+                        seqs.last()
+                    )));
+                }
+            }
+        }
+        drop(rx);
+        handle.abort();
+        prop_assert_eq!(seqs, (1..=head).collect::<Vec<_>>());
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+        #[test]
+        fn stream_delivers_the_journal_exactly_once_in_order(
+            script in proptest::collection::vec(step(), 1..25),
+            start_after in 0..30u64,
+        ) {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(run(script, start_after))?;
+        }
+    }
+}
