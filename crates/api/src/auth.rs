@@ -291,6 +291,10 @@ mod tests {
             Some(Some(Scope::AgentsWrite))
         );
         assert_eq!(required_scope("/grpc.health.v1.Health/Check"), None);
+        assert_eq!(
+            required_scope("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"),
+            Some(Some(Scope::Admin))
+        );
         assert_eq!(required_scope("/nope.Svc/X"), Some(None));
     }
 

@@ -6,11 +6,23 @@
 //! and with a `request_id`), are accepted or refused at once, and never wait for a far end:
 //! the outcome is journaled as events that carry the `request_id`.
 //!
-//! Events: the engine appends each event to the store journal first (with
-//! [`crate::codec::journal_event`], so the payload is the `pb::Event` encoding and the routing
-//! columns are filled), then sends the [`switchboard_store::StoredEvent`] it got back on the
-//! [`LiveEvents`] broadcast, in seq order. The API never needs the broadcast to be lossless:
-//! a receiver that lags or sees a jump reads the gap from the journal.
+//! ## The engine's side of the contract
+//! 1. **Journal, then publish.** Each event is appended to the store journal first (built with
+//!    [`crate::codec::journal_event`], so the payload is the `pb::Event` encoding and the
+//!    routing columns are filled), then the [`switchboard_store::StoredEvent`] is sent on the
+//!    [`LiveEvents`] broadcast (capacity about 4096), in seq order. The broadcast need not be
+//!    lossless: a receiver that lags or sees a jump reads the gap from the journal.
+//! 2. **Envelope.** Fill `call_id`, `leg_id`, `agent`, `queue` (the filter keys) and
+//!    `request_id` (from [`Command::request_id`] for every event a command causes) and `actor`.
+//! 3. **Screen-pop first.** `AgentAlerting` is journaled and published before the INVITE to the
+//!    agent's device is sent, and each is followed by exactly one `AgentAlertingEnded` for the
+//!    same `leg_id`.
+//! 4. **Identity.** `call_id` never changes for a call; transfers name old and new legs.
+//! 5. **Accept fast.** [`Engine::execute`] returns once the command is accepted by the engine's
+//!    owner task (never after a far-end answer) or refused with a precise [`ApiError`]
+//!    (`CallEnded` for a call in its grace window, `EtagMismatch`, `AgentOnCall` …).
+//! 6. **Snapshots are cuts.** [`Engine::snapshot`] returns state and the seq of the last event
+//!    applied to it, taken on the owner task so no event is half-applied.
 
 use std::collections::HashMap;
 use std::sync::Arc;
