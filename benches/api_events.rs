@@ -74,7 +74,12 @@ fn event(i: u64) -> pb::Event {
     pb::Event {
         call_id: call_id.clone(),
         agent: format!("{}", 1000 + i % 50),
-        queue: if i.is_multiple_of(2) { "support" } else { "sales" }.into(),
+        queue: if i.is_multiple_of(2) {
+            "support"
+        } else {
+            "sales"
+        }
+        .into(),
         payload: Some(Payload::AgentAlerting(pb::AgentAlerting {
             agent: format!("{}", 1000 + i % 50),
             leg_id: format!("{call_id}-a"),
