@@ -70,6 +70,8 @@ pub enum ItemKind {
     Ivr,
     /// An entry of `sip.registrar.digest_algorithms`.
     DigestAlgorithm,
+    /// An `[[api.token]]`.
+    ApiToken,
 }
 
 impl fmt::Display for ItemKind {
@@ -83,6 +85,7 @@ impl fmt::Display for ItemKind {
             ItemKind::TrunkSource => "trunk source network",
             ItemKind::Ivr => "IVR flow",
             ItemKind::DigestAlgorithm => "digest algorithm",
+            ItemKind::ApiToken => "API token",
         })
     }
 }
@@ -98,6 +101,7 @@ impl ItemKind {
             ItemKind::Trunk | ItemKind::TrunkSource => "[[trunk]]",
             ItemKind::Ivr => "[[ivr]]",
             ItemKind::DigestAlgorithm => "[sip.registrar] digest_algorithms",
+            ItemKind::ApiToken => "[[api.token]]",
         }
     }
 }
@@ -106,6 +110,24 @@ impl ItemKind {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigProblem {
+    /// An API token scope that does not exist.
+    #[error("unknown scope {value:?}; expected one of {}", crate::ApiScope::NAMES.join(", "))]
+    UnknownScope {
+        /// The value as written.
+        value: String,
+    },
+    /// An API token secret too short to resist guessing.
+    #[error("API token secrets need at least {min} characters")]
+    WeakSecret {
+        /// The minimum length.
+        min: usize,
+    },
+    /// Two API tokens share one secret, so the server could not tell them apart.
+    #[error("API token `{name}` reuses the secret of another token")]
+    DuplicateSecret {
+        /// The later token's name.
+        name: String,
+    },
     /// The file could not be read (missing, unreadable, not UTF-8). Check the path and
     /// permissions.
     #[error("cannot read the configuration file: {message}")]
