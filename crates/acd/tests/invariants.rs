@@ -1,0 +1,700 @@
+//! The four router invariants, property-tested over random interleavings of inputs.
+//!
+//! A script of inputs (arrivals, abandons, offer outcomes, call ends, agent state changes,
+//! callbacks, priority changes, reconfigurations and time passing) runs against a router on a
+//! simulated clock. After every step the harness checks:
+//! 1. the router's brute-force audit (`check_invariants`): no waiting call with a Ready eligible
+//!    agent, indexes consistent with records;
+//! 2. from the decisions alone: no agent with two offers, several offers per call only in
+//!    ring-all, and after an accept the call's other offers are all cancelled (one winner);
+//! 3. every call is where a replay of inputs and decisions puts it, and every counter equals the
+//!    replay's count; a refused input emits nothing;
+//! 4. each queue's line is in (priority, original enqueue time, arrival) order, whatever RONA,
+//!    widening or callbacks did, and no offer skips an earlier call of the same priority and
+//!    requirement in the same queue.
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use common::*;
+use proptest::prelude::*;
+use proptest::strategy::Strategy;
+use switchboard_acd::Strategy as Pick;
+use switchboard_acd::*;
+
+const QUEUES: [&str; 4] = ["q0", "q1", "q2", "q3"];
+const AGENTS: [&str; 5] = ["a0", "a1", "a2", "a3", "a4"];
+
+fn agents_spec(with_a4: bool) -> Vec<AgentSpec> {
+    let mut agents = vec![
+        AgentSpec::new("a0")
+            .with_skill("fr", 5)
+            .with_skill("billing", 2),
+        AgentSpec::new("a1").with_skill("fr", 2),
+        AgentSpec::new("a2").with_skill("de", 4),
+        AgentSpec::new("a3").with_skill("fr", 3).with_skill("de", 1),
+    ];
+    if with_a4 {
+        agents.push(AgentSpec::new("a4"));
+    }
+    agents
+}
+
+/// Two configurations the scripts switch between: B changes strategies, requirements and
+/// membership, removes queue q3 and agent a4.
+fn config(variant: bool) -> ConfigUpdate {
+    let mut q0 = QueueSpec::new("q0").with_members(if variant {
+        vec!["a0", "a1", "a3"]
+    } else {
+        vec!["a0", "a1", "a3", "a4"]
+    });
+    q0.wrap_up = WrapUp::Timed(secs(10));
+    q0.announce_every = Some(secs(20));
+    let mut q1 = QueueSpec::new("q1").with_members(["a0", "a2", "a3"]);
+    q1.strategy = if variant { Pick::Random } else { Pick::RingAll };
+    q1.ring_timeout = secs(10);
+    q1.rona_reason = None;
+    q1.requirement = if variant {
+        Requirement::any()
+    } else {
+        Requirement::default().then(SkillExpr::skill("fr", 3), Some(secs(20)))
+    };
+    let mut q2 = QueueSpec::new("q2").with_members(["a1", "a2", "a3"]);
+    q2.strategy = Pick::RoundRobin;
+    q2.wrap_up = WrapUp::Manual;
+    q2.max_wait = Some(secs(60));
+    q2.overflow = Some(OverflowTarget::Queue("q0".into()));
+    q2.requirement = Requirement::default()
+        .then(SkillExpr::skill("de", 3), Some(secs(15)))
+        .then(
+            SkillExpr::skill("de", 1).or(SkillExpr::skill("fr", 1)),
+            None,
+        );
+    q2.callback = CallbackSpec {
+        max_attempts: 2,
+        retry_delay: secs(30),
+    };
+    let mut queues = vec![q0, q1, q2];
+    if !variant {
+        let mut q3 = QueueSpec::new("q3").with_members(["a2", "a4"]);
+        q3.strategy = Pick::BestSkill;
+        q3.leave_empty = Some(EmptyConditions::NOBODY_LOGGED_IN);
+        q3.weight = 3;
+        queues.push(q3);
+    }
+    ConfigUpdate {
+        queues,
+        agents: agents_spec(!variant),
+    }
+}
+
+fn requirement(preset: u8) -> Option<Requirement> {
+    match preset {
+        1 => Some(Requirement::only(SkillExpr::skill("fr", 4))),
+        2 => Some(Requirement::default().then(SkillExpr::skill("de", 1), Some(secs(10)))),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Arrive {
+        queue: usize,
+        priority: i32,
+        preset: u8,
+    },
+    Abandon(usize),
+    Accept(usize),
+    Reject(usize),
+    Fail(usize),
+    End(usize),
+    State {
+        agent: usize,
+        state: u8,
+    },
+    NextState {
+        agent: usize,
+        state: u8,
+    },
+    ExtendWrapUp {
+        agent: usize,
+    },
+    Priority {
+        pick: usize,
+        priority: i32,
+    },
+    Callback(usize),
+    CallbackUnreached(usize),
+    Reconfigure,
+    Advance(u64),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let pick = any::<usize>();
+    prop_oneof![
+        5 => (0..4usize, 0..3i32, 0..3u8).prop_map(|(queue, priority, preset)| Op::Arrive { queue, priority, preset }),
+        1 => pick.prop_map(Op::Abandon),
+        4 => pick.prop_map(Op::Accept),
+        1 => pick.prop_map(Op::Reject),
+        1 => pick.prop_map(Op::Fail),
+        2 => pick.prop_map(Op::End),
+        5 => (0..5usize, 0..4u8).prop_map(|(agent, state)| Op::State { agent, state }),
+        1 => (0..5usize, 0..4u8).prop_map(|(agent, state)| Op::NextState { agent, state }),
+        1 => (0..5usize).prop_map(|agent| Op::ExtendWrapUp { agent }),
+        1 => (pick, 0..3i32).prop_map(|(pick, priority)| Op::Priority { pick, priority }),
+        2 => pick.prop_map(Op::Callback),
+        2 => pick.prop_map(Op::CallbackUnreached),
+        1 => Just(Op::Reconfigure),
+        3 => (0..40u64).prop_map(Op::Advance),
+    ]
+}
+
+fn requested(state: u8) -> RequestedState {
+    match state {
+        0 | 3 => RequestedState::Ready,
+        1 => RequestedState::NotReady("break".into()),
+        _ => RequestedState::LoggedOut,
+    }
+}
+
+#[derive(Debug, Clone)]
+struct ModelCall {
+    queue: String,
+    preset: u8,
+    priority: i32,
+    enqueued_at: Instant,
+    seq: u64,
+    callback: bool,
+    connected: bool,
+}
+
+/// What a replay of inputs and decisions says.
+struct Model {
+    variant: bool,
+    next_call: u128,
+    calls: BTreeMap<u128, ModelCall>,
+    gone: Vec<u128>,
+    offers: BTreeMap<OfferId, (CallId, AgentName)>,
+    counters: HashMap<String, Counters>,
+}
+
+impl Model {
+    fn count(&mut self, queue: &str, f: impl FnOnce(&mut Counters)) {
+        f(self.counters.entry(queue.to_string()).or_default());
+    }
+
+    fn is_ring_all(&self, queue: &str) -> bool {
+        queue == "q1" && !self.variant
+    }
+
+    fn pick<T: Clone>(items: &[T], i: usize) -> Option<T> {
+        (!items.is_empty()).then(|| items[i % items.len()].clone())
+    }
+
+    fn remove_call(&mut self, id: u128) {
+        self.calls.remove(&id);
+        self.gone.push(id);
+    }
+}
+
+/// What an accepted input does to the model.
+type OnOk = Box<dyn FnOnce(&mut Model, &Harness)>;
+
+fn run(script: Vec<Op>) -> Result<(), TestCaseError> {
+    let mut h = Harness::new(config(false));
+    let mut m = Model {
+        variant: false,
+        next_call: 1,
+        calls: BTreeMap::new(),
+        gone: Vec::new(),
+        offers: BTreeMap::new(),
+        counters: HashMap::new(),
+    };
+    let mut seq = 0u64;
+    for op in script {
+        h.take();
+        let offers: Vec<OfferId> = m.offers.keys().copied().collect();
+        let waiting_ids: Vec<u128> = m
+            .calls
+            .iter()
+            .filter(|(_, c)| !c.connected)
+            .map(|(id, _)| *id)
+            .collect();
+        let connected: Vec<u128> = m
+            .calls
+            .iter()
+            .filter(|(_, c)| c.connected)
+            .map(|(id, _)| *id)
+            .collect();
+        let any_ids: Vec<u128> = m
+            .calls
+            .keys()
+            .copied()
+            .chain(m.gone.iter().copied())
+            .collect();
+        // Input, and its effect on the model when accepted.
+        let (input, on_ok): (RouterInput, OnOk) = match op {
+            Op::Arrive {
+                queue,
+                priority,
+                preset,
+            } => {
+                let id = m.next_call;
+                m.next_call += 1;
+                let q = QUEUES[queue].to_string();
+                let now = h.now;
+                seq += 1;
+                let s = seq;
+                (
+                    RouterInput::CallArrived {
+                        call: CallId(id),
+                        queue: q.as_str().into(),
+                        priority,
+                        requirement: requirement(preset),
+                    },
+                    Box::new(move |m: &mut Model, _| {
+                        m.count(&q, |c| c.offered += 1);
+                        m.calls.insert(
+                            id,
+                            ModelCall {
+                                queue: q,
+                                preset,
+                                priority,
+                                enqueued_at: now,
+                                seq: s,
+                                callback: false,
+                                connected: false,
+                            },
+                        );
+                    }),
+                )
+            }
+            Op::Abandon(i) => {
+                let Some(id) = Model::pick(&any_ids, i) else {
+                    continue;
+                };
+                (
+                    RouterInput::CallAbandoned { call: CallId(id) },
+                    Box::new(move |m: &mut Model, _: &Harness| {
+                        let c = m.calls.get(&id).cloned().expect("abandoned call is known");
+                        if c.callback {
+                            m.count(&c.queue, |x| x.callbacks_cancelled += 1);
+                        } else {
+                            m.count(&c.queue, |x| x.abandoned += 1);
+                        }
+                        m.remove_call(id);
+                    }),
+                )
+            }
+            Op::Accept(i) => {
+                let Some(o) = Model::pick(&offers, i) else {
+                    continue;
+                };
+                (
+                    RouterInput::OfferAccepted { offer: o },
+                    Box::new(move |m: &mut Model, _| {
+                        let (call, _) = m.offers.remove(&o).expect("accepted offer is known");
+                        let c = m.calls.get_mut(&call.0).expect("offered call is known");
+                        c.connected = true;
+                        let (q, cb) = (c.queue.clone(), c.callback);
+                        if !cb {
+                            m.count(&q, |x| x.answered += 1);
+                        }
+                    }),
+                )
+            }
+            Op::Reject(i) | Op::Fail(i) => {
+                let Some(o) = Model::pick(&offers, i) else {
+                    continue;
+                };
+                let reject = matches!(op, Op::Reject(_));
+                let input = if reject {
+                    RouterInput::OfferRejected { offer: o }
+                } else {
+                    RouterInput::OfferFailed { offer: o }
+                };
+                (
+                    input,
+                    Box::new(move |m: &mut Model, _| {
+                        let (call, _) = m.offers.remove(&o).expect("offer is known");
+                        if reject {
+                            let q = m.calls[&call.0].queue.clone();
+                            m.count(&q, |x| x.ronas += 1);
+                        }
+                    }),
+                )
+            }
+            Op::End(i) => {
+                let Some(id) = Model::pick(&connected, i).or_else(|| Model::pick(&waiting_ids, i))
+                else {
+                    continue;
+                };
+                (
+                    RouterInput::CallEnded { call: CallId(id) },
+                    Box::new(move |m: &mut Model, _| {
+                        let c = m.calls[&id].clone();
+                        if c.callback {
+                            m.count(&c.queue, |x| x.callbacks_completed += 1);
+                        }
+                        m.remove_call(id);
+                    }),
+                )
+            }
+            Op::State { agent, state } => (
+                RouterInput::AgentState {
+                    agent: AGENTS[agent].into(),
+                    state: requested(state),
+                },
+                Box::new(|_: &mut Model, _: &Harness| {}),
+            ),
+            Op::NextState { agent, state } => (
+                RouterInput::AgentNextState {
+                    agent: AGENTS[agent].into(),
+                    state: (state != 3).then(|| requested(state)),
+                },
+                Box::new(|_: &mut Model, _: &Harness| {}),
+            ),
+            Op::ExtendWrapUp { agent } => (
+                RouterInput::ExtendWrapUp {
+                    agent: AGENTS[agent].into(),
+                    by: secs(5),
+                },
+                Box::new(|_: &mut Model, _: &Harness| {}),
+            ),
+            Op::Priority { pick, priority } => {
+                let Some(id) = Model::pick(&waiting_ids, pick) else {
+                    continue;
+                };
+                (
+                    RouterInput::SetPriority {
+                        call: CallId(id),
+                        priority,
+                    },
+                    Box::new(move |m: &mut Model, _| {
+                        if let Some(c) = m.calls.get_mut(&id) {
+                            c.priority = priority;
+                        }
+                    }),
+                )
+            }
+            Op::Callback(i) => {
+                let Some(id) = Model::pick(&waiting_ids, i) else {
+                    continue;
+                };
+                (
+                    RouterInput::CallbackRequested { call: CallId(id) },
+                    Box::new(move |m: &mut Model, _| {
+                        let c = m.calls.get_mut(&id).expect("known call");
+                        if !c.callback {
+                            c.callback = true;
+                            let q = c.queue.clone();
+                            m.count(&q, |x| x.callbacks_requested += 1);
+                        }
+                    }),
+                )
+            }
+            Op::CallbackUnreached(i) => {
+                let callbacks: Vec<u128> = connected
+                    .iter()
+                    .copied()
+                    .filter(|id| m.calls[id].callback)
+                    .collect();
+                let Some(id) = Model::pick(&callbacks, i).or_else(|| Model::pick(&connected, i))
+                else {
+                    continue;
+                };
+                (
+                    RouterInput::CallbackUnreached { call: CallId(id) },
+                    Box::new(move |m: &mut Model, _| {
+                        if let Some(c) = m.calls.get_mut(&id) {
+                            c.connected = false;
+                        }
+                    }),
+                )
+            }
+            Op::Reconfigure => {
+                let variant = !m.variant;
+                (
+                    RouterInput::Configure(config(variant)),
+                    Box::new(move |m: &mut Model, _| m.variant = variant),
+                )
+            }
+            Op::Advance(s) => {
+                // One deadline at a time, checking after each.
+                let end = h.now + Duration::from_secs(s);
+                loop {
+                    let before = lines(&h);
+                    if !h.fire_next(end) {
+                        break;
+                    }
+                    let out = h.take();
+                    apply_decisions(&mut m, &h, &out)?;
+                    check(&m, &h, &out, &before)?;
+                }
+                h.now = end;
+                continue;
+            }
+        };
+        let before = lines(&h);
+        let result = h.input(input);
+        let out = h.take();
+        match result {
+            Ok(()) => on_ok(&mut m, &h),
+            Err(e) => {
+                prop_assert!(out.is_empty(), "refused input {e} emitted {out:?}");
+                continue;
+            }
+        }
+        apply_decisions(&mut m, &h, &out)?;
+        check(&m, &h, &out, &before)?;
+    }
+    Ok(())
+}
+
+/// Each queue's waiting calls, with their requirement step.
+fn lines(h: &Harness) -> HashMap<&'static str, Vec<(CallId, usize)>> {
+    QUEUES
+        .iter()
+        .map(|q| {
+            let line = h.router.waiting_calls(q);
+            (
+                *q,
+                line.into_iter()
+                    .filter_map(|c| Some((c, h.router.call(c)?.step)))
+                    .collect(),
+            )
+        })
+        .collect()
+}
+
+/// Replays the decisions into the model, checking invariant 2 on the way.
+fn apply_decisions(m: &mut Model, _h: &Harness, out: &[Decision]) -> Result<(), TestCaseError> {
+    for d in out {
+        match d {
+            Decision::Offer(o) => {
+                prop_assert!(
+                    !m.offers.values().any(|(_, a)| *a == o.agent),
+                    "{} got a second offer",
+                    o.agent
+                );
+                let call = m.calls.get(&o.call.0);
+                prop_assert!(call.is_some(), "offer for unknown call {}", o.call);
+                let queue = call.map(|c| c.queue.clone()).unwrap_or_default();
+                prop_assert_eq!(queue.as_str(), o.queue.as_str());
+                if m.offers.values().any(|(c, _)| *c == o.call) {
+                    prop_assert!(
+                        m.is_ring_all(&queue),
+                        "call {} offered twice outside ring-all",
+                        o.call
+                    );
+                }
+                m.offers.insert(o.offer, (o.call, o.agent.clone()));
+            }
+            Decision::CancelOffer {
+                offer,
+                reason,
+                call,
+                ..
+            } => {
+                prop_assert!(
+                    m.offers.remove(offer).is_some(),
+                    "cancel of unknown {offer}"
+                );
+                if *reason == CancelReason::RingTimeout {
+                    let q = m.calls[&call.0].queue.clone();
+                    m.count(&q, |x| x.ronas += 1);
+                }
+            }
+            Decision::Overflowed { call, from, to } => {
+                m.count(from.as_str(), |x| x.overflowed += 1);
+                m.count(to.as_str(), |x| x.offered += 1);
+                if let Some(c) = m.calls.get_mut(&call.0) {
+                    c.queue = to.to_string();
+                }
+            }
+            Decision::Leave {
+                call,
+                queue,
+                reason,
+                ..
+            } => {
+                prop_assert!(m.calls.contains_key(&call.0), "unknown call {} left", call);
+                if *reason == LeaveReason::CallbackAttemptsExhausted {
+                    m.count(queue.as_str(), |x| x.callbacks_failed += 1);
+                } else {
+                    m.count(queue.as_str(), |x| x.exited += 1);
+                }
+                m.remove_call(call.0);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn check(
+    m: &Model,
+    h: &Harness,
+    out: &[Decision],
+    before: &HashMap<&'static str, Vec<(CallId, usize)>>,
+) -> Result<(), TestCaseError> {
+    // 1 (and the index half of 3): the router's own brute-force audit.
+    if let Err(v) = h.router.check_invariants() {
+        return Err(TestCaseError::fail(v.0));
+    }
+    // 2: one winner. An accepted call has no other offer left.
+    for (id, c) in &m.calls {
+        let offered: Vec<&AgentName> = m
+            .offers
+            .values()
+            .filter(|(call, _)| call.0 == *id)
+            .map(|(_, a)| a)
+            .collect();
+        if c.connected {
+            prop_assert!(
+                offered.is_empty(),
+                "connected call {id} still rings {offered:?}"
+            );
+        }
+    }
+    // 3: every call where the replay says.
+    for (id, c) in &m.calls {
+        let view = h.router.call(CallId(*id));
+        prop_assert!(view.is_some(), "call {id} vanished");
+        let Some(view) = view else { continue };
+        prop_assert_eq!(view.queue.as_str(), c.queue.as_str());
+        let mut rung: Vec<AgentName> = m
+            .offers
+            .values()
+            .filter(|(call, _)| call.0 == *id)
+            .map(|(_, a)| a.clone())
+            .collect();
+        rung.sort();
+        match view.place {
+            CallPlace::Connected { .. } => {
+                prop_assert!(c.connected, "call {id} connected unexpectedly")
+            }
+            CallPlace::Offered { mut agents } => {
+                agents.sort();
+                prop_assert_eq!(agents, rung);
+            }
+            CallPlace::Waiting | CallPlace::CallbackScheduled { .. } => {
+                prop_assert!(
+                    !c.connected && rung.is_empty(),
+                    "call {id} should be connected or ringing"
+                );
+            }
+        }
+    }
+    for id in &m.gone {
+        prop_assert!(
+            h.router.call(CallId(*id)).is_none(),
+            "call {id} should be gone"
+        );
+    }
+    for q in h.router.queue_names() {
+        let t = h
+            .router
+            .queue_stats(q.as_str(), h.now)
+            .expect("listed queue")
+            .totals;
+        let e = m.counters.get(q.as_str()).copied().unwrap_or_default();
+        let got = (
+            t.offered,
+            t.answered,
+            t.abandoned,
+            t.exited,
+            t.overflowed,
+            t.ronas,
+        );
+        let want = (
+            e.offered,
+            e.answered,
+            e.abandoned,
+            e.exited,
+            e.overflowed,
+            e.ronas,
+        );
+        prop_assert_eq!(
+            got,
+            want,
+            "queue {} (offered, answered, abandoned, exited, overflowed, ronas)",
+            q
+        );
+        let got = (
+            t.callbacks_requested,
+            t.callbacks_completed,
+            t.callbacks_failed,
+            t.callbacks_cancelled,
+        );
+        let want = (
+            e.callbacks_requested,
+            e.callbacks_completed,
+            e.callbacks_failed,
+            e.callbacks_cancelled,
+        );
+        prop_assert_eq!(got, want, "queue {} callbacks", q);
+    }
+    // 4: lines in (priority, original enqueue, arrival) order...
+    let order = |id: &CallId| {
+        let c = &m.calls[&id.0];
+        (std::cmp::Reverse(c.priority), c.enqueued_at, c.seq)
+    };
+    for q in QUEUES {
+        let line = h.router.waiting_calls(q);
+        let mut sorted = line.clone();
+        sorted.sort_by_key(order);
+        prop_assert_eq!(&line, &sorted, "line of {} out of order", q);
+    }
+    // ...and no offer skipped an earlier call of the same priority and requirement that waited
+    // in that queue before the step and still does.
+    for d in out {
+        let Decision::Offer(o) = d else { continue };
+        let Some(c) = m.calls.get(&o.call.0) else {
+            continue;
+        };
+        let Some(cv) = h.router.call(o.call) else {
+            continue;
+        };
+        if !matches!(
+            cv.place,
+            CallPlace::Offered { .. } | CallPlace::Connected { .. }
+        ) {
+            continue;
+        }
+        let was_waiting = before.get(c.queue.as_str()).cloned().unwrap_or_default();
+        for other in h.router.waiting_calls(&c.queue) {
+            // Only calls that waited under this same requirement step through the whole step.
+            let Some(&(_, step_before)) = was_waiting.iter().find(|(w, _)| *w == other) else {
+                continue;
+            };
+            let (oc, ov) = (
+                &m.calls[&other.0],
+                h.router.call(other).expect("waiting call"),
+            );
+            let same = oc.priority == c.priority
+                && oc.preset == c.preset
+                && ov.step == cv.step
+                && step_before == ov.step;
+            prop_assert!(
+                !(same && (oc.enqueued_at, oc.seq) < (c.enqueued_at, c.seq)),
+                "call {} offered while earlier equal call {} waits in {}",
+                o.call,
+                other,
+                c.queue
+            );
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    // 3,000 scripts of up to 80 inputs: about 10 s in a debug build.
+    #![proptest_config(ProptestConfig::with_cases(3000))]
+
+    #[test]
+    fn router_invariants_hold_over_random_interleavings(script in prop::collection::vec(op(), 1..80)) {
+        run(script)?;
+    }
+}
