@@ -1,0 +1,250 @@
+//! A dedicated writer thread that owns the [`Store`] and commits in batches.
+//!
+//! The engine's async tasks must not block on SQLite, and SQLite's cost is per commit, not per
+//! row. So the engine hands [`WriteOp`]s to this thread through a bounded channel; the thread
+//! takes whatever has queued up (up to `max_batch`), runs it in one transaction
+//! ([`Store::apply_batch`]: a savepoint per op, so one failing op fails alone), commits, exports
+//! the text files, and only then calls each op's reply. A reply therefore means "durable": it is
+//! safe to publish the events, send the agent INVITE after `AgentAlerting`, or free a finished
+//! call's resources. Replies are plain closures, so an async caller passes one that completes a
+//! `tokio::sync::oneshot` and this crate stays free of tokio.
+//!
+//! The channel is bounded ([`StoreWriter::spawn`]'s `capacity`): [`WriterHandle::try_submit`]
+//! fails with [`SubmitError::Full`] instead of growing memory when the disk cannot keep up.
+
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::thread::{self, JoinHandle};
+
+use crate::batch::{WriteOp, WriteOutcome};
+use crate::error::{Result, StoreError};
+use crate::store::Store;
+
+/// Called on the writer thread once the op is committed (or has failed).
+pub type Reply = Box<dyn FnOnce(Result<WriteOutcome>) + Send>;
+
+struct Request {
+    op: WriteOp,
+    reply: Reply,
+}
+
+/// Why an op was not queued. The op and its reply come back to the caller.
+pub enum SubmitError {
+    /// The queue is full: the store is behind (shed load, as for a full INVITE queue).
+    Full(WriteOp, Reply),
+    /// The writer thread has stopped.
+    Stopped(WriteOp, Reply),
+}
+
+impl std::fmt::Debug for SubmitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Full(op, _) => f.debug_tuple("Full").field(op).finish(),
+            Self::Stopped(op, _) => f.debug_tuple("Stopped").field(op).finish(),
+        }
+    }
+}
+
+/// A cloneable sender of writes to the writer thread.
+#[derive(Clone)]
+pub struct WriterHandle {
+    tx: SyncSender<Request>,
+}
+
+impl WriterHandle {
+    /// Queues `op` without blocking.
+    pub fn try_submit(&self, op: WriteOp, reply: Reply) -> Result<(), SubmitError> {
+        self.tx
+            .try_send(Request { op, reply })
+            .map_err(|e| match e {
+                TrySendError::Full(r) => SubmitError::Full(r.op, r.reply),
+                TrySendError::Disconnected(r) => SubmitError::Stopped(r.op, r.reply),
+            })
+    }
+
+    /// Queues `op`, blocking while the queue is full (for blocking contexts only).
+    pub fn submit(&self, op: WriteOp, reply: Reply) -> Result<()> {
+        self.tx
+            .send(Request { op, reply })
+            .map_err(|_| StoreError::WriterStopped)
+    }
+
+    /// Queues `op` and blocks until it is committed (tests, tools, shutdown paths).
+    pub fn call(&self, op: WriteOp) -> Result<WriteOutcome> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.submit(
+            op,
+            Box::new(move |r| {
+                let _ = tx.send(r);
+            }),
+        )?;
+        rx.recv().map_err(|_| StoreError::WriterStopped)?
+    }
+}
+
+/// The writer thread.
+pub struct StoreWriter {
+    handle: WriterHandle,
+    join: JoinHandle<Store>,
+}
+
+impl StoreWriter {
+    /// Moves `store` onto a new thread named `store-writer`. `capacity` bounds the queue;
+    /// `max_batch` bounds the ops per transaction (and so the latency one op can add to another).
+    pub fn spawn(store: Store, capacity: usize, max_batch: usize) -> Result<Self> {
+        let (tx, rx) = mpsc::sync_channel(capacity);
+        let max_batch = max_batch.max(1);
+        let join = thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || run(store, &rx, max_batch))
+            .map_err(|source| StoreError::File {
+                path: "store-writer thread".into(),
+                source,
+            })?;
+        Ok(Self {
+            handle: WriterHandle { tx },
+            join,
+        })
+    }
+
+    /// A sender for other tasks.
+    pub fn handle(&self) -> WriterHandle {
+        self.handle.clone()
+    }
+
+    /// Stops taking ops, finishes the queued ones and returns the store (to
+    /// [`Store::close`] it). Waits until every [`WriterHandle`] clone has been dropped.
+    pub fn shutdown(self) -> Result<Store> {
+        drop(self.handle);
+        self.join.join().map_err(|_| StoreError::WriterStopped)
+    }
+}
+
+fn run(mut store: Store, rx: &Receiver<Request>, max_batch: usize) -> Store {
+    let mut ops = Vec::with_capacity(max_batch);
+    let mut replies = Vec::with_capacity(max_batch);
+    while let Ok(first) = rx.recv() {
+        ops.push(first.op);
+        replies.push(first.reply);
+        while ops.len() < max_batch {
+            match rx.try_recv() {
+                Ok(r) => {
+                    ops.push(r.op);
+                    replies.push(r.reply);
+                }
+                Err(_) => break,
+            }
+        }
+        let results = store.apply_batch(&ops);
+        for (reply, result) in replies.drain(..).zip(results) {
+            reply(result);
+        }
+        ops.clear();
+    }
+    store
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tests::{Fixture, cdr, event};
+    use crate::{EventFilter, Store};
+
+    fn finish(call_id: &str) -> WriteOp {
+        WriteOp::FinishCall {
+            cdr: Box::new(cdr(call_id, 0)),
+            queue_log: Vec::new(),
+            events: vec![event(60, "CallEnded", Some(call_id))],
+        }
+    }
+
+    #[test]
+    fn concurrent_submitters_get_distinct_gap_free_seqs_committed_before_the_reply() {
+        let fx = Fixture::new();
+        let writer = StoreWriter::spawn(fx.open(), 64, 16).unwrap();
+        let (done_tx, done_rx) = mpsc::channel();
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let handle = writer.handle();
+                let done_tx = done_tx.clone();
+                thread::spawn(move || {
+                    for i in 0..50 {
+                        let id = format!("t{t}-{i}");
+                        let done_tx = done_tx.clone();
+                        let reply_id = id.clone();
+                        handle
+                            .submit(
+                                finish(&id),
+                                Box::new(move |r| {
+                                    let _ = done_tx.send((reply_id, r));
+                                }),
+                            )
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        drop(done_tx);
+        let observer = Store::open(&fx.config(), crate::tests::t(0)).unwrap();
+        let mut seqs = Vec::new();
+        for (id, r) in done_rx {
+            let Ok(WriteOutcome::Seqs(s)) = r else {
+                panic!("{id}: {r:?}");
+            };
+            // Durable before the reply: another connection already sees it.
+            assert!(observer.cdr(&id).unwrap().is_some(), "{id}");
+            seqs.extend(s);
+        }
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        seqs.sort_unstable();
+        assert_eq!(seqs, (1..=200).collect::<Vec<u64>>());
+        let store = writer.shutdown().unwrap();
+        assert_eq!(store.head_seq().unwrap(), 200);
+        drop(store);
+        assert_eq!(fx.read(fx.master_csv()).lines().count(), 200);
+    }
+
+    #[test]
+    fn a_failing_op_fails_alone_and_consumes_no_seq() {
+        let fx = Fixture::new();
+        let mut store = fx.open();
+        let results = store.apply_batch(&[finish("a"), finish("a"), finish("b")]);
+        assert_eq!(results[0].as_ref().unwrap(), &WriteOutcome::Seqs(vec![1]));
+        assert!(matches!(results[1], Err(StoreError::DuplicateCdr(_))));
+        assert_eq!(results[2].as_ref().unwrap(), &WriteOutcome::Seqs(vec![2]));
+        let page = store.read_after(0, 10, &EventFilter::default()).unwrap();
+        assert_eq!(page.events.len(), 2);
+        assert_eq!(fx.read(fx.master_csv()).lines().count(), 2);
+    }
+
+    #[test]
+    fn full_queue_hands_the_op_back() {
+        let fx = Fixture::new();
+        let writer = StoreWriter::spawn(fx.open(), 1, 1).unwrap();
+        let handle = writer.handle();
+        // Block the writer inside a reply until we have filled the queue.
+        let (gate_tx, gate_rx) = mpsc::channel::<()>();
+        handle
+            .submit(
+                finish("x"),
+                Box::new(move |_| {
+                    let _ = gate_rx.recv();
+                }),
+            )
+            .unwrap();
+        let mut full = None;
+        for i in 0..3 {
+            if let Err(e) = handle.try_submit(finish(&format!("y{i}")), Box::new(|_| {})) {
+                full = Some(e);
+                break;
+            }
+        }
+        assert!(matches!(
+            full,
+            Some(SubmitError::Full(WriteOp::FinishCall { .. }, _))
+        ));
+        gate_tx.send(()).unwrap();
+        assert!(handle.call(WriteOp::CallFinished("none".into())).is_ok());
+        drop(handle);
+        writer.shutdown().unwrap();
+    }
+}
