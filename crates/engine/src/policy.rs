@@ -32,7 +32,7 @@ pub(crate) struct Directory {
 }
 
 impl Directory {
-    fn is_trunk(&self, ip: IpAddr) -> bool {
+    pub(crate) fn is_trunk(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
         self.trunk_sources.iter().any(|net| net.contains(&ip))
     }
