@@ -503,11 +503,10 @@ impl Engine {
                         self.registrar.handle_keepalive_result(now, binding, true);
                     }
                 }
-                Some(ClientPurpose::Bye) => {
-                    if response.status_code.code() >= 200 {
-                        self.client_tx.remove(&id);
-                    }
+                Some(ClientPurpose::Bye) if response.status_code.code() >= 200 => {
+                    self.client_tx.remove(&id);
                 }
+                Some(ClientPurpose::Bye) => {}
                 None => {}
             },
             TransactionEvent::StrayResponse { peer, response } => {
@@ -516,10 +515,8 @@ impl Engine {
             TransactionEvent::Timeout { id, .. } | TransactionEvent::TransportError { id } => {
                 self.on_client_failure(now, id);
             }
-            TransactionEvent::Terminated { id } => {
-                if self.client_tx.contains_key(&id) {
-                    self.on_client_failure(now, id);
-                }
+            TransactionEvent::Terminated { id } if self.client_tx.contains_key(&id) => {
+                self.on_client_failure(now, id);
             }
             TransactionEvent::AckTimeout { id } => self.on_ack_timeout(now, id),
             TransactionEvent::Overloaded { peer, method } => {
@@ -543,11 +540,11 @@ impl Engine {
     fn on_request(&mut self, now: Instant, id: TransactionId, peer: Peer, request: Request) {
         metrics::counter!("switchboard_sip_requests_total", "method" => method_label(&request))
             .increment(1);
-        if let Some(dialog) = DialogId::of_incoming(&request) {
-            if let Some(owner) = self.dialogs.get(&dialog).copied() {
-                self.on_in_dialog(now, id, owner, request);
-                return;
-            }
+        if let Some(dialog) = DialogId::of_incoming(&request)
+            && let Some(owner) = self.dialogs.get(&dialog).copied()
+        {
+            self.on_in_dialog(now, id, owner, request);
+            return;
         }
         let response = match policy::decide(&request, peer.remote.ip(), &self.directory) {
             Decision::Ignore => return,

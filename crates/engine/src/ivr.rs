@@ -82,7 +82,7 @@ impl Engine {
                     call.data.insert(key, value);
                 }
                 IvrAction::AskQueueState { queue } => {
-                    let state = self.queue_state(now, &queue.to_string());
+                    let state = self.queue_state(now, queue.as_ref());
                     if let Some(session) = self.calls.get_mut(&call_id).and_then(|c| c.ivr.as_mut())
                     {
                         let _ =

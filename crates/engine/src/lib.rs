@@ -47,3 +47,6 @@ pub mod shell;
 
 pub use engine::{Engine, EngineError, EngineOptions};
 pub use output::{LegId, MediaCommand, MediaEvent, Output, PlaybackRef, Ticket};
+
+#[cfg(test)]
+mod tests;

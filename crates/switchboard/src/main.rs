@@ -92,7 +92,10 @@ fn init_logging(configured_level: &str) {
         .init();
 }
 
-async fn run(config: switchboard_config::Config, ivr_dir: std::path::PathBuf) -> anyhow::Result<()> {
+async fn run(
+    config: switchboard_config::Config,
+    ivr_dir: std::path::PathBuf,
+) -> anyhow::Result<()> {
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .context("installing the metrics recorder")?;
@@ -112,14 +115,20 @@ async fn run(config: switchboard_config::Config, ivr_dir: std::path::PathBuf) ->
         .with_context(|| format!("opening the store in {}", data_dir.display()))?;
     let closed = store
         .recover_after_restart(now, |cdr| {
-            let mut event =
-                switchboard_store::NewEvent::new(now, "CallEnded", br#"{"reason":"restart"}"#.to_vec());
+            let mut event = switchboard_store::NewEvent::new(
+                now,
+                "CallEnded",
+                br#"{"reason":"restart"}"#.to_vec(),
+            );
             event.call_id = Some(cdr.call_id.clone());
             event
         })
         .context("closing calls left by the previous run")?;
     if !closed.is_empty() {
-        tracing::warn!(calls = closed.len(), "calls in progress at the last stop closed with reason restart");
+        tracing::warn!(
+            calls = closed.len(),
+            "calls in progress at the last stop closed with reason restart"
+        );
     }
     let flows = load_flows(&config, &ivr_dir)?;
     let recordings = data_dir.join("recordings");
