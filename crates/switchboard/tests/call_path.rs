@@ -1,0 +1,156 @@
+//! Issue 6 end to end on loopback with real SIP peers: a SIPp agent phone registers (digest) and
+//! auto-answers; a SIPp trunk caller dials 201 (queue `support`), is answered by the daemon,
+//! queued, bridged to the agent, and hangs up. The daemon's own files must then hold the CDR
+//! (`cdr/Master.csv`) and the queue_log lines of that call. Skipped when `sipp` is missing
+//! outside CI.
+
+mod common;
+
+use std::fs::{self, File};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{
+    Daemon, ScratchDir, SippTransport, free_port, http_get, require_sipp, run_sipp, sipp_scenario,
+    tail, wait_with_deadline,
+};
+
+/// How long the daemon may take to see the agent registered, and to write the call's records.
+const SETTLE: Duration = Duration::from_secs(15);
+
+#[test]
+fn trunk_call_to_201_is_bridged_to_a_registered_agent_and_leaves_cdr_and_queue_log() {
+    let test = "trunk_call_to_201_is_bridged_to_a_registered_agent_and_leaves_cdr_and_queue_log";
+    if !require_sipp(test) {
+        return;
+    }
+    let daemon = Daemon::start();
+
+    // The agent phone: REGISTER, then answer whatever INVITE comes (out-of-call scenario).
+    let agent_dir = ScratchDir::new("agent");
+    let agent_port = free_port(true).to_string();
+    let screen = agent_dir.path().join("screen.txt");
+    let out = File::create(&screen).expect("agent screen file");
+    let err = out.try_clone().expect("clone");
+    let mut agent = Command::new("sipp")
+        .arg(daemon.sip.to_string())
+        .arg("-sf")
+        .arg(sipp_scenario("agent_register_stay.xml"))
+        .arg("-oocsf")
+        .arg(sipp_scenario("agent_answer.xml"))
+        .args(["-t", "u1", "-i", "127.0.0.1", "-p", &agent_port])
+        .args(["-s", "1001", "-au", "1001", "-ap", "secret", "-m", "1"])
+        .args([
+            "-nostdin",
+            "-timeout",
+            "40s",
+            "-timeout_error",
+            "-trace_err",
+            "-trace_msg",
+        ])
+        .current_dir(agent_dir.path())
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .expect("spawning the agent's sipp");
+
+    // Observed, not assumed: the registration shows in the daemon's metrics.
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        let metrics = http_get(daemon.http, "/metrics", Duration::from_secs(2))
+            .map(|(_, body)| body)
+            .unwrap_or_default();
+        if metrics
+            .lines()
+            .any(|l| l.starts_with("switchboard_agents_registered ") && !l.ends_with(" 0"))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "agent 1001 never registered\n{}",
+            daemon.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let caller = run_sipp(
+        &daemon,
+        "caller_queue.xml",
+        SippTransport::Udp,
+        &["-s", "201"],
+    );
+    let agent_status = wait_with_deadline(&mut agent, Duration::from_secs(40));
+    let agent_report = fs::read_dir(agent_dir.path())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| {
+                    let text = fs::read_to_string(e.path()).unwrap_or_default();
+                    format!(
+                        "--- {} ---\n{}\n",
+                        e.file_name().to_string_lossy(),
+                        tail(&text, 6000)
+                    )
+                })
+                .collect::<String>()
+        })
+        .unwrap_or_default();
+    assert!(
+        caller.succeeded(),
+        "caller `{}` failed: {:?}\n{}\n--- agent ---\n{agent_report}\n--- daemon ---\n{}",
+        caller.command,
+        caller.status,
+        caller.report,
+        daemon.log()
+    );
+    // The agent's SIPp ran the whole out-of-call scenario: INVITE with X-Switchboard-Call-Id,
+    // 180, 200 + SDP, ACK, then the daemon's BYE when the caller hung up.
+    assert!(
+        agent_report.contains("X-Switchboard-Call-Id:") && agent_report.contains("BYE sip:"),
+        "the agent was not invited and released\n{agent_report}\n--- daemon ---\n{}",
+        daemon.log()
+    );
+    assert!(
+        agent_status.is_some(),
+        "the agent's sipp did not end\n{agent_report}"
+    );
+
+    // The records, in the files operators read.
+    let data = daemon.dir().join("data");
+    let deadline = Instant::now() + SETTLE;
+    let (cdr, queue_log) = loop {
+        let cdr = fs::read_to_string(data.join("cdr/Master.csv")).unwrap_or_default();
+        let queue_log = fs::read_to_string(data.join("queue_log")).unwrap_or_default();
+        if cdr.lines().count() >= 1 && queue_log.contains("COMPLETE") {
+            break (cdr, queue_log);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no CDR / queue_log after the call\nMaster.csv:\n{cdr}\nqueue_log:\n{queue_log}\n{}",
+            daemon.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let row = cdr.lines().next().unwrap_or_default();
+    assert!(row.contains("\"5551234\""), "src is the caller: {row}");
+    assert!(row.contains("\"201\""), "dst is the DNIS: {row}");
+    assert!(row.contains("\"ANSWERED\""), "answered: {row}");
+    assert!(
+        row.contains("\"1001\""),
+        "the agent is in the extra columns: {row}"
+    );
+    let events: Vec<&str> = queue_log
+        .lines()
+        .filter_map(|l| l.split('|').nth(4))
+        .collect();
+    assert_eq!(
+        events,
+        ["ENTERQUEUE", "CONNECT", "COMPLETECALLER"],
+        "queue_log:\n{queue_log}"
+    );
+    assert!(
+        queue_log.lines().all(|l| l.contains("|support|")),
+        "queue_log:\n{queue_log}"
+    );
+}
