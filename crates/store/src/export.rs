@@ -7,8 +7,13 @@
 //! transaction (and at close), so exporting costs no extra commit. After a crash the persisted
 //! marker may lag the file; the repair at open settles it by content, not by trust:
 //!
-//! * file shorter than `len`: it was rotated (renamed, or truncated in place by `copytruncate`);
-//!   the rows after `upto` go into the new file, earlier ones are in the rotated one;
+//! * file shorter than `len`: if its last complete line is one of our rows, the file lost its
+//!   tail (power loss with unsynced file pages, or someone cut it): the rows after that one are
+//!   appended again. Otherwise (empty, or ending in a line that is not ours) it was rotated
+//!   (renamed, or truncated in place by `copytruncate`): the rows after `upto` go into the new
+//!   file, earlier ones are in the rotated one. So a cut to exactly zero bytes reads as a
+//!   rotation; and two byte-identical queue_log rows in a row (same event, same second) make the
+//!   search pick the later one;
 //! * bytes after `len`: compared line by line with the rendering of the rows after `upto`; rows
 //!   found there count as exported, a torn last line (a prefix of the next row's line: the
 //!   process died inside `write`) is cut off, anything else is foreign and left alone (a warning,
@@ -149,7 +154,7 @@ impl ExportFile {
         }
     }
 
-    fn repair(&mut self, conn: &Connection) -> Result<FileRepair> {
+    fn repair(&mut self, conn: &Connection, sync: bool) -> Result<FileRepair> {
         let mut report = FileRepair::default();
         let actual = self.current_len()?;
         if actual < self.len {
@@ -169,7 +174,7 @@ impl ExportFile {
                 );
             }
         }
-        report.appended = self.export_pending(conn, false)?;
+        report.appended = self.export_pending(conn, sync)?;
         Ok(report)
     }
 
@@ -379,8 +384,8 @@ impl Exporter {
             sync,
         };
         let report = ExportRepair {
-            master_csv: me.master_csv.repair(conn)?,
-            queue_log: me.queue_log.repair(conn)?,
+            master_csv: me.master_csv.repair(conn, sync)?,
+            queue_log: me.queue_log.repair(conn, sync)?,
         };
         me.persist_markers(conn)?;
         me.markers_committed();

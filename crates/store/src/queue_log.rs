@@ -51,8 +51,8 @@ impl QueueLogLine {
     }
 
     /// `ENTERQUEUE url|callerid|origposition`: the caller joined `queue` at 1-based position
-    /// `orig_position`. (Current app_queue.c writes the position as a third field; tools that
-    /// expect the older two-field form ignore it.)
+    /// `orig_position`. (app_queue has written the position as the third field since 2009,
+    /// commit 1b08c27c1a, Asterisk 1.8; older two-field readers ignore it.)
     pub fn enter_queue(
         time: SystemTime,
         call_id: &str,

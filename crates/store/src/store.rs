@@ -45,7 +45,9 @@ pub enum Durability {
 pub struct StoreConfig {
     /// The SQLite file (created if missing, with its `-wal` and `-shm` beside it).
     pub path: PathBuf,
-    /// Where `cdr/Master.csv` and `queue_log` are written; `None` writes no text files.
+    /// Where `cdr/Master.csv` and `queue_log` are written; `None` writes no text files. Opening
+    /// fails if the directory cannot be created or the files cannot be read (the repair needs
+    /// them); later append failures are logged and retried, never lose the committed rows.
     pub export_dir: Option<PathBuf>,
     /// Commit durability.
     pub durability: Durability,

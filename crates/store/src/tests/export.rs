@@ -178,3 +178,36 @@ fn foreign_lines_are_kept_and_ours_start_on_a_new_line() {
     assert_eq!(lines[1], "operator note without newline");
     assert!(lines[2].contains("|c2|support|NONE|ABANDON|1|2|30"));
 }
+
+#[test]
+fn a_failed_append_is_retried_by_the_next_export_without_losing_the_row() {
+    let fx = Fixture::new();
+    let mut store = fx.open();
+    // Master.csv cannot be opened for appending while a directory sits at its path.
+    std::fs::create_dir(fx.master_csv()).unwrap();
+    let line = QueueLogLine::abandon(
+        t(30),
+        "c1",
+        "support",
+        1,
+        1,
+        std::time::Duration::from_secs(30),
+    );
+    let done = store.finish_call(&cdr("c1", 0), &[line], &[]).unwrap();
+    assert!(!done.exported);
+    assert!(store.cdr("c1").unwrap().is_some(), "the commit stands");
+
+    std::fs::remove_dir(fx.master_csv()).unwrap();
+    assert!(
+        store
+            .finish_call(&cdr("c2", 100), &[], &[])
+            .unwrap()
+            .exported
+    );
+    drop(store);
+    assert_eq!(
+        fx.read(fx.master_csv()),
+        expected_master(&[("c1", 0), ("c2", 100)])
+    );
+    assert_eq!(fx.read(fx.queue_log()).lines().count(), 1);
+}
