@@ -11,7 +11,7 @@ use crate::input::RequestedState;
 use crate::router::Router;
 use crate::spec::WrapUp;
 use crate::strategy::ready_key;
-use crate::timers::Timer;
+use crate::timers::{Timer, after};
 
 impl Router {
     /// Moves an agent to `state`, keeping the queues' Ready indexes in step, and reports it.
@@ -149,7 +149,7 @@ impl Router {
         let AgentState::WrapUp { until: Some(until) } = self.agents[a.at()].state else {
             return Err(RouterError::NotInTimedWrapUp(name.into()));
         };
-        let later = until + by;
+        let later = after(until, by);
         self.timers.disarm(until, Timer::WrapUp(a));
         self.timers.arm(later, Timer::WrapUp(a));
         self.set_state(a, AgentState::WrapUp { until: Some(later) });
@@ -178,7 +178,7 @@ impl Router {
         match policy {
             WrapUp::Off => self.finish_work(now, a),
             WrapUp::Timed(len) => {
-                let until = now + len;
+                let until = after(now, len);
                 self.timers.arm(until, Timer::WrapUp(a));
                 self.set_state(a, AgentState::WrapUp { until: Some(until) });
             }

@@ -92,6 +92,10 @@ impl Router {
             let agent = &mut self.agents[a.at()];
             agent.skills = skills;
             agent.wrap_up = spec.wrap_up;
+            if !agent.configured && agent.pending == Some(RequestedState::LoggedOut) {
+                // Removed while working and back before the work ended: no forced logout.
+                agent.pending = None;
+            }
             agent.configured = true;
         }
         // Everybody leaves every Ready index; they are rebuilt once memberships are known.

@@ -142,12 +142,21 @@ impl Router {
         );
         for (qi, q) in self.queues.iter().enumerate() {
             ensure!(
-                q.calls_in_queue == per_queue[qi],
+                q.in_queue.len() == per_queue[qi],
                 "queue {} counts {} calls, holds {}",
                 q.spec.name,
-                q.calls_in_queue,
+                q.in_queue.len(),
                 per_queue[qi]
             );
+            for &(entered, id) in &q.in_queue {
+                ensure!(
+                    self.calls.get(&id).is_some_and(|c| c.queue.at() == qi
+                        && c.queue_entered_at == entered
+                        && !matches!(c.place, Place::Connected(_))),
+                    "queue {} lists {id} which is not in it",
+                    q.spec.name
+                );
+            }
             for &(key, a) in &q.ready {
                 let agent = &self.agents[a.at()];
                 ensure!(

@@ -13,7 +13,7 @@ use crate::error::RouterError;
 use crate::ids::{AgentIdx, CallId, OfferId};
 use crate::requirement::Requirement;
 use crate::router::{OfferRecord, Router};
-use crate::timers::Timer;
+use crate::timers::{Timer, after};
 
 impl Router {
     pub(crate) fn offer_accepted(
@@ -47,7 +47,7 @@ impl Router {
         }
 
         let q = &mut self.queues[rec.queue.at()];
-        q.calls_in_queue = q.calls_in_queue.saturating_sub(1);
+        q.in_queue.remove(&(entered, rec.call));
         q.ewt
             .record_answer_delay(now.saturating_duration_since(rec.made_at));
         if !callback {
@@ -212,7 +212,7 @@ impl Router {
         };
         self.disarm_call_timers(&mut call);
         let q = &mut self.queues[call.queue.at()];
-        q.calls_in_queue = q.calls_in_queue.saturating_sub(1);
+        q.in_queue.remove(&(call.queue_entered_at, id));
         if call.callback.is_some() {
             q.counters.count(|c| c.callbacks_cancelled += 1);
         } else {
@@ -291,7 +291,7 @@ impl Router {
         let attempts = attempts + 1;
         call.callback = Some(attempts);
         call.answered_at = None;
-        let qi = call.queue;
+        let (qi, entered) = (call.queue, call.queue_entered_at);
         let spec = self.queues[qi.at()].spec.callback;
         if let Some(work) = self.agents[a.at()].work.as_mut() {
             work.unreached = true;
@@ -309,10 +309,10 @@ impl Router {
                 overflow: None,
             });
         } else {
-            let at = now + spec.retry_delay;
+            let at = after(now, spec.retry_delay);
             call.place = Place::Scheduled(at);
             self.timers.arm(at, Timer::CallbackRetry(id));
-            self.queues[qi.at()].calls_in_queue += 1;
+            self.queues[qi.at()].in_queue.insert((entered, id));
         }
         self.touch_stats(qi);
         // No talk and no wrap-up to speak of: the agent is free at once.

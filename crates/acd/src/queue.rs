@@ -10,6 +10,7 @@
 //! classes per queue that is a few comparisons per queue, whatever the number of waiting calls.
 
 use std::collections::BTreeSet;
+use std::time::Instant;
 
 use crate::call::CallKey;
 use crate::ewt::EwtModel;
@@ -40,8 +41,9 @@ pub(crate) struct Queue {
     pub(crate) waiting: Vec<(ExprIdx, CallLine)>,
     /// Round robin memory: the member position offered last.
     pub(crate) rr_last: Option<u32>,
-    /// Calls in the queue: waiting, ringing or scheduled callbacks (for `max_length`).
-    pub(crate) calls_in_queue: usize,
+    /// Calls in the queue (waiting, ringing or scheduled callbacks) by entry time: their count
+    /// is what `max_length` limits, and the live view reads only this queue's calls.
+    pub(crate) in_queue: BTreeSet<(Instant, CallId)>,
     pub(crate) counters: QueueCounters,
     pub(crate) ewt: EwtModel,
 }
@@ -58,7 +60,7 @@ impl Queue {
             ready: BTreeSet::new(),
             waiting: Vec::new(),
             rr_last: None,
-            calls_in_queue: 0,
+            in_queue: BTreeSet::new(),
             counters: QueueCounters::default(),
             ewt,
         }

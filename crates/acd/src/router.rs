@@ -16,7 +16,7 @@ use crate::queue::Queue;
 use crate::requirement::ExprTable;
 use crate::spec::RouterOptions;
 use crate::stats::{AgentCounts, IntervalReport, QueueStats};
-use crate::timers::{Timer, Timers};
+use crate::timers::{Timer, Timers, after};
 
 /// An outstanding offer.
 #[derive(Debug, Clone, Copy)]
@@ -272,7 +272,8 @@ impl Router {
             return None;
         }
         let (mut waiting, mut ringing, mut scheduled, mut longest) = (0, 0, 0, Duration::ZERO);
-        for c in self.calls.values().filter(|c| c.queue == qi) {
+        // Only this queue's calls, oldest first.
+        for c in q.in_queue.iter().filter_map(|(_, id)| self.calls.get(id)) {
             match c.place {
                 Place::Waiting => waiting += 1,
                 Place::Offered(_) => ringing += 1,
@@ -327,8 +328,8 @@ impl Router {
     fn arm_interval(&mut self, now: Instant) {
         let wall = self.wall(now);
         let len = Duration::from_secs(self.options.interval.as_secs().max(1));
-        let end = self.interval_floor(wall) + len;
-        let at = now + end.saturating_sub(wall);
+        let end = self.interval_floor(wall).saturating_add(len);
+        let at = after(now, end.saturating_sub(wall));
         let mut slot = self.interval_timer;
         self.timers.set(&mut slot, at, Timer::Interval);
         self.interval_timer = slot;
@@ -364,18 +365,9 @@ impl Router {
 
     /// Marks the queues of an agent whose state changed: statistics, and the leave-empty check.
     pub(crate) fn touch_agent_queues(&mut self, a: AgentIdx) {
-        let Some(agent) = self.agents.get(a.at()) else {
-            return;
-        };
-        for i in 0..agent.memberships.len() {
-            let Some(q) = self
-                .agents
-                .get(a.at())
-                .and_then(|ag| ag.memberships.get(i))
-                .map(|m| m.queue)
-            else {
-                break;
-            };
+        let memberships = self.agents.get(a.at()).map_or(0, |ag| ag.memberships.len());
+        for i in 0..memberships {
+            let q = self.agents[a.at()].memberships[i].queue;
             self.touch_stats(q);
             let leave_empty = self
                 .queues

@@ -14,12 +14,13 @@ use std::time::{Duration, Instant};
 use crate::agent::AgentState;
 use crate::call::{Call, Place};
 use crate::decision::{Decision, LeaveReason, Offer};
+use crate::ewt::AgentLoad;
 use crate::ids::{AgentIdx, CallId, OfferId, QueueIdx};
 use crate::requirement::{ExprIdx, Requirement, active_step};
 use crate::router::{OfferRecord, Router};
 use crate::spec::{EmptyConditions, OverflowTarget, Strategy};
 use crate::strategy::select;
-use crate::timers::Timer;
+use crate::timers::{Timer, after};
 
 /// Overflow hops after which a call is considered to loop and leaves the router.
 const MAX_OVERFLOW_HOPS: u8 = 8;
@@ -89,7 +90,7 @@ impl Router {
         call.step = step;
         call.expr = expr;
         let q = &self.queues[qi.at()];
-        let full = q.spec.max_length.is_some_and(|max| q.calls_in_queue >= max);
+        let full = q.spec.max_length.is_some_and(|max| q.in_queue.len() >= max);
         let empty = q
             .spec
             .join_empty
@@ -106,17 +107,23 @@ impl Router {
             return;
         }
         let q = &mut self.queues[qi.at()];
-        q.calls_in_queue += 1;
+        q.in_queue.insert((now, id));
         q.counters.count(|c| c.offered += 1);
         let (max_wait, announce) = (q.spec.max_wait, q.spec.announce_every);
         if call.callback.is_none() {
             if let Some(max) = max_wait {
-                self.timers
-                    .set(&mut call.max_wait_timer, now + max, Timer::MaxWait(id));
+                self.timers.set(
+                    &mut call.max_wait_timer,
+                    after(now, max),
+                    Timer::MaxWait(id),
+                );
             }
             if let Some(every) = announce {
-                self.timers
-                    .set(&mut call.announce_timer, now + every, Timer::Announce(id));
+                self.timers.set(
+                    &mut call.announce_timer,
+                    after(now, every),
+                    Timer::Announce(id),
+                );
             }
         }
         self.touch_stats(qi);
@@ -213,7 +220,7 @@ impl Router {
         };
         let qi = call.queue;
         let q = &mut self.queues[qi.at()];
-        q.calls_in_queue = q.calls_in_queue.saturating_sub(1);
+        q.in_queue.remove(&(call.queue_entered_at, id));
         if reason == LeaveReason::QueueRemoved {
             // No overflow from a queue that no longer exists: the engine's route decides.
             q.counters.count(|c| c.exited += 1);
@@ -249,7 +256,8 @@ impl Router {
             return;
         };
         if call.max_wait_passed && call.callback.is_none() {
-            self.remove_not_in_line(now, id, LeaveReason::MaxWait);
+            // Its max wait passed while it rang: it leaves now instead (it is in no line yet).
+            self.remove_unanswered(now, id, LeaveReason::MaxWait);
             return;
         }
         call.place = Place::Waiting;
@@ -257,15 +265,6 @@ impl Router {
         self.queues[q.at()].insert_waiting(expr, key, id);
         self.touch_stats(q);
         self.route_call(now, id);
-    }
-
-    /// Like `remove_unanswered` for a call whose place says Waiting but is not in a line yet.
-    fn remove_not_in_line(&mut self, now: Instant, id: CallId, reason: LeaveReason) {
-        if let Some(call) = self.calls.get_mut(&id) {
-            // Mark it as out of line so `remove_unanswered` does not look for it there.
-            call.place = Place::Offered(Vec::new());
-        }
-        self.remove_unanswered(now, id, reason);
     }
 
     /// A waiting call looks for Ready eligible agents of its queue.
@@ -348,7 +347,7 @@ impl Router {
         call.offered_at = Some(now);
         let q = &mut self.queues[qi.at()];
         q.remove_waiting(expr, key, id);
-        let deadline = now + q.spec.ring_timeout;
+        let deadline = after(now, q.spec.ring_timeout);
         let (queue_name, record, survey) = (q.spec.name.clone(), q.spec.record, q.spec.survey);
         let mut ids = Vec::with_capacity(agents.len());
         for &a in agents {
@@ -411,10 +410,11 @@ impl Router {
         call.expr = expr;
         let mut slot = call.step_timer;
         match end {
-            Some(end) => {
-                self.timers
-                    .set(&mut slot, call.requirement_started + end, Timer::Step(id))
-            }
+            Some(end) => self.timers.set(
+                &mut slot,
+                after(call.requirement_started, end),
+                Timer::Step(id),
+            ),
             None => self.timers.clear(&mut slot, Timer::Step(id)),
         }
         let Some(call) = self.calls.get_mut(&id) else {
@@ -455,7 +455,8 @@ impl Router {
         };
         let waiting = call.is_waiting();
         let mut slot = None;
-        self.timers.set(&mut slot, now + every, Timer::Announce(id));
+        self.timers
+            .set(&mut slot, after(now, every), Timer::Announce(id));
         if let Some(call) = self.calls.get_mut(&id) {
             call.announce_timer = slot;
         }
@@ -482,26 +483,25 @@ impl Router {
         } else {
             1
         };
-        let mut free = Vec::with_capacity(q.members.len());
+        let mut loads = Vec::with_capacity(q.members.len());
         for agent in q.members.iter().filter_map(|a| self.agents.get(a.at())) {
             if !agent.is_staffed() || !self.exprs.matches(call.expr, &agent.skills) {
                 continue;
             }
-            let worked = agent
-                .work
-                .map(|w| now.saturating_duration_since(w.answered_at));
-            let at = match agent.state {
-                AgentState::Ready => 0,
+            let worked = agent.work.map_or(Duration::ZERO, |w| {
+                now.saturating_duration_since(w.answered_at)
+            });
+            loads.push(match agent.state {
+                AgentState::Ready => AgentLoad::Ready,
                 AgentState::WrapUp { until: Some(until) } => {
-                    u64::try_from(until.saturating_duration_since(now).as_nanos())
-                        .unwrap_or(u64::MAX)
+                    AgentLoad::FreeIn(until.saturating_duration_since(now))
                 }
-                AgentState::Reserved { .. } => q.ewt.mean_handle(),
-                _ => q.ewt.residual(worked.unwrap_or_default()),
-            };
-            free.push(at);
+                // Ringing for another call: about to start one.
+                AgentState::Reserved { .. } => AgentLoad::Working(Duration::ZERO),
+                _ => AgentLoad::Working(worked),
+            });
         }
-        q.ewt.estimate(&mut free, position)
+        q.ewt.estimate(&loads, position)
     }
 
     /// Whether no member of `qi` counts as present for a call with expression `expr`.

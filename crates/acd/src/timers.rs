@@ -3,9 +3,18 @@
 //! `poll_timeout` never reports a deadline that has nothing to do.
 
 use std::collections::BTreeSet;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::ids::{AgentIdx, CallId, OfferId};
+
+/// The longest a timer is armed ahead: configured durations beyond it (a typo's `u64::MAX`
+/// seconds) are clamped rather than overflow `Instant`.
+const FARTHEST: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
+/// `at + d`, never overflowing: durations past [`FARTHEST`] are clamped to it.
+pub(crate) fn after(at: Instant, d: Duration) -> Instant {
+    at.checked_add(d.min(FARTHEST)).unwrap_or(at)
+}
 
 /// What a timer is for. Timers due at the same instant fire in this order: calls widen and
 /// come back into line first, then agents free up (so they see those calls), and only then

@@ -1,6 +1,8 @@
 //! Every queue option, skill requirements and widening, callbacks, and configuration updates.
 mod common;
 
+use std::time::Duration;
+
 use common::*;
 use switchboard_acd::*;
 
@@ -579,4 +581,122 @@ fn a_call_widening_at_the_instant_an_agent_frees_up_keeps_its_turn() {
     // At t = 10 s call 1 widens to "any member" and a0's wrap-up ends: call 1 is older.
     h.advance(secs(9));
     assert_eq!(h.only_offer().call, CallId(1));
+}
+
+#[test]
+fn removing_a_member_at_runtime_stops_offers_to_it() {
+    let mut h = Harness::new(one_queue(2, |_| {}));
+    h.ready("a0");
+    h.ready("a1");
+    let mut config = one_queue(2, |_| {});
+    config.queues[0]
+        .members
+        .retain(|m| m.agent.as_str() != "a0");
+    h.input(RouterInput::Configure(config)).unwrap();
+    h.arrive(1, "q");
+    assert_eq!(h.only_offer().agent.as_str(), "a1");
+    h.take();
+    h.arrive(2, "q");
+    assert!(h.offers().is_empty(), "a0 is Ready but no longer a member");
+}
+
+#[test]
+fn an_agent_removed_and_re_added_during_a_call_is_not_logged_out_after_it() {
+    let config = one_queue(1, |_| {});
+    let mut h = Harness::new(config.clone());
+    h.ready("a0");
+    h.arrive(1, "q");
+    h.answer(1);
+    h.input(RouterInput::Configure(ConfigUpdate {
+        queues: vec![QueueSpec::new("q")],
+        agents: vec![],
+    }))
+    .unwrap();
+    h.input(RouterInput::Configure(config)).unwrap();
+    h.end(1);
+    assert_eq!(h.state("a0"), AgentState::Ready);
+}
+
+#[test]
+fn a_calls_own_requirement_replaces_the_queues() {
+    let mut config = one_queue(2, |q| {
+        q.requirement = Requirement::only(SkillExpr::skill("fr", 1))
+    });
+    config.agents = vec![
+        AgentSpec::new("a0").with_skill("fr", 3),
+        AgentSpec::new("a1").with_skill("de", 3),
+    ];
+    let mut h = Harness::new(config);
+    h.ready("a0");
+    h.ready("a1");
+    h.arrive_with(
+        1,
+        "q",
+        0,
+        Some(Requirement::only(SkillExpr::skill("de", 2))),
+    );
+    assert_eq!(h.only_offer().agent.as_str(), "a1");
+}
+
+#[test]
+fn max_length_counts_ringing_calls_too() {
+    let mut h = Harness::new(one_queue(1, |q| q.max_length = Some(1)));
+    h.ready("a0");
+    h.arrive(1, "q");
+    let ringing = h.only_offer();
+    h.arrive(2, "q");
+    assert_eq!(
+        leaves(&h.take()),
+        [(CallId(2), LeaveReason::QueueFull, None)]
+    );
+    h.accept(&ringing);
+    h.arrive(3, "q");
+    assert_eq!(
+        h.place(3),
+        Some(CallPlace::Waiting),
+        "an answered call no longer counts"
+    );
+}
+
+#[test]
+fn changing_a_connected_calls_priority_is_refused() {
+    let mut h = Harness::new(one_queue(1, |_| {}));
+    h.ready("a0");
+    h.arrive(1, "q");
+    h.answer(1);
+    assert_eq!(
+        h.input(RouterInput::SetPriority {
+            call: CallId(1),
+            priority: 9
+        }),
+        Err(RouterError::CallNotWaiting(CallId(1)))
+    );
+}
+
+#[test]
+fn absurd_configured_durations_are_clamped_not_panics() {
+    let mut config = one_queue(2, |q| {
+        q.ring_timeout = Duration::MAX;
+        q.max_wait = Some(Duration::MAX);
+        q.wrap_up = WrapUp::Timed(Duration::MAX);
+        q.announce_every = Some(Duration::MAX);
+        q.default_handle_time = Duration::MAX;
+        q.requirement = Requirement::default().then(SkillExpr::skill("x", 1), Some(Duration::MAX));
+    });
+    config.agents[1] = AgentSpec::new("a1").with_skill("x", 1);
+    let mut h = Harness::new(config);
+    h.ready("a0");
+    h.arrive(1, "q");
+    h.ready("a1");
+    h.answer(1);
+    h.arrive(2, "q");
+    assert!(h.router.ewt(CallId(2), h.now).is_some());
+    h.end(1);
+    h.input(RouterInput::ExtendWrapUp {
+        agent: "a1".into(),
+        by: Duration::MAX,
+    })
+    .unwrap();
+    h.advance(secs(3600));
+    assert!(matches!(h.state("a1"), AgentState::WrapUp { .. }));
 }

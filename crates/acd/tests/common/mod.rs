@@ -2,6 +2,8 @@
 //! audited after every step.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod script;
+
 use std::time::{Duration, Instant, SystemTime};
 
 use switchboard_acd::*;
@@ -26,6 +28,12 @@ impl Harness {
         // simulated from it.
         #[allow(clippy::disallowed_methods)]
         let t0 = Instant::now();
+        Self::starting_at(config, seed, t0)
+    }
+
+    /// A harness whose simulated clock starts at `t0` (two harnesses at the same `t0` see the
+    /// same instants).
+    pub fn starting_at(config: ConfigUpdate, seed: u64, t0: Instant) -> Self {
         let wall = SystemTime::UNIX_EPOCH + Duration::from_secs(WALL_START);
         let mut router = Router::new(
             t0,
