@@ -85,8 +85,9 @@ pub struct RegistrarConfig {
     /// has no contact left, becomes unavailable. Default 3.
     pub keepalive_failures: u32,
     /// Digest algorithms offered, most preferred first: one `WWW-Authenticate` challenge each,
-    /// in this order (RFC 7616 §3.7, RFC 8760 §2.4). Default SHA-256 then MD5 (most phones
-    /// only know MD5).
+    /// in this order (RFC 7616 §3.7, RFC 8760 §2.4). Default MD5 then SHA-256: many UACs
+    /// answer the first challenge whatever its algorithm (SIPp 3.6.1 aborts on a first SHA-256
+    /// one) and most phones only know MD5; list SHA-256 first where every phone copes.
     pub digest_algorithms: Vec<DigestAlgorithm>,
 }
 
@@ -102,7 +103,7 @@ impl Default for RegistrarConfig {
             lockout: Duration::from_secs(300),
             keepalive_interval: Some(Duration::from_secs(30)),
             keepalive_failures: 3,
-            digest_algorithms: vec![DigestAlgorithm::Sha256, DigestAlgorithm::Md5],
+            digest_algorithms: vec![DigestAlgorithm::Md5, DigestAlgorithm::Sha256],
         }
     }
 }

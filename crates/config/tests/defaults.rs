@@ -39,7 +39,7 @@ fn default_values_are_the_documented_ones() {
     assert_eq!(registrar.keepalive_interval, Some(Duration::from_secs(30)));
     assert_eq!(
         registrar.digest_algorithms,
-        vec![DigestAlgorithm::Sha256, DigestAlgorithm::Md5]
+        vec![DigestAlgorithm::Md5, DigestAlgorithm::Sha256]
     );
 }
 

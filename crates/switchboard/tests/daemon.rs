@@ -6,7 +6,8 @@ mod common;
 use std::net::{IpAddr, Ipv6Addr, UdpSocket};
 use std::time::Duration;
 
-use common::{Daemon, demo_config, http_get, options_ping};
+use common::wire::{http_get, options_ping};
+use common::{Daemon, demo_config};
 
 #[test]
 fn healthz_answers_ok() {

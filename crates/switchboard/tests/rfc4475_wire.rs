@@ -27,18 +27,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::mpsc::{self, Sender};
 use std::time::{Duration, Instant};
 
-use common::{Daemon, in_ci, options_ping, status_code};
+use common::Daemon;
+use common::wire::{options_ping, status_code};
 
-/// Marks the inner run (inside the network namespace).
-const INNER_ENV: &str = "SWITCHBOARD_E2E_IN_NETNS";
 /// This test's name, for `--exact` when re-executing.
 const TEST_NAME: &str = "rfc4475_torture_messages_over_udp_inside_a_loopback_only_namespace";
-/// Brings loopback up in the new namespace (python3 when `ip` is absent), then runs the test.
-const NETNS_SCRIPT: &str = r#"{ ip link set lo up 2>/dev/null || python3 -c 'import socket,fcntl,struct;fcntl.ioctl(socket.socket(socket.AF_INET,socket.SOCK_DGRAM),0x8914,struct.pack("16sh22x",b"lo",0x49))'; } && exec "$0" "$@""#;
 /// Ports the corpus' Via sent-by values route responses to.
 const RESPONSE_PORTS: [u16; 3] = [5060, 5050, 5070];
 /// How long a valid request may take to be answered.
@@ -130,46 +126,9 @@ fn corpus_dir() -> PathBuf {
 
 #[test]
 fn rfc4475_torture_messages_over_udp_inside_a_loopback_only_namespace() {
-    if std::env::var_os(INNER_ENV).is_some() {
+    if common::netns::in_loopback_namespace(TEST_NAME, "") {
         inner_run();
-        return;
     }
-    let probe = Command::new("unshare").args(["-rn", "true"]).output();
-    if !probe.as_ref().is_ok_and(|o| o.status.success()) {
-        let why = match &probe {
-            Ok(o) => String::from_utf8_lossy(&o.stderr).into_owned(),
-            Err(e) => e.to_string(),
-        };
-        assert!(
-            !in_ci(),
-            "`unshare -rn` (user + network namespace) is unavailable but CI is set: {why}"
-        );
-        eprintln!(
-            "SKIPPED {TEST_NAME}: cannot create a network namespace with `unshare -rn`: {why}"
-        );
-        return;
-    }
-    let exe = std::env::current_exe().expect("the test binary's own path");
-    let output = Command::new("unshare")
-        .args(["-rn", "sh", "-c", NETNS_SCRIPT])
-        .arg(&exe)
-        .args(["--exact", TEST_NAME, "--nocapture", "--test-threads", "1"])
-        .env(INNER_ENV, "1")
-        .output()
-        .expect("running the test inside `unshare -rn`");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    eprintln!("--- inner run (network namespace) ---\n{stdout}\n{stderr}");
-    assert!(
-        output.status.success(),
-        "the inner run failed with {}",
-        output.status
-    );
-    // Guard against a filter that matched nothing: the inner run must have run this test.
-    assert!(
-        stdout.contains("1 passed"),
-        "the inner run did not run {TEST_NAME}"
-    );
 }
 
 /// One message seen by the test's listeners.

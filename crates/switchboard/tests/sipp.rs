@@ -5,7 +5,8 @@
 
 mod common;
 
-use common::{Daemon, SippRun, SippTransport, require_sipp, run_sipp};
+use common::Daemon;
+use common::sipp::{SippRun, SippTransport, require_sipp, run_sipp};
 
 /// Runs `scenario` against a fresh daemon and asserts on SIPp's exit status; returns the run
 /// (`None` when skipped because SIPp is missing outside CI).

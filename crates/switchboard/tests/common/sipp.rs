@@ -1,0 +1,142 @@
+//! Running SIPp, the real SIP peer, against the daemon: a scenario from `tests/sipp/`, bounded
+//! by `-m`, SIPp's own timeout and a wall clock, with its logs kept for failure messages.
+
+use std::fs::{self, File};
+use std::path::PathBuf;
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::Duration;
+
+use super::{Daemon, ScratchDir, free_port, in_ci, sipp_scenario, tail, wait_with_deadline};
+
+/// Wall-clock bound on one SIPp run, on top of SIPp's own `-timeout`.
+pub(crate) const SIPP_WALL_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// True when `sipp` can be run.
+pub(crate) fn sipp_installed() -> bool {
+    Command::new("sipp")
+        .arg("-v")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok()
+}
+
+/// Whether a SIPp test can run: true when `sipp` is installed. Otherwise, under CI, the test
+/// fails (tests/run installs SIPp, so its absence is a broken set-up); outside CI it prints why
+/// it is skipped and returns false.
+pub(crate) fn require_sipp(test: &str) -> bool {
+    if sipp_installed() {
+        return true;
+    }
+    assert!(
+        !in_ci(),
+        "{test}: `sipp` is not installed but CI is set; tests/run installs it (apt-get install sip-tester)"
+    );
+    eprintln!(
+        "SKIPPED {test}: `sipp` is not installed (run tests/run, or apt-get install sip-tester)"
+    );
+    false
+}
+
+/// The end of one SIPp run.
+#[derive(Debug)]
+pub(crate) struct SippRun {
+    /// SIPp's exit status (0: every call succeeded; 1: at least one failed), `None` if it was
+    /// killed at [`SIPP_WALL_TIMEOUT`].
+    pub(crate) status: Option<ExitStatus>,
+    /// The command line, for failure messages.
+    pub(crate) command: String,
+    /// Its screen output, error log and message trace, for failure messages.
+    pub(crate) report: String,
+}
+
+impl SippRun {
+    /// True when SIPp exited 0: every call of the scenario ended as scripted.
+    pub(crate) fn succeeded(&self) -> bool {
+        self.status.is_some_and(|s| s.success())
+    }
+}
+
+/// SIPp's transport: one UDP socket, or one TCP connection (`-t u1` / `-t t1`; `un`/`tn` abort
+/// with a max-sockets error in SIPp 3.6).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SippTransport {
+    /// `-t u1`
+    Udp,
+    /// `-t t1`
+    Tcp,
+}
+
+/// Runs one SIPp client scenario (`tests/sipp/<scenario>`) against the daemon's SIP listener
+/// from a free loopback port: `-m 1` call, `-timeout 20s -timeout_error`, plus `extra`
+/// arguments, and a wall-clock bound of [`SIPP_WALL_TIMEOUT`].
+pub(crate) fn run_sipp(
+    daemon: &Daemon,
+    scenario: &str,
+    transport: SippTransport,
+    extra: &[&str],
+) -> SippRun {
+    let work = ScratchDir::new("sipp");
+    let local_port = free_port(true).to_string();
+    let scenario_path = sipp_scenario(scenario);
+    let mut args: Vec<String> = vec![
+        daemon.sip.to_string(),
+        "-sf".into(),
+        scenario_path.display().to_string(),
+        "-t".into(),
+        match transport {
+            SippTransport::Udp => "u1".into(),
+            SippTransport::Tcp => "t1".into(),
+        },
+        "-i".into(),
+        "127.0.0.1".into(),
+        "-p".into(),
+        local_port,
+        "-m".into(),
+        "1".into(),
+        "-nostdin".into(),
+        "-timeout".into(),
+        "20s".into(),
+        "-timeout_error".into(),
+        "-max_retrans".into(),
+        "5".into(),
+        "-trace_err".into(),
+        "-trace_msg".into(),
+    ];
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    let command = format!("sipp {}", args.join(" "));
+    let screen = work.path().join("screen.txt");
+    let out =
+        File::create(&screen).unwrap_or_else(|e| panic!("creating {}: {e}", screen.display()));
+    let err = out
+        .try_clone()
+        .unwrap_or_else(|e| panic!("cloning screen file: {e}"));
+    let mut child = Command::new("sipp")
+        .args(&args)
+        .current_dir(work.path())
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawning `{command}`: {e}"));
+    let status = wait_with_deadline(&mut child, SIPP_WALL_TIMEOUT);
+    let mut report = String::new();
+    let mut files: Vec<PathBuf> = fs::read_dir(work.path())
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.sort();
+    for file in files {
+        let text = fs::read(&file).map(|b| String::from_utf8_lossy(&b).into_owned());
+        let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+        report.push_str(&format!(
+            "--- {} ---\n{}\n",
+            name.unwrap_or_default(),
+            tail(&text.unwrap_or_default(), 6000)
+        ));
+    }
+    SippRun {
+        status,
+        command,
+        report,
+    }
+}
