@@ -120,6 +120,7 @@
 pub mod announce;
 pub mod bridge;
 pub mod dtmf;
+pub mod engine;
 pub mod g711;
 pub mod player;
 pub mod ports;
