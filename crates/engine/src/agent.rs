@@ -24,7 +24,18 @@ impl Engine {
         match decision {
             Decision::Offer(offer) => self.on_offer(now, offer),
             Decision::CancelOffer { offer, reason, .. } => self.cancel_offer(now, offer, reason),
-            Decision::Queued { call, position, .. } | Decision::Announce { call, position, .. } => {
+            Decision::Queued {
+                call,
+                position,
+                ewt,
+                ..
+            }
+            | Decision::Announce {
+                call,
+                position,
+                ewt,
+                ..
+            } => {
                 if let Some(c) = self.calls.get_mut(&call.0)
                     && let Some(stay) = c.queue.as_mut()
                 {
@@ -42,7 +53,7 @@ impl Engine {
                     self.media(MediaCommand::Play {
                         leg,
                         playback,
-                        prompts: vec!["queue-position".into(), format!("digits/{position}")],
+                        prompts: announcement(position, ewt),
                     });
                 }
             }
@@ -106,7 +117,8 @@ impl Engine {
             self.route(now, RouterInput::OfferFailed { offer: offer.offer });
             return;
         };
-        let Some(port) = self.ports.allocate(now) else {
+        let near = Some(call.caller.leg);
+        let Some((leg, rtp)) = self.legs.create_leg(near) else {
             self.route(now, RouterInput::OfferFailed { offer: offer.offer });
             return;
         };
@@ -120,10 +132,7 @@ impl Engine {
         let caller_number = call.src.clone();
         let text_id = call.text_id.clone();
         let mut sdp = LocalSdp::new(rand::Rng::random::<u32>(&mut self.rng).into());
-        let sdp_offer = sdp.offer(
-            &LocalMedia::g711(peer.local.ip(), port),
-            Direction::SendRecv,
-        );
+        let sdp_offer = sdp.offer(&LocalMedia::g711(rtp.ip(), rtp.port()), Direction::SendRecv);
         let invite = self.agent_invite(
             &contact,
             peer,
@@ -132,7 +141,6 @@ impl Engine {
             &text_id,
             &sdp_offer.0.to_string(),
         );
-        let leg = self.new_leg();
         self.agent_legs.insert(
             offer.offer,
             AgentLeg {
@@ -140,7 +148,6 @@ impl Engine {
                 call: call_id,
                 agent: offer.agent.as_str().to_string(),
                 leg,
-                port,
                 peer,
                 invite,
                 tx: None,
@@ -222,10 +229,9 @@ impl Engine {
         };
         if leg.state != AgentLegState::Journaling {
             // Withdrawn while the screen-pop was being written: nothing was sent.
-            let (l, port) = (leg.leg, leg.port);
+            let leg = leg.leg;
             self.agent_legs.remove(&offer);
-            let _ = l;
-            self.ports.release(now, port);
+            self.media(MediaCommand::CloseLeg { leg });
             return;
         }
         let (peer, invite) = (leg.peer, leg.invite.clone());
@@ -244,7 +250,7 @@ impl Engine {
     /// The phone could not be reached: the call goes back, the agent Not Ready `unreachable`.
     pub(crate) fn offer_failed(&mut self, now: Instant, offer: OfferId) {
         if let Some(leg) = self.agent_legs.remove(&offer) {
-            self.ports.release(now, leg.port);
+            self.media(MediaCommand::CloseLeg { leg: leg.leg });
         }
         self.route(now, RouterInput::OfferFailed { offer });
     }
@@ -303,7 +309,7 @@ impl Engine {
         let Some(leg) = self.agent_legs.remove(&offer) else {
             return;
         };
-        self.ports.release(now, leg.port);
+        self.media(MediaCommand::CloseLeg { leg: leg.leg });
         if leg.state != AgentLegState::Ringing {
             return; // the 487 to our CANCEL, or a late refusal of a withdrawn offer
         }
@@ -344,7 +350,7 @@ impl Engine {
         if matches!(leg.state, AgentLegState::Ringing | AgentLegState::Cancelled) {
             let ringing = leg.state == AgentLegState::Ringing;
             if let Some(leg) = self.agent_legs.remove(&offer) {
-                self.ports.release(now, leg.port);
+                self.media(MediaCommand::CloseLeg { leg: leg.leg });
             }
             if ringing {
                 self.route(now, RouterInput::OfferFailed { offer });
@@ -398,8 +404,8 @@ impl Engine {
             return;
         };
         leg.state = AgentLegState::Answered;
-        let (call_id, agent, agent_leg, port, rang_at) =
-            (leg.call, leg.agent.clone(), leg.leg, leg.port, leg.rang_at);
+        let (call_id, agent, agent_leg, rang_at) =
+            (leg.call, leg.agent.clone(), leg.leg, leg.rang_at);
         let wall = self.wall(now);
         let recordings = self.options.recordings_dir.clone();
         let Some(call) = self.calls.get_mut(&call_id) else {
@@ -435,11 +441,10 @@ impl Engine {
             )
         });
         let event = events::call_connected(call, &agent, wall);
-        let recording = call.recording_path.clone();
+        let recording = call.recording_path.as_ref().map(|_| call.text_id.clone());
         if let Some(media) = answer {
-            self.media(MediaCommand::OpenLeg {
+            self.media(MediaCommand::SetMedia {
                 leg: agent_leg,
-                port,
                 media,
             });
         }
@@ -448,11 +453,11 @@ impl Engine {
             caller: caller_leg,
             agent: agent_leg,
         });
-        if let Some(path) = recording {
+        if let Some(name) = recording {
             self.media(MediaCommand::Record {
                 caller: caller_leg,
                 agent: agent_leg,
-                path: path.into(),
+                name,
             });
         }
         self.store(
@@ -508,15 +513,12 @@ impl Engine {
     }
 
     /// Forgets an agent leg and frees its port and dialog.
-    pub(crate) fn drop_agent_leg(&mut self, now: Instant, offer: OfferId) {
+    pub(crate) fn drop_agent_leg(&mut self, _now: Instant, offer: OfferId) {
         if let Some(leg) = self.agent_legs.remove(&offer) {
             if let Some(d) = &leg.dialog {
                 self.dialogs.remove(d.id());
             }
-            if leg.state == AgentLegState::Answered {
-                self.media(MediaCommand::CloseLeg { leg: leg.leg });
-            }
-            self.ports.release(now, leg.port);
+            self.media(MediaCommand::CloseLeg { leg: leg.leg });
         }
     }
 
@@ -548,6 +550,17 @@ impl Engine {
     pub(crate) fn abandon_in_router(&mut self, now: Instant, call: u128) {
         self.route(now, RouterInput::CallAbandoned { call: CallId(call) });
     }
+}
+
+/// "You are caller number 3. Your estimated wait is 4 minutes." (the wait only when known).
+fn announcement(position: usize, ewt: Option<std::time::Duration>) -> Vec<String> {
+    let mut prompts = switchboard_media::announce::position_announcement(
+        u32::try_from(position).unwrap_or(u32::MAX),
+    );
+    if let Some(ewt) = ewt {
+        prompts.extend(switchboard_media::announce::wait_announcement(ewt));
+    }
+    prompts
 }
 
 fn via_for(peer: Peer) -> LocalVia {

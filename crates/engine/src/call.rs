@@ -2,6 +2,7 @@
 //! dialog are separate legs; media is anchored, so each leg has its own RTP port).
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
 use std::time::{Instant, SystemTime};
 
 use rsip::Request;
@@ -32,7 +33,7 @@ pub(crate) enum CallState {
 #[derive(Debug)]
 pub(crate) struct CallerLeg {
     pub(crate) leg: LegId,
-    pub(crate) port: u16,
+    pub(crate) rtp: SocketAddr,
     pub(crate) peer: Peer,
     pub(crate) dialog: Dialog,
     pub(crate) sdp: LocalSdp,
@@ -103,7 +104,6 @@ pub(crate) struct AgentLeg {
     pub(crate) call: u128,
     pub(crate) agent: String,
     pub(crate) leg: LegId,
-    pub(crate) port: u16,
     pub(crate) peer: Peer,
     pub(crate) invite: Request,
     pub(crate) tx: Option<TransactionId>,

@@ -11,10 +11,9 @@
 //! monotonic `now`, so the core never reads a clock.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::ops::RangeInclusive;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -24,7 +23,6 @@ use rsip::{Header, Method, Request, Response, SipMessage, StatusCode};
 use switchboard_acd::{OfferId, Router, RouterInput, RouterOptions};
 use switchboard_config::{Config, DigestAlgorithm};
 use switchboard_ivr::Flow;
-use switchboard_media::ports::PortPool;
 use switchboard_sip::Peer;
 use switchboard_sip::dialog::DialogId;
 use switchboard_sip::digest::{Algorithm, DigestAuthenticator, Verdict, parse_credentials};
@@ -39,7 +37,7 @@ use switchboard_store::{NewEvent, WriteOp};
 
 use crate::acd_map;
 use crate::call::{AgentLeg, Call};
-use crate::output::{LegId, MediaCommand, MediaEvent, Output, Ticket};
+use crate::output::{LegAllocator, LegId, MediaCommand, MediaEvent, Output, Ticket};
 use crate::policy::{self, ACCEPT, ALLOW, Decision, Directory, SUPPORTED};
 
 /// Limits and locations the engine needs besides the configuration.
@@ -47,10 +45,6 @@ use crate::policy::{self, ACCEPT, ALLOW, Decision, Directory, SUPPORTED};
 pub struct EngineOptions {
     /// Calls in progress above which a new INVITE gets 503 with Retry-After.
     pub max_calls: usize,
-    /// RTP ports (even ones are used, RTCP on the next).
-    pub rtp_ports: RangeInclusive<u16>,
-    /// How long a released RTP port rests before reuse (late packets of the old call).
-    pub port_quarantine: Duration,
     /// Where recordings are written.
     pub recordings_dir: PathBuf,
     /// Seed for tags, branches, call ids and the router's random strategies.
@@ -61,8 +55,6 @@ impl Default for EngineOptions {
     fn default() -> Self {
         Self {
             max_calls: 1000,
-            rtp_ports: 20000..=29999,
-            port_quarantine: Duration::from_secs(2),
             recordings_dir: PathBuf::from("recordings"),
             seed: 0,
         }
@@ -104,7 +96,7 @@ pub(crate) enum AfterCommit {
     /// `AgentAlerting` is durable: send the agent INVITE.
     SendAgentInvite(OfferId),
     /// The CDR is durable: free the call's media.
-    ReleaseLegs(Vec<(LegId, u16)>),
+    ReleaseLegs(Vec<LegId>),
 }
 
 /// The call engine core. See the module docs.
@@ -121,14 +113,13 @@ pub struct Engine {
     server_header: String,
     pub(crate) rng: StdRng,
     anchor: (Instant, SystemTime),
-    pub(crate) ports: PortPool,
+    pub(crate) legs: Box<dyn LegAllocator>,
     pub(crate) calls: HashMap<u128, Call>,
     pub(crate) agent_legs: HashMap<OfferId, AgentLeg>,
     pub(crate) client_tx: HashMap<TransactionId, ClientPurpose>,
     pub(crate) dialogs: HashMap<DialogId, DialogOwner>,
     pub(crate) tickets: HashMap<Ticket, AfterCommit>,
     next_ticket: u64,
-    next_leg: u64,
     pub(crate) outputs: VecDeque<Output>,
     /// Agents whose phone is registered (the router hears Ready / LoggedOut from these).
     pub(crate) registered: HashSet<String>,
@@ -143,6 +134,7 @@ impl Engine {
         config: Arc<Config>,
         flows: HashMap<String, Arc<Flow>>,
         options: EngineOptions,
+        legs: Box<dyn LegAllocator>,
         now: Instant,
         wall: SystemTime,
     ) -> Result<Engine, EngineError> {
@@ -219,7 +211,7 @@ impl Engine {
             server_header: sip.user_agent.clone(),
             rng: StdRng::seed_from_u64(seeds.random()),
             anchor: (now, wall),
-            ports: PortPool::new(options.rtp_ports.clone(), options.port_quarantine),
+            legs,
             router,
             config,
             flows,
@@ -230,7 +222,6 @@ impl Engine {
             dialogs: HashMap::new(),
             tickets: HashMap::new(),
             next_ticket: 1,
-            next_leg: 1,
             outputs: VecDeque::new(),
             registered: HashSet::new(),
             pending: HashMap::new(),
@@ -280,10 +271,9 @@ impl Engine {
                 if !ok {
                     tracing::error!("a CDR write failed; releasing the call's media anyway");
                 }
-                for (leg, port) in legs {
+                for leg in legs {
                     self.outputs
                         .push_back(Output::Media(MediaCommand::CloseLeg { leg }));
-                    self.ports.release(now, port);
                 }
             }
             Some(AfterCommit::Nothing) | None => {
@@ -344,12 +334,6 @@ impl Engine {
 
     pub(crate) fn wall(&self, now: Instant) -> SystemTime {
         self.anchor.1 + now.saturating_duration_since(self.anchor.0)
-    }
-
-    pub(crate) fn new_leg(&mut self) -> LegId {
-        let id = LegId(self.next_leg);
-        self.next_leg += 1;
-        id
     }
 
     /// Queues a store write and remembers what to do after its commit.

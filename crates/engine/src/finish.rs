@@ -141,7 +141,7 @@ impl Engine {
                 queue_log: lines,
                 events: vec![event],
             },
-            AfterCommit::ReleaseLegs(vec![(call.caller.leg, call.caller.port)]),
+            AfterCommit::ReleaseLegs(vec![call.caller.leg]),
         );
     }
 

@@ -73,7 +73,7 @@ impl Engine {
                 return;
             }
         };
-        let Some(port) = self.ports.allocate(now) else {
+        let Some((leg, rtp)) = self.legs.create_leg(None) else {
             let mut response = self.response(&request, StatusCode::ServiceUnavailable);
             response
                 .headers
@@ -82,12 +82,12 @@ impl Engine {
             return;
         };
         let mut sdp = LocalSdp::new(rand::Rng::random::<u32>(&mut self.rng).into());
-        let local = LocalMedia::g711(peer.local.ip(), port);
+        let local = LocalMedia::g711(rtp.ip(), rtp.port());
         let (answer, negotiated) = match sdp.answer(&offer, &local) {
             Ok(pair) => pair,
             Err(err) => {
                 tracing::info!(%peer, error = %err, "no common codec: 488");
-                self.ports.release(now, port);
+                self.media(MediaCommand::CloseLeg { leg });
                 let response = self.response(&request, StatusCode::NotAcceptableHere);
                 self.respond(now, id, response);
                 return;
@@ -105,7 +105,7 @@ impl Engine {
         let dialog = match Dialog::uas(&request, &response) {
             Ok(dialog) => dialog,
             Err(err) => {
-                self.ports.release(now, port);
+                self.media(MediaCommand::CloseLeg { leg });
                 let response = self.response(&request, err.response());
                 self.respond(now, id, response);
                 return;
@@ -114,7 +114,6 @@ impl Engine {
         let wall = self.wall(now);
         let call_id = uuid_v7(wall, &mut self.rng);
         let text_id = uuid_text(call_id);
-        let leg = self.new_leg();
         let src = request
             .from_header()
             .ok()
@@ -134,9 +133,8 @@ impl Engine {
         self.dialogs
             .insert(dialog.id().clone(), DialogOwner::Caller(call_id));
         self.respond(now, id, response);
-        self.media(MediaCommand::OpenLeg {
+        self.media(MediaCommand::SetMedia {
             leg,
-            port,
             media: negotiated,
         });
         let call = Call {
@@ -144,7 +142,7 @@ impl Engine {
             text_id: text_id.clone(),
             caller: CallerLeg {
                 leg,
-                port,
+                rtp,
                 peer,
                 dialog,
                 sdp,
@@ -405,13 +403,12 @@ impl Engine {
         let Some(call) = self.calls.get_mut(&call_id) else {
             return;
         };
-        let local = LocalMedia::g711(call.caller.peer.local.ip(), call.caller.port);
+        let local = LocalMedia::g711(call.caller.rtp.ip(), call.caller.rtp.port());
         let parsed = SessionDescription::parse(&request.body)
             .ok()
             .filter(|_| !request.body.is_empty());
         let result = parsed.map(|sdp| call.caller.sdp.answer(&SdpOffer(sdp), &local));
         let leg = call.caller.leg;
-        let port = call.caller.port;
         let contact = format!("<sip:switchboard@{}>", call.caller.peer.local);
         match result {
             Some(Ok((answer, media))) => {
@@ -424,7 +421,7 @@ impl Engine {
                     answer.0.to_string().into_bytes(),
                 );
                 self.respond(now, id, response);
-                self.media(MediaCommand::OpenLeg { leg, port, media });
+                self.media(MediaCommand::SetMedia { leg, media });
             }
             _ => {
                 let response = switchboard_sip::message::response_to(

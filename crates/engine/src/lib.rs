@@ -46,7 +46,7 @@ mod policy;
 pub mod shell;
 
 pub use engine::{Engine, EngineError, EngineOptions};
-pub use output::{LegId, MediaCommand, MediaEvent, Output, PlaybackRef, Ticket};
+pub use output::{LegAllocator, LegId, MediaCommand, MediaEvent, Output, PlaybackRef, Ticket};
 
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,6 @@
 //! What the engine core asks of its shell, and what the media plane tells it.
 
-use std::path::PathBuf;
+use std::net::SocketAddr;
 
 use bytes::Bytes;
 use switchboard_media::sdp::NegotiatedMedia;
@@ -30,13 +30,11 @@ pub struct PlaybackRef(pub u32);
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub enum MediaCommand {
-    /// Open the leg's RTP/RTCP sockets on `port`/`port + 1` and stream with what SDP
-    /// negotiated.
-    OpenLeg {
+    /// Stream on the leg (created by [`LegAllocator::create_leg`]) with what SDP negotiated;
+    /// again after every re-INVITE.
+    SetMedia {
         /// The leg.
         leg: LegId,
-        /// Our RTP port (even; RTCP is the next one).
-        port: u16,
         /// Codec, payload types and the peer's address.
         media: NegotiatedMedia,
     },
@@ -68,20 +66,29 @@ pub enum MediaCommand {
         /// The agent's leg.
         agent: LegId,
     },
-    /// Record both directions (caller left, agent right) into a stereo WAV file.
+    /// Record both directions (caller left, agent right) into `<recordings dir>/<name>.wav`.
     Record {
         /// The caller's leg.
         caller: LegId,
         /// The agent's leg.
         agent: LegId,
-        /// The file.
-        path: PathBuf,
+        /// The file name without `.wav` (the call id).
+        name: String,
     },
     /// Close the leg and give its port back (after the call's CDR is committed).
     CloseLeg {
         /// The leg.
         leg: LegId,
     },
+}
+
+/// Creates media legs. Synchronous on purpose: our SDP needs the leg's RTP address before the
+/// 200 OK (or the agent INVITE) is built, and binding a UDP socket pair does not block. The
+/// daemon hands in the media engine's handle; tests a counter.
+pub trait LegAllocator: Send {
+    /// A new leg with its RTP address; `near` puts it on the same media worker as that leg (so
+    /// the two can be bridged and recorded). `None` when no port is free (answer 503).
+    fn create_leg(&mut self, near: Option<LegId>) -> Option<(LegId, SocketAddr)>;
 }
 
 /// What the media plane reports.

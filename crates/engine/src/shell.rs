@@ -10,9 +10,10 @@
 //!   bounded channel.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use switchboard_config::Config;
 use switchboard_ivr::Flow;
@@ -25,7 +26,10 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::engine::{Engine, EngineError, EngineOptions};
-use crate::output::{MediaCommand, MediaEvent, Output, Ticket};
+use switchboard_media::engine::{EngineEvent, EngineEvents, LegId as MediaLegId, MediaHandle};
+use switchboard_media::ports::PortPool;
+
+use crate::output::{LegAllocator, LegId, MediaCommand, MediaEvent, Output, PlaybackRef, Ticket};
 
 /// Capacity of the published event bus; a lagging subscriber is told how many it lost and
 /// re-reads them from the journal by seq.
@@ -36,33 +40,185 @@ const MEDIA_EVENTS: usize = 4096;
 const STORE_QUEUE: usize = 8192;
 const STORE_BATCH: usize = 256;
 
-/// The media plane as the engine sees it: commands in, [`MediaEvent`]s out through the sender
-/// it was built with.
+/// The media plane as the engine sees it: commands in (never blocking), [`MediaEvent`]s out
+/// through [`MediaBackend::events`].
 pub trait MediaPlane: Send + 'static {
     /// Carries out `command` without blocking.
     fn command(&mut self, command: MediaCommand);
 }
 
-/// A media plane that moves no audio: legs are accepted and nothing is streamed, playbacks end
-/// at once (so IVR flows advance on their digit timeouts). It stands in until the media threads
-/// (`media-io`) are wired in; signalling, queueing, routing and records are unaffected.
-pub struct SilentMedia {
-    events: mpsc::Sender<MediaEvent>,
+/// Everything media the engine task needs: leg creation (for SDP), the command side and the
+/// event channel.
+pub struct MediaBackend {
+    /// Creates legs (handed to the core).
+    pub legs: Box<dyn LegAllocator>,
+    /// Carries out commands.
+    pub plane: Box<dyn MediaPlane>,
+    /// Reports back.
+    pub events: mpsc::Receiver<MediaEvent>,
 }
 
-impl SilentMedia {
-    /// A silent plane reporting on `events`.
-    pub fn new(events: mpsc::Sender<MediaEvent>) -> Self {
-        Self { events }
+impl MediaBackend {
+    /// The media engine (`switchboard_media::engine`): its worker threads own the RTP
+    /// sockets; its events are forwarded by a small task (stopped with `shutdown`).
+    pub fn engine(
+        handle: MediaHandle,
+        mut events: EngineEvents,
+        tracker: &TaskTracker,
+        shutdown: CancellationToken,
+    ) -> MediaBackend {
+        let (tx, rx) = mpsc::channel(MEDIA_EVENTS);
+        tracker.spawn(async move {
+            loop {
+                let event = tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    event = events.recv() => event,
+                };
+                let Some(event) = event else { return };
+                let event = match event {
+                    EngineEvent::Dtmf { leg, digit } => MediaEvent::Dtmf {
+                        leg: LegId(leg.0),
+                        digit: digit.digit.as_char(),
+                    },
+                    EngineEvent::PlaybackFinished { leg, tag } => MediaEvent::PlaybackFinished {
+                        leg: LegId(leg.0),
+                        playback: PlaybackRef(u32::try_from(tag).unwrap_or(u32::MAX)),
+                    },
+                    EngineEvent::MediaTimeout { leg, .. } => {
+                        MediaEvent::Inactive { leg: LegId(leg.0) }
+                    }
+                    EngineEvent::RecordingFinished {
+                        path,
+                        error: Some(error),
+                        ..
+                    } => {
+                        tracing::warn!(path = %path.display(), %error, "recording incomplete");
+                        continue;
+                    }
+                    _ => continue,
+                };
+                if tx.send(event).await.is_err() {
+                    return;
+                }
+            }
+        });
+        MediaBackend {
+            legs: Box::new(EngineLegs(handle.clone())),
+            plane: Box::new(EnginePlane(handle)),
+            events: rx,
+        }
+    }
+
+    /// A media plane that moves no audio: legs get ports from a pool but no sockets,
+    /// playbacks end at once (IVR flows advance on their digit timeouts). For tests and hosts
+    /// without a media engine; signalling, queueing, routing and records are unaffected.
+    pub fn silent(ip: IpAddr, ports: RangeInclusive<u16>) -> MediaBackend {
+        let (tx, rx) = mpsc::channel(MEDIA_EVENTS);
+        let pool = Arc::new(std::sync::Mutex::new((
+            PortPool::new(ports, Duration::from_secs(2)),
+            HashMap::new(),
+        )));
+        MediaBackend {
+            legs: Box::new(SilentLegs {
+                ip,
+                next: 1,
+                pool: Arc::clone(&pool),
+            }),
+            plane: Box::new(SilentPlane { events: tx, pool }),
+            events: rx,
+        }
     }
 }
 
-impl MediaPlane for SilentMedia {
+struct EngineLegs(MediaHandle);
+
+impl LegAllocator for EngineLegs {
+    fn create_leg(&mut self, near: Option<LegId>) -> Option<(LegId, SocketAddr)> {
+        match self.0.create_leg(near.map(|l| MediaLegId(l.0))) {
+            Ok(info) => Some((LegId(info.id.0), info.rtp)),
+            Err(err) => {
+                tracing::warn!(error = %err, "no media leg");
+                None
+            }
+        }
+    }
+}
+
+struct EnginePlane(MediaHandle);
+
+impl MediaPlane for EnginePlane {
     fn command(&mut self, command: MediaCommand) {
-        if let MediaCommand::Play { leg, playback, .. } = command {
-            let _ = self
-                .events
-                .try_send(MediaEvent::PlaybackFinished { leg, playback });
+        let m = &self.0;
+        let result = match command {
+            MediaCommand::SetMedia { leg, media } => m.set_media(MediaLegId(leg.0), media),
+            MediaCommand::Play {
+                leg,
+                playback,
+                prompts,
+            } => m.play_prompts(MediaLegId(leg.0), &prompts, u64::from(playback.0)),
+            MediaCommand::MusicOnHold { leg, class } => {
+                m.play_moh(MediaLegId(leg.0), &class, u64::from(u32::MAX))
+            }
+            MediaCommand::Stop { leg } => m.stop_playback(MediaLegId(leg.0)),
+            MediaCommand::Bridge { caller, agent } => {
+                m.bridge(MediaLegId(caller.0), MediaLegId(agent.0))
+            }
+            MediaCommand::Record {
+                caller,
+                agent,
+                name,
+            } => m
+                .start_recording(MediaLegId(caller.0), MediaLegId(agent.0), &name)
+                .map(|_| ()),
+            MediaCommand::CloseLeg { leg } => m.close_leg(MediaLegId(leg.0)),
+        };
+        if let Err(err) = result {
+            metrics::counter!("switchboard_media_command_errors_total").increment(1);
+            tracing::debug!(error = %err, "media command refused");
+        }
+    }
+}
+
+type SilentPool = Arc<std::sync::Mutex<(PortPool, HashMap<LegId, u16>)>>;
+
+struct SilentLegs {
+    ip: IpAddr,
+    next: u64,
+    pool: SilentPool,
+}
+
+impl LegAllocator for SilentLegs {
+    fn create_leg(&mut self, _near: Option<LegId>) -> Option<(LegId, SocketAddr)> {
+        let mut pool = self.pool.lock().ok()?;
+        let port = pool.0.allocate(Instant::now())?;
+        let leg = LegId(self.next);
+        self.next += 1;
+        pool.1.insert(leg, port);
+        Some((leg, SocketAddr::new(self.ip, port)))
+    }
+}
+
+struct SilentPlane {
+    events: mpsc::Sender<MediaEvent>,
+    pool: SilentPool,
+}
+
+impl MediaPlane for SilentPlane {
+    fn command(&mut self, command: MediaCommand) {
+        match command {
+            MediaCommand::Play { leg, playback, .. } => {
+                let _ = self
+                    .events
+                    .try_send(MediaEvent::PlaybackFinished { leg, playback });
+            }
+            MediaCommand::CloseLeg { leg } => {
+                if let Ok(mut pool) = self.pool.lock()
+                    && let Some(port) = pool.1.remove(&leg)
+                {
+                    pool.0.release(Instant::now(), port);
+                }
+            }
+            _ => {}
         }
     }
 }
@@ -111,12 +267,12 @@ pub enum StartError {
 
 /// Binds SIP, starts the store writer and the engine task. `media` builds the media plane
 /// from the channel it reports on.
-pub async fn start<M: MediaPlane>(
+pub async fn start(
     config: Arc<Config>,
     flows: HashMap<String, Arc<Flow>>,
     options: EngineOptions,
     store: Store,
-    media: impl FnOnce(mpsc::Sender<MediaEvent>) -> M,
+    media: MediaBackend,
     tracker: &TaskTracker,
     shutdown: CancellationToken,
 ) -> Result<EngineHandle, StartError> {
@@ -129,10 +285,20 @@ pub async fn start<M: MediaPlane>(
     transport_config.retry_after_seconds = sip.retry_after.as_secs().try_into().unwrap_or(u32::MAX);
     let (transport, inbound) =
         transport::start(transport_config, tracker, shutdown.clone()).await?;
-    let engine = Engine::new(config, flows, options, Instant::now(), SystemTime::now())?;
+    let MediaBackend {
+        legs,
+        plane,
+        events: media_rx,
+    } = media;
+    let engine = Engine::new(
+        config,
+        flows,
+        options,
+        legs,
+        Instant::now(),
+        SystemTime::now(),
+    )?;
     let writer = StoreWriter::spawn(store, STORE_QUEUE, STORE_BATCH)?;
-    let (media_tx, media_rx) = mpsc::channel(MEDIA_EVENTS);
-    let plane = media(media_tx);
     let (events, _) = broadcast::channel(EVENT_BUS);
     let shell = Shell {
         engine,
@@ -156,15 +322,15 @@ pub async fn start<M: MediaPlane>(
 
 type Done = (Ticket, bool, Vec<(u64, NewEvent)>);
 
-struct Shell<M> {
+struct Shell {
     engine: Engine,
     transport: TransportHandle,
     store: WriterHandle,
-    media: M,
+    media: Box<dyn MediaPlane>,
     events: broadcast::Sender<PublishedEvent>,
 }
 
-impl<M: MediaPlane> Shell<M> {
+impl Shell {
     async fn run(
         mut self,
         mut inbound: mpsc::Receiver<Inbound>,

@@ -15,7 +15,18 @@ use switchboard_sip::message::{Limits, parse};
 use switchboard_sip::{Peer, Transport};
 use switchboard_store::{Disposition, HangupSide, WriteOp};
 
-use crate::{Engine, EngineOptions, Output};
+use crate::{Engine, EngineOptions, LegAllocator, LegId, Output};
+
+/// Legs with ports counted up from 30000 (no sockets: the core only needs an address).
+struct CountingLegs(u64);
+
+impl LegAllocator for CountingLegs {
+    fn create_leg(&mut self, _near: Option<LegId>) -> Option<(LegId, SocketAddr)> {
+        self.0 += 1;
+        let port = 30000 + 2 * u16::try_from(self.0).ok()?;
+        Some((LegId(self.0), SocketAddr::from(([127, 0, 0, 1], port))))
+    }
+}
 
 const CONFIG: &str = r#"
 [server]
@@ -93,6 +104,7 @@ impl Harness {
             Arc::new(config),
             HashMap::new(),
             EngineOptions::default(),
+            Box::new(CountingLegs(0)),
             t0,
             SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
         )
@@ -552,6 +564,7 @@ fn invites_over_the_call_limit_get_503_with_retry_after() {
             max_calls: 1,
             ..EngineOptions::default()
         },
+        Box::new(CountingLegs(0)),
         t0,
         SystemTime::UNIX_EPOCH,
     )

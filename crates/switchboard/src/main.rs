@@ -14,6 +14,9 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+/// The RTP port range (even ports for RTP, the next odd one for RTCP).
+const RTP_PORTS: std::ops::RangeInclusive<u16> = 20000..=29999;
+
 /// How long running work may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -49,7 +52,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(config, ivr_dir(&args.config))) {
+    match runtime.block_on(run(
+        config,
+        ivr_dir(&args.config),
+        config_sibling(&args.config, "prompts"),
+    )) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!("{err:#}");
@@ -95,6 +102,7 @@ fn init_logging(configured_level: &str) {
 async fn run(
     config: switchboard_config::Config,
     ivr_dir: std::path::PathBuf,
+    prompts_dir: std::path::PathBuf,
 ) -> anyhow::Result<()> {
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
@@ -138,14 +146,27 @@ async fn run(
         max_calls: config.sip.max_pending_invites.max(1),
         recordings_dir: recordings,
         seed: rand::random(),
-        ..switchboard_engine::EngineOptions::default()
     };
+    // Media anchored on the SIP address (the SDP's c= line); prompts from `prompts/` next to
+    // the configuration file.
+    let mut media_config =
+        switchboard_media::engine::EngineConfig::new(config.server.sip_listen.ip(), RTP_PORTS);
+    media_config.recordings_dir = options.recordings_dir.clone();
+    media_config.prompts_dir = Some(prompts_dir.clone()).filter(|d| d.is_dir());
+    let (media_engine, media_events) = switchboard_media::engine::MediaEngine::start(media_config)
+        .context("starting the media engine")?;
+    let media = switchboard_engine::shell::MediaBackend::engine(
+        media_engine.handle(),
+        media_events,
+        &tracker,
+        shutdown.clone(),
+    );
     let sip = switchboard_engine::shell::start(
         std::sync::Arc::new(config.clone()),
         flows,
         options,
         store,
-        switchboard_engine::shell::SilentMedia::new,
+        media,
         &tracker,
         shutdown.clone(),
     )
@@ -187,16 +208,23 @@ async fn run(
     {
         tracing::warn!("some tasks did not stop within {SHUTDOWN_GRACE:?}");
     }
+    // The engine task closed its legs on the way out; now stop the media threads.
+    let _ = tokio::task::spawn_blocking(move || media_engine.shutdown()).await;
     tracing::info!("stopped");
     Ok(())
 }
 
 /// IVR flows live in `ivr/` next to the configuration file (`ivr/main.toml` is flow `main`).
 fn ivr_dir(config_file: &Path) -> std::path::PathBuf {
+    config_sibling(config_file, "ivr")
+}
+
+/// A directory next to the configuration file.
+fn config_sibling(config_file: &Path, name: &str) -> std::path::PathBuf {
     config_file
         .parent()
         .unwrap_or_else(|| Path::new("."))
-        .join("ivr")
+        .join(name)
 }
 
 /// Loads every flow the configuration declares, plus `survey` when its file exists (played

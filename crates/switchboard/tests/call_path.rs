@@ -10,10 +10,9 @@ use std::fs::{self, File};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{
-    Daemon, ScratchDir, SippTransport, free_port, http_get, require_sipp, run_sipp, sipp_scenario,
-    tail, wait_with_deadline,
-};
+use common::sipp::{SippTransport, require_sipp, run_sipp};
+use common::wire::http_get;
+use common::{Daemon, ScratchDir, free_port, sipp_scenario, tail, wait_with_deadline};
 
 /// How long the daemon may take to see the agent registered, and to write the call's records.
 const SETTLE: Duration = Duration::from_secs(15);
