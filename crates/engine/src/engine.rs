@@ -123,6 +123,8 @@ pub struct Engine {
     pub(crate) outputs: VecDeque<Output>,
     /// Agents whose phone is registered (the router hears Ready / LoggedOut from these).
     pub(crate) registered: HashSet<String>,
+    /// Caller INVITE server transactions whose 2xx awaits its ACK.
+    pub(crate) caller_invites: HashMap<TransactionId, u128>,
     /// A connected call's COMPLETECALLER/COMPLETEAGENT line, written with its CDR.
     pub(crate) pending: HashMap<u128, switchboard_store::QueueLogLine>,
 }
@@ -225,6 +227,7 @@ impl Engine {
             outputs: VecDeque::new(),
             registered: HashSet::new(),
             pending: HashMap::new(),
+            caller_invites: HashMap::new(),
         })
     }
 
@@ -469,7 +472,12 @@ impl Engine {
                 self.on_request(now, id, peer, request);
             }
             TransactionEvent::Cancelled { id, .. } => self.on_caller_cancel(now, id),
-            TransactionEvent::Ack { .. } => {}
+            TransactionEvent::Ack {
+                invite: Some(id), ..
+            } => {
+                self.caller_invites.remove(&id);
+            }
+            TransactionEvent::Ack { invite: None, .. } => {}
             TransactionEvent::Response { id, response } => match self.client_tx.get(&id) {
                 Some(ClientPurpose::AgentInvite(offer)) => {
                     let offer = *offer;
@@ -501,6 +509,9 @@ impl Engine {
             }
             TransactionEvent::Terminated { id } if self.client_tx.contains_key(&id) => {
                 self.on_client_failure(now, id);
+            }
+            TransactionEvent::Terminated { id } => {
+                self.caller_invites.remove(&id);
             }
             TransactionEvent::AckTimeout { id } => self.on_ack_timeout(now, id),
             TransactionEvent::Overloaded { peer, method } => {

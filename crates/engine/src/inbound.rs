@@ -133,6 +133,7 @@ impl Engine {
         self.dialogs
             .insert(dialog.id().clone(), DialogOwner::Caller(call_id));
         self.respond(now, id, response);
+        self.caller_invites.insert(id, call_id);
         self.media(MediaCommand::SetMedia {
             leg,
             media: negotiated,
@@ -443,11 +444,17 @@ impl Engine {
 
     /// Our 200 to the caller was never ACKed (§13.3.1.4): end the call with BYE.
     pub(crate) fn on_ack_timeout(&mut self, now: Instant, id: TransactionId) {
-        let _ = id;
-        // The layer does not say which dialog; calls whose 200 was never ACKed are rare and the
-        // media inactivity timer ends them as well.
-        tracing::info!(%id, "2xx not acknowledged");
-        let _ = now;
+        if let Some(call) = self.caller_invites.remove(&id) {
+            tracing::info!(%id, "our 2xx was never ACKed: hanging up");
+            self.end_call(
+                now,
+                call,
+                Ending {
+                    side: HangupSide::System,
+                    reason: "no-ack",
+                },
+            );
+        }
     }
 
     /// Sends BYE on the caller's dialog.

@@ -15,7 +15,7 @@ use switchboard_sip::message::{Limits, parse};
 use switchboard_sip::{Peer, Transport};
 use switchboard_store::{Disposition, HangupSide, WriteOp};
 
-use crate::{Engine, EngineOptions, LegAllocator, LegId, Output};
+use crate::{Engine, EngineOptions, LegAllocator, LegId, MediaCommand, MediaEvent, Output};
 
 /// Legs with ports counted up from 30000 (no sockets: the core only needs an address).
 struct CountingLegs(u64);
@@ -75,6 +75,8 @@ struct Harness {
     writes: Vec<WriteOp>,
     /// Interleaved log of outputs, for ordering checks: "store:<kind>" or "sip:<method>".
     log: Vec<String>,
+    /// Media commands in order.
+    media: Vec<MediaCommand>,
 }
 
 fn local() -> SocketAddr {
@@ -97,12 +99,24 @@ fn phone(n: u16) -> Peer {
 
 impl Harness {
     fn new(strategy: &str) -> Self {
-        let text = CONFIG.replace("STRATEGY", strategy);
-        let config = switchboard_config::parse(&text, Path::new("t.toml")).unwrap();
+        Self::with(&CONFIG.replace("STRATEGY", strategy), &[])
+    }
+
+    /// A harness with `config` and the repository's IVR flows named in `flows`.
+    fn with(config: &str, flows: &[&str]) -> Self {
+        let config = switchboard_config::parse(config, Path::new("t.toml")).unwrap();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/ivr");
+        let flows = flows
+            .iter()
+            .map(|name| {
+                let flow = switchboard_ivr::load(&dir.join(format!("{name}.toml"))).unwrap();
+                ((*name).to_string(), Arc::new(flow))
+            })
+            .collect();
         let t0 = Instant::now();
         let engine = Engine::new(
             Arc::new(config),
-            HashMap::new(),
+            flows,
             EngineOptions::default(),
             Box::new(CountingLegs(0)),
             t0,
@@ -115,7 +129,46 @@ impl Harness {
             sent: Vec::new(),
             writes: Vec::new(),
             log: Vec::new(),
+            media: Vec::new(),
         }
+    }
+
+    /// Ends every playback the engine started and has not seen end (the media plane's part).
+    fn finish_playbacks(&mut self) {
+        loop {
+            let plays: Vec<_> = self
+                .media
+                .drain(..)
+                .filter_map(|c| match c {
+                    MediaCommand::Play { leg, playback, .. } => Some((leg, playback)),
+                    _ => None,
+                })
+                .collect();
+            if plays.is_empty() {
+                return;
+            }
+            for (leg, playback) in plays {
+                self.engine
+                    .handle_media(self.now, MediaEvent::PlaybackFinished { leg, playback });
+                self.pump();
+            }
+        }
+    }
+
+    fn prompts_played(&self) -> Vec<String> {
+        self.media
+            .iter()
+            .flat_map(|c| match c {
+                MediaCommand::Play { prompts, .. } => prompts.clone(),
+                _ => Vec::new(),
+            })
+            .collect()
+    }
+
+    fn press(&mut self, leg: LegId, digit: char) {
+        self.engine
+            .handle_media(self.now, MediaEvent::Dtmf { leg, digit });
+        self.pump();
     }
 
     fn pump(&mut self) {
@@ -140,7 +193,7 @@ impl Harness {
                         self.writes.push(op);
                         tickets.push(ticket);
                     }
-                    Output::Media(_) => {}
+                    Output::Media(command) => self.media.push(command),
                 }
             }
             if tickets.is_empty() {
@@ -587,5 +640,154 @@ fn invites_over_the_call_limit_get_503_with_retry_after() {
         h.engine.call_count(),
         1,
         "the established call keeps its service"
+    );
+}
+
+const IVR_CONFIG: &str = r#"
+[sip]
+realm = "switchboard"
+[sip.registrar]
+digest_algorithms = ["MD5"]
+keepalive_interval_seconds = 0
+[[trunk]]
+name = "carrier"
+sources = ["127.0.0.2/32"]
+[skills]
+support = "Support"
+sales = "Sales"
+[agents]
+login_on_register = true
+[[agent]]
+id = "1001"
+password = "secret"
+skills = { support = 5, sales = 5 }
+[[queue]]
+name = "support"
+requirement = "support >= 1"
+wrap_up_seconds = 5
+survey = true
+[[queue]]
+name = "sales"
+requirement = "sales >= 1"
+[[ivr]]
+name = "main"
+[[route]]
+dnis = "200"
+ivr = "main"
+[[route]]
+dnis = "201"
+queue = "support"
+"#;
+
+#[test]
+fn dnis_200_runs_the_main_menu_and_digit_1_queues_for_sales_with_menu_in_the_screen_pop() {
+    let mut h = Harness::with(IVR_CONFIG, &["main", "survey"]);
+    h.trunk_invite("200", "m");
+    assert_eq!(h.responses_to(trunk().remote), vec![100, 200]);
+    let caller = h
+        .media
+        .iter()
+        .find_map(|c| match c {
+            MediaCommand::SetMedia { leg, .. } => Some(*leg),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(h.prompts_played(), vec!["welcome"]);
+    h.finish_playbacks();
+    h.press(caller, '1');
+    let queued = h
+        .writes
+        .iter()
+        .find_map(|w| match w {
+            WriteOp::Record { queue_log, .. } if !queue_log.is_empty() => {
+                Some(queue_log[0].to_line())
+            }
+            _ => None,
+        })
+        .expect("ENTERQUEUE");
+    assert!(queued.contains("|sales|NONE|ENTERQUEUE|"), "{queued}");
+    h.register("1001", 1);
+    let alerting = h
+        .writes
+        .iter()
+        .find_map(|w| match w {
+            WriteOp::Append(events) => events.iter().find(|e| e.kind == "AgentAlerting").cloned(),
+            _ => None,
+        })
+        .expect("screen-pop");
+    let payload = String::from_utf8(alerting.payload).unwrap();
+    assert!(payload.contains(r#""menu":"sales""#), "{payload}");
+    assert!(h.last_request_to(phone(1).remote, Method::Invite).is_some());
+}
+
+#[test]
+fn silent_caller_in_the_main_menu_goes_to_support_after_the_digit_timeouts() {
+    let mut h = Harness::with(IVR_CONFIG, &["main"]);
+    h.trunk_invite("200", "n");
+    for _ in 0..4 {
+        h.finish_playbacks();
+        h.advance(Duration::from_secs(6));
+    }
+    assert!(
+        h.queue_log().first().is_some_and(|e| e == "ENTERQUEUE"),
+        "{:?}",
+        h.queue_log()
+    );
+    let line = h
+        .writes
+        .iter()
+        .find_map(|w| match w {
+            WriteOp::Record { queue_log, .. } if !queue_log.is_empty() => {
+                Some(queue_log[0].to_line())
+            }
+            _ => None,
+        })
+        .unwrap();
+    assert!(line.contains("|support|"), "{line}");
+}
+
+#[test]
+fn agent_hangup_on_a_survey_queue_asks_the_caller_and_the_digit_goes_into_the_cdr() {
+    let mut h = Harness::with(IVR_CONFIG, &["main", "survey"]);
+    h.register("1001", 1);
+    h.trunk_invite("201", "s");
+    h.trunk_in_dialog("s", "ACK", 1);
+    h.phone_answers(1, 200, "OK");
+    let caller = h
+        .media
+        .iter()
+        .find_map(|c| match c {
+            MediaCommand::SetMedia { leg, .. } => Some(*leg),
+            _ => None,
+        })
+        .unwrap();
+    h.media.clear();
+    let ack = h.last_request_to(phone(1).remote, Method::Ack).unwrap();
+    let to = rsip::headers::UntypedHeader::value(ack.to_header().unwrap()).to_string();
+    let from = rsip::headers::UntypedHeader::value(ack.from_header().unwrap()).to_string();
+    let call_id = rsip::headers::UntypedHeader::value(ack.call_id_header().unwrap()).to_string();
+    let bye = format!(
+        "BYE sip:switchboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {};branch=z9hG4bKbyes\r\n\
+         Max-Forwards: 70\r\nFrom: {to}\r\nTo: {from}\r\nCall-ID: {call_id}\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n",
+        phone(1).remote
+    );
+    h.deliver(phone(1), &bye);
+    // The agent is released at once (wrap-up); the caller stays for the survey.
+    assert!(matches!(h.agent_state("1001"), AgentState::WrapUp { .. }));
+    assert!(h.last_request_to(trunk().remote, Method::Bye).is_none());
+    assert_eq!(h.prompts_played(), vec!["survey-rate-1-5"]);
+    h.finish_playbacks();
+    h.press(caller, '4');
+    h.finish_playbacks();
+    assert!(
+        h.last_request_to(trunk().remote, Method::Bye).is_some(),
+        "caller released after the survey"
+    );
+    let cdr = h.cdr().unwrap();
+    assert_eq!(cdr.survey_score, Some(4));
+    assert_eq!(cdr.hangup_side, Some(HangupSide::Agent));
+    assert_eq!(
+        h.queue_log(),
+        vec!["ENTERQUEUE", "CONNECT", "COMPLETEAGENT"]
     );
 }
