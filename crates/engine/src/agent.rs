@@ -153,6 +153,8 @@ impl Engine {
                 tx: None,
                 dialog: None,
                 sdp_offer,
+                sdp,
+                rtp,
                 rang_at: now,
                 state: AgentLegState::Journaling,
             },

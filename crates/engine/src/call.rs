@@ -81,6 +81,8 @@ pub(crate) struct Call {
     pub(crate) next_playback: u32,
     /// Why the last agent was let go before answering, for the CDR's end reason.
     pub(crate) rona: bool,
+    /// One side put the other on hold (re-INVITE sendonly/inactive): it hears music.
+    pub(crate) held: bool,
 }
 
 /// Where an agent leg is.
@@ -109,6 +111,10 @@ pub(crate) struct AgentLeg {
     pub(crate) tx: Option<TransactionId>,
     pub(crate) dialog: Option<Dialog>,
     pub(crate) sdp_offer: SdpOffer,
+    /// Our SDP state on this leg (answers to the phone's re-INVITEs).
+    pub(crate) sdp: LocalSdp,
+    /// Our RTP address on this leg.
+    pub(crate) rtp: SocketAddr,
     pub(crate) rang_at: Instant,
     pub(crate) state: AgentLegState,
 }

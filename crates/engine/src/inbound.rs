@@ -17,7 +17,7 @@ use crate::call::{Call, CallState, CallerLeg, Ending, QueueStay};
 use crate::engine::{AfterCommit, DialogOwner, Engine};
 use crate::events;
 use crate::ids::{uuid_text, uuid_v7};
-use crate::output::MediaCommand;
+use crate::output::{LegId, MediaCommand};
 
 impl Engine {
     /// Issue 6 §1–2: route, answer with our SDP, then queue or IVR.
@@ -168,6 +168,7 @@ impl Engine {
             agent: None,
             next_playback: 1,
             rona: false,
+            held: false,
         };
         tracing::info!(call = %text_id, dnis, "call answered");
         let progress = self.in_progress(&call, "answered");
@@ -386,8 +387,9 @@ impl Engine {
         }
     }
 
-    /// A re-INVITE (session refresh, hold): answered from the same local media. Hold with music
-    /// on hold for the other side is not in this build; the media keeps flowing as negotiated.
+    /// A re-INVITE on either leg (session refresh, codec change, hold): answered from that
+    /// leg's own media. Hold (RFC 3264 §8.4: `sendonly`/`inactive` offered) gives the other side
+    /// of a bridged call music on hold; resume stops the music.
     fn on_reinvite(
         &mut self,
         now: Instant,
@@ -395,43 +397,83 @@ impl Engine {
         owner: DialogOwner,
         request: &Request,
     ) {
-        let DialogOwner::Caller(call_id) = owner else {
+        let parsed = SessionDescription::parse(&request.body)
+            .ok()
+            .filter(|_| !request.body.is_empty());
+        let (result, leg, local_addr, call_id) = match owner {
+            DialogOwner::Caller(call_id) => {
+                let Some(call) = self.calls.get_mut(&call_id) else {
+                    return;
+                };
+                let local = LocalMedia::g711(call.caller.rtp.ip(), call.caller.rtp.port());
+                let result = parsed.map(|sdp| call.caller.sdp.answer(&SdpOffer(sdp), &local));
+                (result, call.caller.leg, call.caller.peer.local, call_id)
+            }
+            DialogOwner::Agent(offer) => {
+                let Some(leg) = self.agent_legs.get_mut(&offer) else {
+                    return;
+                };
+                let local = LocalMedia::g711(leg.rtp.ip(), leg.rtp.port());
+                let result = parsed.map(|sdp| leg.sdp.answer(&SdpOffer(sdp), &local));
+                (result, leg.leg, leg.peer.local, leg.call)
+            }
+        };
+        let Some(Ok((answer, media))) = result else {
+            // No offer in the re-INVITE (we would offer in the 200), or nothing in common.
             let response =
                 switchboard_sip::message::response_to(request, StatusCode::NotAcceptableHere, None);
             self.respond(now, id, response);
             return;
         };
+        let held = media.held_by_remote;
+        let mut response = switchboard_sip::message::response_to(request, StatusCode::OK, None);
+        response.headers.push(Header::Contact(
+            format!("<sip:switchboard@{local_addr}>").into(),
+        ));
+        let response = response_with_body(
+            response,
+            "application/sdp",
+            answer.0.to_string().into_bytes(),
+        );
+        self.respond(now, id, response);
+        self.media(MediaCommand::SetMedia { leg, media });
+        self.hold_changed(call_id, leg, held);
+    }
+
+    /// `leg` put the other side of its bridged call on hold, or took it off.
+    fn hold_changed(&mut self, call_id: u128, leg: LegId, held: bool) {
         let Some(call) = self.calls.get_mut(&call_id) else {
             return;
         };
-        let local = LocalMedia::g711(call.caller.rtp.ip(), call.caller.rtp.port());
-        let parsed = SessionDescription::parse(&request.body)
-            .ok()
-            .filter(|_| !request.body.is_empty());
-        let result = parsed.map(|sdp| call.caller.sdp.answer(&SdpOffer(sdp), &local));
-        let leg = call.caller.leg;
-        let contact = format!("<sip:switchboard@{}>", call.caller.peer.local);
-        match result {
-            Some(Ok((answer, media))) => {
-                let mut response =
-                    switchboard_sip::message::response_to(request, StatusCode::OK, None);
-                response.headers.push(Header::Contact(contact.into()));
-                let response = response_with_body(
-                    response,
-                    "application/sdp",
-                    answer.0.to_string().into_bytes(),
-                );
-                self.respond(now, id, response);
-                self.media(MediaCommand::SetMedia { leg, media });
-            }
-            _ => {
-                let response = switchboard_sip::message::response_to(
-                    request,
-                    StatusCode::NotAcceptableHere,
-                    None,
-                );
-                self.respond(now, id, response);
-            }
+        let Some(agent_leg) = call
+            .connected
+            .and_then(|offer| self.agent_legs.get(&offer))
+            .map(|a| a.leg)
+        else {
+            return;
+        };
+        if call.held == held {
+            return;
+        }
+        call.held = held;
+        let caller_leg = call.caller.leg;
+        let other = if leg == caller_leg {
+            agent_leg
+        } else {
+            caller_leg
+        };
+        let class = call
+            .queue
+            .as_ref()
+            .and_then(|q| self.config.queue(&q.queue))
+            .map_or_else(|| "default".to_string(), |q| q.music_on_hold.clone());
+        if held {
+            tracing::info!(call = %call.text_id, "on hold");
+            self.media(MediaCommand::MusicOnHold { leg: other, class });
+        } else {
+            // The bridge stayed up; ending the music lets the other side's audio through.
+            tracing::info!(call = %call.text_id, "resumed");
+            self.media(MediaCommand::Stop { leg: other });
         }
     }
 

@@ -791,3 +791,66 @@ fn agent_hangup_on_a_survey_queue_asks_the_caller_and_the_digit_goes_into_the_cd
         vec!["ENTERQUEUE", "CONNECT", "COMPLETEAGENT"]
     );
 }
+
+#[test]
+fn agent_hold_by_reinvite_sendonly_gives_the_caller_music_and_resume_stops_it() {
+    let mut h = Harness::new("linear");
+    h.register("1001", 1);
+    h.trunk_invite("201", "hold");
+    h.trunk_in_dialog("hold", "ACK", 1);
+    h.phone_answers(1, 200, "OK");
+    let caller = h
+        .media
+        .iter()
+        .find_map(|c| match c {
+            MediaCommand::SetMedia { leg, .. } => Some(*leg),
+            _ => None,
+        })
+        .unwrap();
+    let ack = h.last_request_to(phone(1).remote, Method::Ack).unwrap();
+    let to = rsip::headers::UntypedHeader::value(ack.to_header().unwrap()).to_string();
+    let from = rsip::headers::UntypedHeader::value(ack.from_header().unwrap()).to_string();
+    let call_id = rsip::headers::UntypedHeader::value(ack.call_id_header().unwrap()).to_string();
+    let reinvite = |cseq: u32, direction: &str| {
+        let body = format!("{}a={direction}\r\n", SDP.replace("127.0.0.2", "127.0.0.1"));
+        format!(
+            "INVITE sip:switchboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {};branch=z9hG4bKre{cseq}\r\n\
+             Max-Forwards: 70\r\nFrom: {to}\r\nTo: {from}\r\nCall-ID: {call_id}\r\nCSeq: {cseq} INVITE\r\n\
+             Contact: <sip:1001@{}>\r\nContent-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{body}",
+            phone(1).remote,
+            phone(1).remote,
+            body.len()
+        )
+    };
+    h.media.clear();
+    h.deliver(phone(1), &reinvite(10, "sendonly"));
+    let ok = h
+        .sent_to(phone(1).remote)
+        .into_iter()
+        .rev()
+        .find_map(|m| match m {
+            SipMessage::Response(r) if r.status_code.code() == 200 => Some(r),
+            _ => None,
+        })
+        .unwrap();
+    let answer = String::from_utf8(ok.body.clone()).unwrap();
+    assert!(
+        answer.contains("a=recvonly"),
+        "RFC 3264 §8.4 answer to sendonly: {answer}"
+    );
+    assert!(
+        h.media
+            .iter()
+            .any(|c| matches!(c, MediaCommand::MusicOnHold { leg, .. } if *leg == caller)),
+        "the caller hears music: {:?}",
+        h.media
+    );
+    h.media.clear();
+    h.deliver(phone(1), &reinvite(11, "sendrecv"));
+    assert!(
+        h.media
+            .iter()
+            .any(|c| matches!(c, MediaCommand::Stop { leg } if *leg == caller))
+    );
+    assert!(matches!(h.agent_state("1001"), AgentState::OnCall { .. }));
+}
