@@ -352,6 +352,18 @@ impl Engine {
                 }
             }
             Method::Invite => self.on_reinvite(now, id, owner, &request),
+            Method::Refer => match owner {
+                DialogOwner::Agent(offer) => self.on_agent_refer(now, id, offer, &request),
+                DialogOwner::Caller(_) => {
+                    // The customer's side does not transfer the agent.
+                    let response = switchboard_sip::message::response_to(
+                        &request,
+                        StatusCode::Forbidden,
+                        None,
+                    );
+                    self.respond(now, id, response);
+                }
+            },
             Method::Info => {
                 // SIP INFO dtmf-relay (Cisco style): `Signal=5`.
                 let digit = std::str::from_utf8(&request.body).ok().and_then(|body| {

@@ -44,6 +44,7 @@ mod ivr;
 mod output;
 mod policy;
 pub mod shell;
+mod transfer;
 
 pub use engine::{Engine, EngineError, EngineOptions};
 pub use output::{LegAllocator, LegId, MediaCommand, MediaEvent, Output, PlaybackRef, Ticket};

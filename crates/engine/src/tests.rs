@@ -677,6 +677,9 @@ ivr = "main"
 [[route]]
 dnis = "201"
 queue = "support"
+[[route]]
+dnis = "202"
+queue = "sales"
 "#;
 
 #[test]
@@ -853,4 +856,81 @@ fn agent_hold_by_reinvite_sendonly_gives_the_caller_music_and_resume_stops_it() 
             .any(|c| matches!(c, MediaCommand::Stop { leg } if *leg == caller))
     );
     assert!(matches!(h.agent_state("1001"), AgentState::OnCall { .. }));
+}
+
+#[test]
+fn blind_transfer_by_refer_keeps_the_caller_and_call_id_and_queues_it_for_the_target() {
+    let mut h = Harness::with(IVR_CONFIG, &[]);
+    h.register("1001", 1);
+    h.trunk_invite("201", "x");
+    h.trunk_in_dialog("x", "ACK", 1);
+    h.phone_answers(1, 200, "OK");
+    let ack = h.last_request_to(phone(1).remote, Method::Ack).unwrap();
+    let to = rsip::headers::UntypedHeader::value(ack.to_header().unwrap()).to_string();
+    let from = rsip::headers::UntypedHeader::value(ack.from_header().unwrap()).to_string();
+    let call_id = rsip::headers::UntypedHeader::value(ack.call_id_header().unwrap()).to_string();
+    let refer = format!(
+        "REFER sip:switchboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {};branch=z9hG4bKref1\r\n\
+         Max-Forwards: 70\r\nFrom: {to}\r\nTo: {from}\r\nCall-ID: {call_id}\r\nCSeq: 3 REFER\r\n\
+         Contact: <sip:1001@{}>\r\nRefer-To: <sip:202@127.0.0.1>\r\nContent-Length: 0\r\n\r\n",
+        phone(1).remote,
+        phone(1).remote
+    );
+    h.deliver(phone(1), &refer);
+    assert!(
+        h.responses_to(phone(1).remote).contains(&202),
+        "{:?}",
+        h.responses_to(phone(1).remote)
+    );
+    let notify = h
+        .last_request_to(phone(1).remote, Method::Notify)
+        .expect("NOTIFY");
+    assert!(String::from_utf8_lossy(&notify.body).starts_with("SIP/2.0 200"));
+    assert!(
+        h.last_request_to(phone(1).remote, Method::Bye).is_some(),
+        "agent leg released"
+    );
+    assert!(
+        h.last_request_to(trunk().remote, Method::Bye).is_none(),
+        "customer stays"
+    );
+    assert!(matches!(h.agent_state("1001"), AgentState::WrapUp { .. }));
+    assert_eq!(
+        h.queue_log(),
+        vec!["ENTERQUEUE", "CONNECT", "TRANSFER", "ENTERQUEUE"]
+    );
+    // Wrap-up over: 1001 (sales 5) takes the transferred call from the sales queue.
+    h.advance(Duration::from_secs(6));
+    // Distinct INVITEs (UDP retransmissions share a Call-ID).
+    let invites: std::collections::BTreeSet<String> = h
+        .sent_to(phone(1).remote)
+        .into_iter()
+        .filter_map(|m| match m {
+            SipMessage::Request(r) if r.method == Method::Invite => {
+                Some(rsip::headers::UntypedHeader::value(r.call_id_header().unwrap()).to_string())
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(invites.len(), 2);
+    h.phone_answers(1, 200, "OK");
+    h.trunk_in_dialog("x", "BYE", 2);
+    assert_eq!(
+        h.queue_log(),
+        vec![
+            "ENTERQUEUE",
+            "CONNECT",
+            "TRANSFER",
+            "ENTERQUEUE",
+            "CONNECT",
+            "COMPLETECALLER"
+        ]
+    );
+    let cdrs = h
+        .writes
+        .iter()
+        .filter(|w| matches!(w, WriteOp::FinishCall { .. }))
+        .count();
+    assert_eq!(cdrs, 1, "one call, one CDR");
+    assert_eq!(h.cdr().unwrap().queue.as_deref(), Some("sales"));
 }
