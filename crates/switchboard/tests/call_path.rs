@@ -139,6 +139,23 @@ fn trunk_call_to_201_is_bridged_to_a_registered_agent_and_leaves_cdr_and_queue_l
         row.contains("\"1001\""),
         "the agent is in the extra columns: {row}"
     );
+    // The queue records: the CDR names the stereo WAV the media engine wrote (SIPp sends no
+    // RTP here, so it holds silence; tests/README.md: the media engine's own tests check audio).
+    let recording = row
+        .split(',')
+        .map(|f| f.trim_matches('"'))
+        .find(|f| f.ends_with(".wav"))
+        .unwrap_or_else(|| panic!("no recording path in the CDR: {row}"));
+    let deadline = Instant::now() + SETTLE;
+    while !std::path::Path::new(recording).is_file() {
+        assert!(
+            Instant::now() < deadline,
+            "recording {recording} missing
+{}",
+            daemon.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let events: Vec<&str> = queue_log
         .lines()
         .filter_map(|l| l.split('|').nth(4))
