@@ -15,7 +15,7 @@
 //!
 //! - inputs: [`Engine::handle_sip`], [`Engine::handle_transport_error`],
 //!   [`Engine::handle_media`] ([`MediaEvent`]), [`Engine::handle_store`] (a write committed),
-//!   [`Engine::handle_timeout`];
+//!   [`Engine::handle_command`] ([`EngineCommand`] from the API), [`Engine::handle_timeout`];
 //! - outputs: [`Engine::poll_output`] → [`Output`]: SIP bytes to send, [`MediaCommand`]s for
 //!   the media threads, store writes ([`switchboard_store::WriteOp`]) with a [`Ticket`];
 //! - [`Engine::poll_timeout`]: the earliest SIP, registrar, router or IVR deadline.
@@ -35,6 +35,7 @@
 mod acd_map;
 mod agent;
 mod call;
+mod command;
 mod engine;
 mod events;
 mod finish;
@@ -46,6 +47,7 @@ mod policy;
 pub mod shell;
 mod transfer;
 
+pub use command::{CommandError, EngineCommand};
 pub use engine::{Engine, EngineError, EngineOptions};
 pub use output::{LegAllocator, LegId, MediaCommand, MediaEvent, Output, PlaybackRef, Ticket};
 

@@ -21,10 +21,11 @@ use switchboard_sip::Transport;
 use switchboard_sip::transport::{self, Inbound, TransportConfig, TransportHandle};
 use switchboard_store::writer::{Reply, StoreWriter, SubmitError, WriterHandle};
 use switchboard_store::{NewEvent, Store, WriteOp, WriteOutcome};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use crate::command::{CommandError, EngineCommand};
 use crate::engine::{Engine, EngineError, EngineOptions};
 use switchboard_media::engine::{EngineEvent, EngineEvents, LegId as MediaLegId, MediaHandle};
 use switchboard_media::ports::PortPool;
@@ -34,6 +35,8 @@ use crate::output::{LegAllocator, LegId, MediaCommand, MediaEvent, Output, Playb
 /// Capacity of the published event bus; a lagging subscriber is told how many it lost and
 /// re-reads them from the journal by seq.
 const EVENT_BUS: usize = 4096;
+/// Bound of the API command channel.
+const COMMANDS: usize = 256;
 /// Bound of the media event channel (DTMF, playback ends, inactivity).
 const MEDIA_EVENTS: usize = 4096;
 /// Bound of the store writer's queue and of one commit batch.
@@ -236,7 +239,10 @@ pub struct PublishedEvent {
 pub struct EngineHandle {
     transport: TransportHandle,
     events: broadcast::Sender<PublishedEvent>,
+    commands: mpsc::Sender<Command>,
 }
+
+type Command = (EngineCommand, oneshot::Sender<Result<(), CommandError>>);
 
 impl EngineHandle {
     /// The bound SIP address (UDP and TCP).
@@ -247,6 +253,16 @@ impl EngineHandle {
     /// Committed events, live.
     pub fn subscribe(&self) -> broadcast::Receiver<PublishedEvent> {
         self.events.subscribe()
+    }
+
+    /// Runs an API command on the engine task and returns its outcome.
+    pub async fn command(&self, command: EngineCommand) -> Result<(), CommandError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send((command, tx))
+            .await
+            .map_err(|_| CommandError::Stopped)?;
+        rx.await.map_err(|_| CommandError::Stopped)?
     }
 }
 
@@ -300,6 +316,7 @@ pub async fn start(
     )?;
     let writer = StoreWriter::spawn(store, STORE_QUEUE, STORE_BATCH)?;
     let (events, _) = broadcast::channel(EVENT_BUS);
+    let (commands, commands_rx) = mpsc::channel(COMMANDS);
     let shell = Shell {
         engine,
         transport: transport.clone(),
@@ -308,7 +325,7 @@ pub async fn start(
         events: events.clone(),
     };
     tracker.spawn(async move {
-        shell.run(inbound, media_rx, shutdown).await;
+        shell.run(inbound, media_rx, commands_rx, shutdown).await;
         // Every queued write is committed before the store closes.
         let _ = tokio::task::spawn_blocking(move || {
             if let Ok(store) = writer.shutdown() {
@@ -317,7 +334,11 @@ pub async fn start(
         })
         .await;
     });
-    Ok(EngineHandle { transport, events })
+    Ok(EngineHandle {
+        transport,
+        events,
+        commands,
+    })
 }
 
 type Done = (Ticket, bool, Vec<(u64, NewEvent)>);
@@ -335,6 +356,7 @@ impl Shell {
         mut self,
         mut inbound: mpsc::Receiver<Inbound>,
         mut media: mpsc::Receiver<MediaEvent>,
+        mut commands: mpsc::Receiver<Command>,
         shutdown: CancellationToken,
     ) {
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
@@ -348,6 +370,9 @@ impl Shell {
                     self.engine.handle_sip(Instant::now(), peer, message);
                 }
                 Some(event) = media.recv() => self.engine.handle_media(Instant::now(), event),
+                Some((command, reply)) = commands.recv() => {
+                    let _ = reply.send(self.engine.handle_command(Instant::now(), command));
+                }
                 Some((ticket, ok, committed)) = done_rx.recv() => {
                     for (seq, event) in committed {
                         let _ = self.events.send(PublishedEvent { seq, event: Arc::new(event) });

@@ -934,3 +934,60 @@ fn blind_transfer_by_refer_keeps_the_caller_and_call_id_and_queues_it_for_the_ta
     assert_eq!(cdrs, 1, "one call, one CDR");
     assert_eq!(h.cdr().unwrap().queue.as_deref(), Some("sales"));
 }
+
+#[test]
+fn api_commands_set_agent_state_and_hang_up_a_waiting_call() {
+    use crate::{CommandError, EngineCommand};
+    let mut h = Harness::new("linear");
+    h.register("1001", 1);
+    h.engine
+        .handle_command(
+            h.now,
+            EngineCommand::SetAgentState {
+                agent: "1001".into(),
+                state: switchboard_acd::RequestedState::NotReady("lunch".into()),
+            },
+        )
+        .unwrap();
+    h.pump();
+    assert!(matches!(h.agent_state("1001"), AgentState::NotReady(_)));
+    h.trunk_invite("201", "api");
+    assert!(
+        h.last_request_to(phone(1).remote, Method::Invite).is_none(),
+        "not ready: no offer"
+    );
+    let call_id = h.cdr().map(|c| c.call_id);
+    assert!(call_id.is_none());
+    let started = h
+        .writes
+        .iter()
+        .find_map(|w| match w {
+            WriteOp::Append(events) => events.iter().find(|e| e.kind == "CallStarted").cloned(),
+            _ => None,
+        })
+        .unwrap();
+    let call_id = started.call_id.unwrap();
+    assert_eq!(
+        h.engine.handle_command(
+            h.now,
+            EngineCommand::Hangup {
+                call_id: "nope".into()
+            }
+        ),
+        Err(CommandError::UnknownCall("nope".into()))
+    );
+    h.engine
+        .handle_command(
+            h.now,
+            EngineCommand::Hangup {
+                call_id: call_id.clone(),
+            },
+        )
+        .unwrap();
+    h.pump();
+    assert!(h.last_request_to(trunk().remote, Method::Bye).is_some());
+    let cdr = h.cdr().unwrap();
+    assert_eq!(cdr.call_id, call_id);
+    assert_eq!(cdr.end_reason, "api-hangup");
+    assert_eq!(h.engine.call_count(), 0);
+}

@@ -109,7 +109,7 @@ impl Engine {
 
     /// The agent leg ends with a TRANSFER line; the customer joins `queue` again (music on
     /// hold, a new ENTERQUEUE) keeping its call id.
-    fn transfer_to_queue(
+    pub(crate) fn transfer_to_queue(
         &mut self,
         now: Instant,
         call_id: u128,
