@@ -7,12 +7,16 @@
 mod common;
 
 use std::fs::{self, File};
-use std::process::{Command, Stdio};
+use std::net::{IpAddr, Ipv4Addr};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::sipp::{SippTransport, require_sipp, run_sipp};
 use common::wire::http_get;
-use common::{Daemon, ScratchDir, free_port, sipp_scenario, tail, wait_with_deadline};
+use common::{
+    Daemon, ScratchDir, demo_config, free_port, repo_root, sipp_scenario, tail, wait_with_deadline,
+};
 
 /// How long the daemon may take to see the agent registered, and to write the call's records.
 const SETTLE: Duration = Duration::from_secs(15);
@@ -169,4 +173,157 @@ fn trunk_call_to_201_is_bridged_to_a_registered_agent_and_leaves_cdr_and_queue_l
         queue_log.lines().all(|l| l.contains("|support|")),
         "queue_log:\n{queue_log}"
     );
+}
+
+/// An agent phone process: registers `agent` and runs `ooc` for every INVITE.
+fn spawn_agent(daemon: &Daemon, dir: &Path, agent: &str, register: &str, ooc: &str) -> Child {
+    let port = free_port(true).to_string();
+    let screen = dir.join(format!("screen-{agent}.txt"));
+    let out = File::create(&screen).expect("agent screen file");
+    let err = out.try_clone().expect("clone");
+    Command::new("sipp")
+        .arg(daemon.sip.to_string())
+        .arg("-sf")
+        .arg(sipp_scenario(register))
+        .arg("-oocsf")
+        .arg(sipp_scenario(ooc))
+        .args(["-t", "u1", "-i", "127.0.0.1", "-p", &port])
+        .args(["-s", agent, "-au", agent, "-ap", "secret", "-m", "1"])
+        .args(["-nostdin", "-timeout", "120s", "-trace_err"])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .expect("spawning an agent's sipp")
+}
+
+/// Waits until the daemon's metrics show `n` registered agents.
+fn wait_registered(daemon: &Daemon, n: usize) {
+    let deadline = Instant::now() + SETTLE;
+    let want = format!("switchboard_agents_registered {n}");
+    loop {
+        let metrics = http_get(daemon.http, "/metrics", Duration::from_secs(2))
+            .map(|(_, body)| body)
+            .unwrap_or_default();
+        if metrics.lines().any(|l| l.trim() == want) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never saw `{want}`\n{}",
+            daemon.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The demo configuration with a 1 s wrap-up in `sales` and no keep-alive probes (the SIPp
+/// agents' out-of-call scenario expects INVITEs only), next to links to the demo's `ivr/` and
+/// `prompts/`.
+fn fast_config(dir: &Path) -> std::path::PathBuf {
+    let text = fs::read_to_string(demo_config()).expect("demo config");
+    let text = text
+        .replace(
+            "keepalive_interval_seconds = 30",
+            "keepalive_interval_seconds = 0",
+        )
+        .replace(
+            "name = \"sales\"\nrequirement = \"sales >= 1\"\nwrap_up_seconds = 5",
+            "name = \"sales\"\nrequirement = \"sales >= 1\"\nwrap_up_seconds = 1",
+        );
+    assert!(
+        text.contains("wrap_up_seconds = 1"),
+        "demo config changed shape"
+    );
+    for sub in ["ivr", "prompts"] {
+        std::os::unix::fs::symlink(repo_root().join("config").join(sub), dir.join(sub))
+            .expect("linking the demo's flows and prompts");
+    }
+    let path = dir.join("switchboard.toml");
+    fs::write(&path, text).expect("writing the test config");
+    path
+}
+
+#[test]
+fn twenty_calls_over_three_agents_are_all_answered_with_one_cdr_each() {
+    let test = "twenty_calls_over_three_agents_are_all_answered_with_one_cdr_each";
+    if !require_sipp(test) {
+        return;
+    }
+    const CALLS: usize = 20;
+    let config_dir = ScratchDir::new("config");
+    let config = fast_config(config_dir.path());
+    let daemon = Daemon::start_with(&config, IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let agents_dir = ScratchDir::new("agents");
+    let mut agents: Vec<Child> = ["1001", "1002", "1003"]
+        .iter()
+        .map(|a| {
+            spawn_agent(
+                &daemon,
+                agents_dir.path(),
+                a,
+                "agent_register_long.xml",
+                "agent_answer_hangup.xml",
+            )
+        })
+        .collect();
+    wait_registered(&daemon, 3);
+    let calls = CALLS.to_string();
+    let caller = run_sipp(
+        &daemon,
+        "caller_until_bye.xml",
+        SippTransport::Udp,
+        &[
+            "-s", "202", "-m", &calls, "-r", "4", "-l", "20", "-timeout", "55s",
+        ],
+    );
+    for agent in &mut agents {
+        let _ = agent.kill();
+        let _ = agent.wait();
+    }
+    assert!(
+        caller.succeeded(),
+        "caller `{}` failed: {:?}\n{}\n--- daemon ---\n{}",
+        caller.command,
+        caller.status,
+        caller.report,
+        daemon.log()
+    );
+    let data = daemon.dir().join("data");
+    let deadline = Instant::now() + SETTLE;
+    let (cdr, queue_log) = loop {
+        let cdr = fs::read_to_string(data.join("cdr/Master.csv")).unwrap_or_default();
+        let queue_log = fs::read_to_string(data.join("queue_log")).unwrap_or_default();
+        if cdr.lines().count() >= CALLS {
+            break (cdr, queue_log);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} CDRs after {CALLS} calls\n{cdr}\n{}",
+            cdr.lines().count(),
+            daemon.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(cdr.lines().count(), CALLS, "{cdr}");
+    for row in cdr.lines() {
+        assert!(row.contains("\"ANSWERED\""), "{row}");
+        assert!(
+            ["\"1001\"", "\"1002\"", "\"1003\""]
+                .iter()
+                .any(|a| row.contains(a)),
+            "answered by one of the three agents: {row}"
+        );
+    }
+    let count = |event: &str| {
+        queue_log
+            .lines()
+            .filter(|l| l.split('|').nth(4) == Some(event))
+            .count()
+    };
+    assert_eq!(count("ENTERQUEUE"), CALLS, "{queue_log}");
+    assert_eq!(count("CONNECT"), CALLS, "{queue_log}");
+    assert_eq!(count("COMPLETEAGENT"), CALLS, "{queue_log}");
+    assert_eq!(count("ABANDON"), 0, "{queue_log}");
 }
