@@ -479,7 +479,9 @@ impl Engine {
                 AfterCommit::Nothing,
             );
         }
-        tracing::info!(call = %call_id, %agent, "bridged");
+        if let Some(call) = self.calls.get(&call_id) {
+            tracing::info!(call = %call.text_id, %agent, "bridged");
+        }
     }
 
     /// A 2xx no transaction matches any more (after Timer M): if it is an agent dialog we

@@ -991,3 +991,19 @@ fn api_commands_set_agent_state_and_hang_up_a_waiting_call() {
     assert_eq!(cdr.end_reason, "api-hangup");
     assert_eq!(h.engine.call_count(), 0);
 }
+
+#[test]
+fn an_agent_whose_registration_expires_is_logged_out_and_gets_no_offer() {
+    let mut h = Harness::new("linear");
+    h.register("1001", 1);
+    assert_eq!(h.agent_state("1001"), AgentState::Ready);
+    // The REGISTER asked for 600 s; nothing refreshes it.
+    h.advance(Duration::from_secs(601));
+    assert_eq!(h.agent_state("1001"), AgentState::LoggedOut);
+    h.trunk_invite("201", "exp");
+    assert!(h.last_request_to(phone(1).remote, Method::Invite).is_none());
+    assert_eq!(h.engine.call_count(), 1, "the caller waits in the queue");
+    // The phone registers again: the waiting call is offered at once.
+    h.register("1001", 1);
+    assert!(h.last_request_to(phone(1).remote, Method::Invite).is_some());
+}
