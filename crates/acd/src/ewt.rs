@@ -108,6 +108,11 @@ impl EwtModel {
         self.answer_samples += 1;
     }
 
+    /// The recent offer-to-answer delay.
+    pub(crate) fn answer_delay(&self) -> Duration {
+        Duration::try_from_secs_f64(self.answer_delay).unwrap_or_default()
+    }
+
     /// Mean handle time over the window (the configured default before any call), seconds.
     pub(crate) fn mean_handle(&self) -> f64 {
         match (self.prefix.last(), self.sorted.len()) {

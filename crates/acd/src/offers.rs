@@ -100,12 +100,8 @@ impl Router {
         offer: OfferId,
         timed_out: bool,
     ) -> Result<(), RouterError> {
-        let reason = if timed_out {
-            CancelReason::RingTimeout
-        } else {
-            CancelReason::AgentUnavailable
-        };
-        let rec = self.take_offer(offer, timed_out.then_some(reason))?;
+        // A timeout needs a CANCEL to the phone; a rejecting phone has answered already.
+        let rec = self.take_offer(offer, timed_out.then_some(CancelReason::RingTimeout))?;
         let agent = &mut self.agents[rec.agent.at()];
         agent.ronas += 1;
         self.queues[rec.queue.at()].counters.count(|c| c.ronas += 1);
@@ -321,11 +317,23 @@ impl Router {
     }
 
     pub(crate) fn callback_retry(&mut self, now: Instant, id: CallId) {
+        let removed = self
+            .calls
+            .get(&id)
+            .is_some_and(|c| !self.queues[c.queue.at()].configured);
+        if removed {
+            // Its queue went away while it waited for the retry.
+            self.remove_unanswered(now, id, LeaveReason::QueueRemoved);
+            return;
+        }
         if self
             .calls
             .get(&id)
             .is_some_and(|c| matches!(c.place, Place::Scheduled(_)))
         {
+            // Its steps kept running while it was away (and their timer stopped at the answer):
+            // catch up, then back to its place.
+            self.refresh_step(now, id);
             self.enter_line(now, id);
         }
     }

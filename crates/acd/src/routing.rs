@@ -144,9 +144,12 @@ impl Router {
                     position,
                     ewt,
                 });
-            } else if let Some(c) = self.calls.get_mut(&id) {
-                // Offered at once: the predicted wait is the answer delay.
-                c.predicted = Some(Duration::ZERO);
+            } else {
+                // Offered at once: the predicted wait is the queue's usual answer delay.
+                let delay = self.queues[qi.at()].ewt.answer_delay();
+                if let Some(c) = self.calls.get_mut(&id) {
+                    c.predicted = Some(delay);
+                }
             }
         }
     }

@@ -700,3 +700,32 @@ fn absurd_configured_durations_are_clamped_not_panics() {
     h.advance(secs(3600));
     assert!(matches!(h.state("a1"), AgentState::WrapUp { .. }));
 }
+
+#[test]
+fn a_retried_callback_has_widened_with_the_time_it_waited() {
+    let mut config = one_queue(2, |q| {
+        q.callback = CallbackSpec {
+            max_attempts: 3,
+            retry_delay: secs(60),
+        };
+        q.requirement = Requirement::default().then(SkillExpr::skill("fr", 5), Some(secs(30)));
+    });
+    config.agents = vec![
+        AgentSpec::new("a0").with_skill("fr", 5),
+        AgentSpec::new("a1"),
+    ];
+    let mut h = Harness::new(config);
+    h.arrive(1, "q");
+    h.input(RouterInput::CallbackRequested { call: CallId(1) })
+        .unwrap();
+    h.ready("a0");
+    h.answer(1);
+    h.input(RouterInput::CallbackUnreached { call: CallId(1) })
+        .unwrap();
+    h.not_ready("a0", "break");
+    h.ready("a1");
+    h.take();
+    // Back after 60 s, 30 s past its only step: any member, a1 included, may take it.
+    h.advance(secs(60));
+    assert_eq!(h.only_offer().agent.as_str(), "a1");
+}

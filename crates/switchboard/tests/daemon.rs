@@ -1,5 +1,5 @@
 //! The daemon as an operator sees it: the HTTP listener's `/healthz` and `/metrics`, SIP on an
-//! IPv6 listener, and a clean exit on SIGTERM.
+//! IPv6 listener, and a clean exit on SIGTERM and SIGINT.
 
 mod common;
 
@@ -66,14 +66,24 @@ fn sip_listener_on_ipv6_loopback_answers_options() {
     );
 }
 
-#[test]
-fn sigterm_shuts_the_daemon_down_cleanly() {
+/// Sends `signal` to a running daemon and expects exit status 0 within 10 s.
+fn shuts_down_cleanly_on(signal: &str) {
     let mut daemon = Daemon::start();
-    let status = daemon.terminate(Duration::from_secs(10));
-    let status = status.expect("the daemon was still running 10 s after SIGTERM");
+    let status = daemon.signal(signal, Duration::from_secs(10));
+    let status = status.unwrap_or_else(|| panic!("still running 10 s after SIG{signal}"));
     assert!(
         status.success(),
-        "the daemon exited with {status} after SIGTERM:\n{}",
+        "the daemon exited with {status} after SIG{signal}:\n{}",
         common::tail(&daemon.log(), 4000)
     );
+}
+
+#[test]
+fn sigterm_shuts_the_daemon_down_cleanly() {
+    shuts_down_cleanly_on("TERM");
+}
+
+#[test]
+fn sigint_shuts_the_daemon_down_cleanly() {
+    shuts_down_cleanly_on("INT");
 }

@@ -6,10 +6,12 @@
 //! * §3.1.1 valid responses match no transaction and are absorbed: no reply.
 //! * §3.1.2 invalid requests get 400 (or the more specific code RFC 4475 names for the test, e.g.
 //!   505 for `badvers.dat`) or are dropped — never 2xx; invalid responses are dropped.
-//! * §3.2–3.4 ("torture above the parser") are sent too: the two framing defects the issue names
-//!   (`mcl01.dat`, two Content-Length values; `insuf.dat`, no Call-ID/From/To) must not be taken
-//!   for valid requests, responses get no reply, the rest only must not break the daemon.
-//! * After all of them the daemon still answers OPTIONS with 200.
+//! * §3.2–3.4 ("torture above the parser") are sent too: `mcl01.dat` (two Content-Length values,
+//!   a framing check the issue names) and `insuf.dat` (no Call-ID, From or To; RFC 3261 §8.1.1)
+//!   are held to the invalid rule, responses get no reply, the rest only must not break the
+//!   daemon.
+//! * After all of them the daemon still answers OPTIONS with 200, and when an invalid message
+//!   was dropped, a parse-error (or malformed/invalid/dropped) counter in `/metrics` shows it.
 //!
 //! The messages name foreign hosts in Via, Contact and Request-URI; the daemon must never send to
 //! them. So the test re-executes itself under `unshare -rn` (a new user and network namespace
@@ -31,7 +33,7 @@ use std::sync::mpsc::{self, Sender};
 use std::time::{Duration, Instant};
 
 use common::Daemon;
-use common::wire::{options_ping, status_code};
+use common::wire::{http_get, options_ping, status_code};
 
 /// This test's name, for `--exact` when re-executing.
 const TEST_NAME: &str = "rfc4475_torture_messages_over_udp_inside_a_loopback_only_namespace";
@@ -256,8 +258,14 @@ fn inner_run() {
         "file", "class"
     );
     println!("({retransmissions} retransmitted responses set aside)");
+    let mut dropped_invalid = Vec::new();
     for (name, class) in CORPUS {
         let outcome = outcomes.remove(name).unwrap_or_default();
+        if matches!(class, Class::InvalidRequest(_) | Class::InvalidResponse)
+            && outcome.codes.is_empty()
+        {
+            dropped_invalid.push(*name);
+        }
         println!(
             "{name:<16} {:<26} {} {}",
             format!("{class:?}"),
@@ -278,6 +286,30 @@ fn inner_run() {
             outcome.shown.join(" "),
             outcome.other
         ));
+    }
+
+    // "Malformed → 400 … otherwise dropped and counted in a metric" (the issue): when some
+    // invalid message was dropped, /metrics must show a non-zero counter for it.
+    if !dropped_invalid.is_empty() {
+        match http_get(daemon.http, "/metrics", Duration::from_secs(5)) {
+            Ok((200, body)) => {
+                let counted = body.lines().filter(|l| !l.starts_with('#')).any(|line| {
+                    let name = line.split(['{', ' ']).next().unwrap_or_default();
+                    let value = line.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok());
+                    ["parse", "malformed", "invalid", "drop"]
+                        .iter()
+                        .any(|word| name.contains(word))
+                        && value.is_some_and(|v| v >= 1.0)
+                });
+                if !counted {
+                    violations.push(format!(
+                        "{dropped_invalid:?} were dropped but no parse/malformed/invalid/drop \
+                         counter in /metrics is above zero:\n{body}"
+                    ));
+                }
+            }
+            other => violations.push(format!("GET /metrics: {other:?}")),
+        }
     }
 
     let still_alive = options_ping(target, Duration::from_secs(3));

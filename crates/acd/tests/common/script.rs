@@ -43,7 +43,11 @@ pub fn config(variant: bool) -> ConfigUpdate {
     q1.requirement = if variant {
         Requirement::any()
     } else {
-        Requirement::default().then(SkillExpr::skill("fr", 3), Some(secs(20)))
+        // a0, a2 and a3 qualify: ring-all often rings several at once.
+        Requirement::default().then(
+            SkillExpr::skill("fr", 3).or(SkillExpr::skill("de", 1)),
+            Some(secs(20)),
+        )
     };
     let mut q2 = QueueSpec::new("q2").with_members(["a1", "a2", "a3"]);
     q2.strategy = Pick::RoundRobin;
@@ -124,7 +128,8 @@ pub fn op() -> impl Strategy<Value = Op> {
         1 => pick.prop_map(Op::Reject),
         1 => pick.prop_map(Op::Fail),
         2 => pick.prop_map(Op::End),
-        5 => (0..5usize, 0..4u8).prop_map(|(agent, state)| Op::State { agent, state }),
+        // Two in three state changes are to Ready, so several agents are often Ready at once.
+        7 => (0..5usize, 0..6u8).prop_map(|(agent, state)| Op::State { agent, state }),
         1 => (0..5usize, 0..4u8).prop_map(|(agent, state)| Op::NextState { agent, state }),
         1 => (0..5usize).prop_map(|agent| Op::ExtendWrapUp { agent }),
         1 => (pick, 0..3i32).prop_map(|(pick, priority)| Op::Priority { pick, priority }),
@@ -137,8 +142,8 @@ pub fn op() -> impl Strategy<Value = Op> {
 
 pub fn requested(state: u8) -> RequestedState {
     match state {
-        0 | 3 => RequestedState::Ready,
         1 => RequestedState::NotReady("break".into()),
-        _ => RequestedState::LoggedOut,
+        2 => RequestedState::LoggedOut,
+        _ => RequestedState::Ready,
     }
 }

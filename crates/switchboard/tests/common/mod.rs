@@ -279,14 +279,17 @@ impl Daemon {
         self.child.try_wait().ok().flatten()
     }
 
-    /// Sends SIGTERM (through kill(1): these tests hold no unsafe code) and waits up to `limit`
-    /// for the daemon to exit; `None` if it is still running then.
-    pub(crate) fn terminate(&mut self, limit: Duration) -> Option<ExitStatus> {
+    /// Sends `signal` (`"TERM"`, `"INT"`; through kill(1), as these tests hold no unsafe code)
+    /// and waits up to `limit` for the daemon to exit; `None` if it is still running then.
+    pub(crate) fn signal(&mut self, signal: &str, limit: Duration) -> Option<ExitStatus> {
         let pid = self.child.id().to_string();
-        let sent = Command::new("kill").args(["-TERM", &pid]).status();
+        let sent = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(&pid)
+            .status();
         assert!(
             sent.as_ref().is_ok_and(|s| s.success()),
-            "kill -TERM {pid} failed: {sent:?}"
+            "kill -{signal} {pid} failed: {sent:?}"
         );
         wait_with_deadline(&mut self.child, limit)
     }
