@@ -19,7 +19,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
     let mut phones = Phones::new(2 * calls);
-    let (engine, drain) = engine(44000..=44000 + 4 * calls as u16 + 3);
+    let (engine, drain) = engine(20000..=20000 + 4 * calls as u16 + 3);
     let h = engine.handle();
     // Let the threads settle (stacks touched, channels allocated) before the baseline.
     std::thread::sleep(Duration::from_millis(200));
@@ -27,7 +27,11 @@ fn main() {
     let legs = bridge_calls(&h, &mut phones, calls);
     std::thread::sleep(Duration::from_millis(300));
     let after_setup = rss_bytes();
-    let stats = run_phones(&mut phones, Duration::from_secs(2), Duration::from_millis(300));
+    let stats = run_phones(
+        &mut phones,
+        Duration::from_secs(2),
+        Duration::from_millis(300),
+    );
     drop(stats);
     std::thread::sleep(Duration::from_millis(200));
     let after_traffic = rss_bytes();

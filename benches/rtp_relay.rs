@@ -22,7 +22,8 @@ use mio::{Events, Interest, Poll, Token};
 use rig::*;
 use switchboard_benches::percentiles;
 
-const BASE_PORT: u16 = 43000;
+// Below the ephemeral range (32768–60999 here), where the phones bind.
+const BASE_PORT: u16 = 20000;
 
 /// The bare loop: each "leg" socket forwards what it receives to the other phone of its call.
 fn bare_relay(mut legs: Vec<UdpSocket>, dest: Vec<SocketAddr>, stop: Arc<AtomicBool>) {
@@ -75,13 +76,17 @@ fn main() {
     );
     let mut phones = Phones::new(2 * calls);
 
-    // The bare loop on the even ports the engine will use.
-    let legs: Vec<UdpSocket> = (0..2 * calls)
-        .map(|i| {
-            let port = BASE_PORT + 2 * i as u16;
-            UdpSocket::bind(SocketAddr::from(([127, 0, 0, 1], port))).unwrap()
-        })
-        .collect();
+    // The bare loop on the even ports the engine will use (skipping any another process holds;
+    // the engine's port pool skips the same ones).
+    let mut legs: Vec<UdpSocket> = Vec::with_capacity(2 * calls);
+    let mut port = BASE_PORT;
+    while legs.len() < 2 * calls {
+        if let Ok(s) = UdpSocket::bind(SocketAddr::from(([127, 0, 0, 1], port))) {
+            legs.push(s);
+        }
+        port += 2;
+    }
+    let top_port = port + 2 * calls as u16;
     phones.targets = legs.iter().map(|s| s.local_addr().unwrap()).collect();
     let dest: Vec<SocketAddr> = (0..2 * calls).map(|i| phones.addr(i ^ 1)).collect();
     let stop = Arc::new(AtomicBool::new(false));
@@ -92,7 +97,11 @@ fn main() {
             move || bare_relay(legs, dest, stop)
         })
         .unwrap();
-    run_phones(&mut phones, Duration::from_secs(1), Duration::from_millis(200));
+    run_phones(
+        &mut phones,
+        Duration::from_secs(1),
+        Duration::from_millis(200),
+    );
     let cpu0 = thread_cpu("bare-relay").unwrap();
     let mut stats = run_phones(&mut phones, secs, Duration::from_millis(300));
     let cpu = thread_cpu("bare-relay").unwrap() - cpu0;
@@ -101,10 +110,14 @@ fn main() {
     bare.join().unwrap();
 
     // The engine's bridge.
-    let (engine, drain) = engine(BASE_PORT..=BASE_PORT + 4 * calls as u16 + 3);
+    let (engine, drain) = engine(BASE_PORT..=top_port);
     let h = engine.handle();
     let calls_legs = bridge_calls(&h, &mut phones, calls);
-    run_phones(&mut phones, Duration::from_secs(1), Duration::from_millis(200));
+    run_phones(
+        &mut phones,
+        Duration::from_secs(1),
+        Duration::from_millis(200),
+    );
     let cpu0 = thread_cpu("media-0").unwrap();
     let mut stats = run_phones(&mut phones, secs, Duration::from_millis(300));
     let cpu = thread_cpu("media-0").unwrap() - cpu0;

@@ -2,8 +2,8 @@
 //! test phones that send 20 ms G.711 packets stamped with their send time, and per-thread CPU
 //! time read from `/proc`.
 //!
-//! One "phones" thread plays every phone: it sends each phone's packet on that phone's 20 ms
-//! phase (phones spread over the 20 phases, as real calls are), reads whatever arrives, and
+//! Two threads play every phone: one sends each phone's packet on that phone's 20 ms phase
+//! (phones spread over the 20 phases, as real calls are), the other reads whatever arrives and
 //! records the delay through the relay from the send stamp in the payload.
 #![allow(dead_code, missing_docs, unreachable_pub)]
 
@@ -52,6 +52,7 @@ pub fn media(remote: SocketAddr) -> NegotiatedMedia {
         local_direction: Direction::SendRecv,
         held_by_remote: false,
         remote_ptime: None,
+        rtcp_mux: false,
     }
 }
 
@@ -84,14 +85,27 @@ pub fn bridge_calls(h: &MediaHandle, phones: &mut Phones, calls: usize) -> Vec<(
     for k in 0..calls {
         let a = create(h, None);
         let b = create(h, Some(a.id));
-        h.set_media(a.id, media(phones.addr(2 * k))).unwrap();
-        h.set_media(b.id, media(phones.addr(2 * k + 1))).unwrap();
-        h.bridge(a.id, b.id).unwrap();
+        retry(|| h.set_media(a.id, media(phones.addr(2 * k))));
+        retry(|| h.set_media(b.id, media(phones.addr(2 * k + 1))));
+        retry(|| h.bridge(a.id, b.id));
         phones.targets.push(a.rtp);
         phones.targets.push(b.rtp);
         legs.push((a, b));
     }
     legs
+}
+
+/// Runs a command, waiting out a momentarily full command queue.
+fn retry(mut command: impl FnMut() -> Result<(), switchboard_media::engine::EngineError>) {
+    loop {
+        match command() {
+            Ok(()) => return,
+            Err(switchboard_media::engine::EngineError::Busy) => {
+                std::thread::sleep(Duration::from_millis(1))
+            }
+            Err(e) => panic!("media command: {e}"),
+        }
+    }
 }
 
 fn create(h: &MediaHandle, near: Option<switchboard_media::engine::LegId>) -> LegInfo {
@@ -123,7 +137,7 @@ pub struct RunStats {
     pub sent: u64,
     pub received: u64,
     pub delays: Vec<Duration>,
-    /// Phones' packets that went out more than 5 ms after their slot (the generator lagging).
+    /// 1 ms send phases that started more than 5 ms late (the generator lagging).
     pub late_sends: u64,
     pub elapsed: Duration,
 }
@@ -137,9 +151,16 @@ impl RunStats {
     }
 }
 
-/// Runs the phones for `duration` (then `drain` more, receiving only).
+static RUN: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Runs the phones for `duration` (then `drain` more, receiving only): a sender thread keeps
+/// the 20 ms phases, this thread receives and measures. Packets of earlier runs (a backlog
+/// still draining) are recognised by a run number in the payload and not counted.
 pub fn run_phones(phones: &mut Phones, duration: Duration, drain: Duration) -> RunStats {
     let n = phones.targets.len();
+    let run = RUN
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        .wrapping_add(1);
     let mut poll = Poll::new().unwrap();
     for (i, s) in phones.sockets.iter_mut().take(n).enumerate() {
         poll.registry()
@@ -147,76 +168,91 @@ pub fn run_phones(phones: &mut Phones, duration: Duration, drain: Duration) -> R
             .unwrap();
     }
     let epoch = Instant::now();
-    let mut seq = vec![0u16; n];
+    let end = epoch + duration;
+    let stop = end + drain;
+    let sockets = &phones.sockets[..n];
+    let targets = &phones.targets[..n];
     let mut stats = RunStats {
         sent: 0,
         received: 0,
         delays: Vec::with_capacity(n * 50 * (duration.as_secs() as usize + 1)),
         late_sends: 0,
-        elapsed: Duration::ZERO,
+        elapsed: duration,
     };
-    let mut events = Events::with_capacity(4096);
-    let mut buf = [0u8; 2048];
-    let mut packet = [0u8; PACKET];
-    let mut next_phase = 0u32; // in ms since epoch
-    let end = epoch + duration;
-    let stop = end + drain;
-    loop {
-        let now = Instant::now();
-        if now >= stop {
-            break;
-        }
-        // Send every phone whose 20 ms phase has come.
-        while now < end && epoch + Duration::from_millis(u64::from(next_phase)) <= now {
-            let slot_at = epoch + Duration::from_millis(u64::from(next_phase));
-            if now.saturating_duration_since(slot_at) > Duration::from_millis(5) {
-                stats.late_sends += 1;
-            }
-            let phase = (next_phase % 20) as usize;
-            let mut i = phase;
-            while i < n {
-                let s = seq[i];
-                seq[i] = s.wrapping_add(1);
-                packet[0] = 0x80;
-                packet[1] = 0;
-                packet[2..4].copy_from_slice(&s.to_be_bytes());
-                packet[4..8].copy_from_slice(&(u32::from(s) * 160).to_be_bytes());
-                packet[8..12].copy_from_slice(&(i as u32 + 1).to_be_bytes());
-                let stamp = Instant::now().duration_since(epoch).as_nanos() as u64;
-                packet[12..20].copy_from_slice(&stamp.to_be_bytes());
-                if phones.sockets[i].send_to(&packet, phones.targets[i]).is_ok() {
-                    stats.sent += 1;
+    std::thread::scope(|scope| {
+        let sender = scope.spawn(move || {
+            let mut seq = vec![0u16; n];
+            let mut packet = [0u8; PACKET];
+            let (mut sent, mut late) = (0u64, 0u64);
+            let mut next_phase = 0u32;
+            loop {
+                let slot_at = epoch + Duration::from_millis(u64::from(next_phase));
+                if slot_at >= end {
+                    break;
                 }
-                i += 20;
-            }
-            next_phase += 1;
-        }
-        let wait = if now < end {
-            (epoch + Duration::from_millis(u64::from(next_phase))).saturating_duration_since(now)
-        } else {
-            stop.saturating_duration_since(now)
-        };
-        poll.poll(&mut events, Some(wait)).unwrap();
-        for e in events.iter() {
-            let sock = &phones.sockets[e.token().0];
-            while let Ok((len, _)) = sock.recv_from(&mut buf) {
-                if len < 20 {
-                    continue;
+                let now = Instant::now();
+                if now < slot_at {
+                    std::thread::sleep(slot_at - now);
+                } else if now - slot_at > Duration::from_millis(5) {
+                    late += 1;
                 }
-                stats.received += 1;
-                let mut b = [0u8; 8];
-                b.copy_from_slice(&buf[12..20]);
-                let sent = Duration::from_nanos(u64::from_be_bytes(b));
-                stats
-                    .delays
-                    .push(Instant::now().duration_since(epoch).saturating_sub(sent));
+                let phase = (next_phase % 20) as usize;
+                let mut i = phase;
+                while i < n {
+                    let s = seq[i];
+                    seq[i] = s.wrapping_add(1);
+                    packet[0] = 0x80;
+                    packet[1] = 0;
+                    packet[2..4].copy_from_slice(&s.to_be_bytes());
+                    packet[4..8].copy_from_slice(&(u32::from(s) * 160).to_be_bytes());
+                    packet[8..12].copy_from_slice(&(i as u32 + 1).to_be_bytes());
+                    let stamp = Instant::now().duration_since(epoch).as_nanos() as u64;
+                    packet[12..20].copy_from_slice(&stamp.to_be_bytes());
+                    packet[20] = run;
+                    if sockets[i].send_to(&packet, targets[i]).is_ok() {
+                        sent += 1;
+                    }
+                    i += 20;
+                }
+                next_phase += 1;
+            }
+            (sent, late)
+        });
+        let mut events = Events::with_capacity(4096);
+        let mut buf = [0u8; 2048];
+        loop {
+            let now = Instant::now();
+            if now >= stop {
+                break;
+            }
+            poll.poll(
+                &mut events,
+                Some((stop - now).min(Duration::from_millis(50))),
+            )
+            .unwrap();
+            for e in events.iter() {
+                let sock = &sockets[e.token().0];
+                while let Ok((len, _)) = sock.recv_from(&mut buf) {
+                    if len < 21 || buf[20] != run {
+                        continue;
+                    }
+                    stats.received += 1;
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(&buf[12..20]);
+                    let sent = Duration::from_nanos(u64::from_be_bytes(b));
+                    stats
+                        .delays
+                        .push(Instant::now().duration_since(epoch).saturating_sub(sent));
+                }
             }
         }
-    }
+        let (sent, late) = sender.join().unwrap();
+        stats.sent = sent;
+        stats.late_sends = late;
+    });
     for s in phones.sockets.iter_mut().take(n) {
         let _ = poll.registry().deregister(s);
     }
-    stats.elapsed = duration;
     stats
 }
 

@@ -97,6 +97,7 @@ mod tests {
             local_direction: Direction::SendRecv,
             held_by_remote: false,
             remote_ptime: None,
+            rtcp_mux: false,
         }
     }
 

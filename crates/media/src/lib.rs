@@ -1,12 +1,14 @@
-//! Switchboard's media plane core: everything about a call's audio that is not a socket.
+//! Switchboard's media plane: a sans-IO core for everything about a call's audio that is not a
+//! socket, and the [`engine`] that runs it on sockets.
 //!
 //! Calls are anchored in Switchboard: each leg (the caller's trunk dialog, the agent's phone
 //! dialog) negotiates its media with Switchboard, which plays prompts and music on hold,
-//! detects DTMF, bridges caller and agent, and records. This crate holds that work as
-//! synchronous, deterministic code over byte buffers. It opens no socket, reads no clock
-//! (every time-dependent call takes `now: Instant`), draws no unseeded randomness and spawns
-//! nothing; the media threads of the daemon (mio/epoll, one UDP socket pair per leg) own the
-//! sockets and the timer and drive these types (DESIGN.md "media").
+//! detects DTMF, bridges caller and agent, and records. Every module but [`engine`] holds that
+//! work as synchronous, deterministic code over byte buffers: it opens no socket, reads no
+//! clock (every time-dependent call takes `now: Instant`), draws no unseeded randomness and
+//! spawns nothing. The [`engine`] is the I/O shell (DESIGN.md "media"): dedicated mio/epoll
+//! threads owning one UDP socket pair per leg, a recorder thread, and a command/event API for
+//! the call engine.
 //!
 //! # The model
 //!
@@ -23,6 +25,7 @@
 //! | [`bridge`] | one leg's received packet → the other leg's packet | pass-through, µ↔A table, RFC 4733 PT mapping |
 //! | [`ports`] | the RTP port range: even ports, LRU reuse after a quarantine | allocate / release |
 //! | [`recorder`] | the two directions of a call → aligned stereo PCM16 | payloads + arrival time → frames for [`wav::WavWriter`] |
+//! | [`engine`] | the I/O shell: worker threads, sockets, recorder thread, prompt loading | commands → RTP/RTCP on the wire, events |
 //!
 //! # Driving a leg
 //!
@@ -84,7 +87,7 @@
 //! whose single 20 ms timer yields a frame per playing leg; each frame goes through that leg's
 //! `send`, so prompt → bridge → MOH stays one SSRC with continuous sequence and timestamps.
 //!
-//! # What the I/O shell adds
+//! # What the I/O shell ([`engine`]) adds
 //!
 //! - Sockets: for each leg, an RTP/RTCP UDP pair on a port from [`ports::PortPool`]; the
 //!   relay loop on dedicated mio/epoll threads, one receive buffer per thread, calling
@@ -92,8 +95,10 @@
 //! - Time and randomness: `Instant::now()` at each wakeup; SSRC, initial sequence and
 //!   timestamp, SDP session id and the RTCP seed drawn from a seeded RNG; the NTP anchor read
 //!   once from the wall clock.
-//! - Timers: one per thread: the minimum of [`player::Playback::poll_timeout`] and the legs'
-//!   `poll_timeout`s (a wheel or heap keyed by leg).
+//! - Timers: one per thread: the minimum of [`player::Playback::poll_timeout`], the RFC 4733
+//!   packets being sent, and a 50 ms sweep that runs the legs' `poll_timeout`s (their deadlines
+//!   are RTCP intervals and inactivity timeouts, seconds apart, so a sweep costs less than
+//!   keeping a heap up to date on every packet).
 //! - Recording: a worker fed over a bounded channel with (channel, codec, payload, arrival),
 //!   running [`recorder::StereoMixer`] into [`wav::WavWriter`] on a file; prompts loaded with
 //!   [`wav::PromptAudio::from_wav`] into an [`announce::PromptLibrary`] at start and reload.
@@ -102,7 +107,8 @@
 //!
 //! - RFC 8866 (obsoletes RFC 4566) §5 SDP syntax; RFC 3264 §5–§8 offer/answer: one answer
 //!   m-line per offer m-line, port-0 rejection, direction mirroring, `sendonly`/`inactive`
-//!   and RFC 2543 `c=0.0.0.0` hold; RFC 3605 `a=rtcp`; RFC 3551 static payload types 0 and 8.
+//!   and RFC 2543 `c=0.0.0.0` hold; RFC 3605 `a=rtcp`; RFC 3551 static payload types 0 and 8;
+//!   RFC 5761 RTCP multiplexing accepted when offered (§5.1.1; we do not offer it ourselves).
 //! - RFC 3550 §5.1 header fields (through `rtp-rs`), §6.4–§6.6 SR, RR, SDES CNAME, BYE,
 //!   §6.1 compound rules, Appendix A.1 sequence validation, A.3 loss, A.7 interval
 //!   (randomised 5 s, no reconsideration), A.8 jitter; §8.2 SSRC continuity across sources.
@@ -112,7 +118,7 @@
 //!   `application/dtmf-relay` as fallback.
 //! - ITU-T G.711 µ-law and A-law.
 //!
-//! Not here: SRTP (RTP/SAVP offers are rejected), RTCP-mux (RFC 5761), RTCP feedback, comfort
+//! Not here: SRTP (RTP/SAVP offers are rejected), offering RTCP-mux, RTCP feedback, comfort
 //! noise generation (CN packets are dropped), codecs other than G.711, jitter buffering (a
 //! relay needs none; the recorder aligns by arrival).
 #![forbid(unsafe_code)]

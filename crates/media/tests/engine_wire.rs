@@ -6,7 +6,6 @@ mod wire;
 use std::thread;
 use std::time::Duration;
 
-use switchboard_media::dtmf::{DtmfReceiver, ToneEvent};
 use switchboard_media::engine::{EngineError, EngineEvent};
 use switchboard_media::g711::Codec;
 use switchboard_media::wav::read_stereo_pcm16;
@@ -149,130 +148,6 @@ fn bridged_call_relays_each_tone_on_one_continuous_stream_and_records_each_side_
 }
 
 #[test]
-fn rfc4733_digits_with_loss_and_duplicates_are_reported_once_each() {
-    let dir = temp_dir("dtmf-in");
-    let mut t = TestEngine::start(config(41100..=41199, &dir));
-    let h = t.handle();
-    let phone = Phone::new();
-    let leg = h.create_leg(None).unwrap();
-    h.set_media(leg.id, media(Codec::Pcmu, Some(101), phone.addr()))
-        .unwrap();
-
-    let ev = |event: u8, end: bool, duration: u16| {
-        ToneEvent {
-            event,
-            end,
-            volume: 10,
-            duration,
-        }
-        .to_bytes()
-    };
-    let mut seq = 500u16;
-    let send = |seq: &mut u16, marker: bool, ts: u32, payload: &[u8], repeat: usize| {
-        for _ in 0..repeat {
-            let p = rtp_packet(
-                if payload.len() == 4 { 101 } else { 0 },
-                marker,
-                *seq,
-                ts,
-                0xABCD,
-                payload,
-            );
-            phone.rtp.send_to(&p, leg.rtp).unwrap();
-        }
-        *seq = seq.wrapping_add(1);
-    };
-    // Latch with a little audio first.
-    for i in 0..3u32 {
-        send(&mut seq, false, i * 160, &[0xFF; 160], 1);
-    }
-    // "4": the marker packet is lost, updates arrive twice, three end packets.
-    seq = seq.wrapping_add(1);
-    send(&mut seq, false, 8000, &ev(4, false, 400), 2);
-    send(&mut seq, false, 8000, &ev(4, false, 800), 2);
-    for _ in 0..3 {
-        send(&mut seq, false, 8000, &ev(4, true, 1040), 1);
-    }
-    // "#": every progress packet lost, only the (redundant) end packets arrive.
-    seq = seq.wrapping_add(3);
-    for _ in 0..3 {
-        send(&mut seq, false, 16000, &ev(11, true, 960), 1);
-    }
-    // "9": complete, with the end packets duplicated by the network.
-    send(&mut seq, true, 24000, &ev(9, false, 160), 1);
-    send(&mut seq, false, 24000, &ev(9, false, 320), 1);
-    for _ in 0..3 {
-        send(&mut seq, false, 24000, &ev(9, true, 480), 2);
-    }
-
-    let mut digits = String::new();
-    while digits.len() < 3 {
-        if let EngineEvent::Dtmf { leg: l, digit } = t.wait_for(Duration::from_secs(3), |e| {
-            matches!(e, EngineEvent::Dtmf { .. })
-        }) {
-            assert_eq!(l, leg.id);
-            digits.push(digit.digit.as_char());
-        }
-    }
-    assert_eq!(digits, "4#9");
-    // No fourth report arrives for the duplicates.
-    h.close_leg(leg.id).unwrap();
-    t.wait_for(Duration::from_secs(3), |e| {
-        matches!(e, EngineEvent::LegClosed { .. })
-    });
-    assert_eq!(
-        t.seen
-            .iter()
-            .filter(|e| matches!(e, EngineEvent::Dtmf { .. }))
-            .count(),
-        3
-    );
-}
-
-#[test]
-fn sent_digits_go_out_as_rfc4733_events_on_the_legs_stream() {
-    let dir = temp_dir("dtmf-out");
-    let mut t = TestEngine::start(config(41200..=41299, &dir));
-    let h = t.handle();
-    let phone = Phone::new();
-    let leg = h.create_leg(None).unwrap();
-    h.set_media(leg.id, media(Codec::Pcma, Some(96), phone.addr()))
-        .unwrap();
-    let ear = thread::spawn({
-        let sock = phone.rtp.try_clone().unwrap();
-        move || listen(&sock)
-    });
-    h.send_dtmf(leg.id, "27", Duration::from_millis(120))
-        .unwrap();
-    let heard = ear.join().unwrap();
-    h.close_leg(leg.id).unwrap();
-    t.wait_for(Duration::from_secs(3), |e| {
-        matches!(e, EngineEvent::LegClosed { .. })
-    });
-
-    assert!(heard.iter().all(|p| p.pt == 96 && p.ssrc == heard[0].ssrc));
-    assert_continuous(&heard, "phone");
-    let mut rx = DtmfReceiver::new();
-    let digits: String = heard
-        .iter()
-        .filter_map(|p| rx.on_packet(p.ts, &p.payload))
-        .map(|d| d.digit.as_char())
-        .collect();
-    assert_eq!(digits, "27");
-    // Each event: marker on its first packet only, one timestamp, three end packets.
-    let first_ts = heard[0].ts;
-    let first: Vec<_> = heard.iter().filter(|p| p.ts == first_ts).collect();
-    assert!(first[0].marker && first[1..].iter().all(|p| !p.marker));
-    let ends = first
-        .iter()
-        .filter(|p| ToneEvent::parse(&p.payload).unwrap().end)
-        .count();
-    assert_eq!(ends, 3);
-    assert_eq!(ToneEvent::parse(&first[0].payload).unwrap().event, 2);
-    assert!(heard.iter().any(|p| p.ts != first_ts && p.marker));
-}
-
-#[test]
 fn a_silent_leg_is_reported_after_the_inactivity_timeout() {
     let dir = temp_dir("inactive");
     let mut c = config(41300..=41399, &dir);
@@ -358,5 +233,244 @@ fn music_on_hold_loops_until_stopped_and_needs_no_finish_event() {
         !t.seen
             .iter()
             .any(|e| matches!(e, EngineEvent::PlaybackFinished { .. }))
+    );
+}
+
+#[test]
+fn a_held_leg_hears_nothing_and_resumes_on_the_same_stream() {
+    let dir = temp_dir("hold");
+    write_prompt(&dir.join("prompts/moh"), "default", &tone(600.0, 0, 1600));
+    let mut t = TestEngine::start(config(41700..=41799, &dir));
+    let h = t.handle();
+    let phone = Phone::new();
+    let leg = h.create_leg(None).unwrap();
+    let mut m = media(Codec::Pcmu, None, phone.addr());
+    h.set_media(leg.id, m.clone()).unwrap();
+    h.play_moh(leg.id, "default", 1).unwrap();
+    let recv_n = |n: usize| {
+        let mut buf = [0u8; 512];
+        (0..n)
+            .map(|_| {
+                let (len, _) = phone.rtp.recv_from(&mut buf).unwrap();
+                let r = rtp_rs::RtpReader::new(&buf[..len]).unwrap();
+                (u16::from(r.sequence_number()), r.ssrc(), r.mark())
+            })
+            .collect::<Vec<_>>()
+    };
+    let mut heard = recv_n(10);
+    // The phone puts us on hold (its sendonly offer: we answer recvonly).
+    m.local_direction = switchboard_media::sdp::Direction::RecvOnly;
+    h.set_media(leg.id, m.clone()).unwrap();
+    let tail = listen(&phone.rtp); // returns after 400 ms of silence
+    assert!(
+        tail.len() <= 3,
+        "audio kept flowing on hold: {}",
+        tail.len()
+    );
+    heard.extend(tail.iter().map(|p| (p.seq, p.ssrc, p.marker)));
+    let held_until = heard.len();
+    m.local_direction = switchboard_media::sdp::Direction::SendRecv;
+    h.set_media(leg.id, m).unwrap();
+    heard.extend(recv_n(10));
+    h.close_leg(leg.id).unwrap();
+    t.wait_for(Duration::from_secs(3), |e| {
+        matches!(e, EngineEvent::LegClosed { .. })
+    });
+
+    assert!(heard.iter().all(|p| p.1 == heard[0].1), "one SSRC");
+    for w in heard.windows(2) {
+        assert_eq!(
+            w[1].0,
+            w[0].0.wrapping_add(1),
+            "no sequence gap across the hold"
+        );
+    }
+    assert!(heard[held_until].2, "resumed audio starts a talkspurt");
+}
+
+#[test]
+fn legs_to_bridge_must_share_a_worker_and_near_places_them_together() {
+    let dir = temp_dir("workers");
+    let mut c = config(41800..=41899, &dir);
+    c.workers = 2;
+    let t = TestEngine::start(c);
+    let h = t.handle();
+    let a = h.create_leg(None).unwrap();
+    let b = h.create_leg(None).unwrap();
+    assert!(matches!(
+        h.bridge(a.id, b.id),
+        Err(EngineError::DifferentWorkers(..))
+    ));
+    assert!(matches!(
+        h.start_recording(a.id, b.id, "x"),
+        Err(EngineError::DifferentWorkers(..))
+    ));
+    let c = h.create_leg(Some(a.id)).unwrap();
+    h.bridge(a.id, c.id).unwrap();
+    assert!(matches!(
+        h.start_recording(a.id, c.id, "../escape"),
+        Err(EngineError::InvalidRecordingName(_))
+    ));
+    assert!(matches!(
+        h.send_dtmf(a.id, "12x", Duration::from_millis(100)),
+        Err(EngineError::InvalidDigit('x'))
+    ));
+}
+
+#[test]
+fn closing_a_leg_sends_rtcp_bye_and_keeps_the_phones_report_for_the_cdr() {
+    use switchboard_media::rtcp::{
+        Compound, ReportBlock, RtcpPacket, write_receiver_report, write_sdes_cname,
+    };
+    let dir = temp_dir("rtcp");
+    write_prompt(&dir.join("prompts"), "beep", &tone(700.0, 0, 8000));
+    let mut t = TestEngine::start(config(41900..=41999, &dir));
+    let h = t.handle();
+    let phone = Phone::new();
+    phone
+        .rtcp
+        .set_read_timeout(Some(Duration::from_secs(2)))
+        .unwrap();
+    let leg = h.create_leg(None).unwrap();
+    h.set_media(leg.id, media(Codec::Pcmu, None, phone.addr()))
+        .unwrap();
+    h.play_prompts(leg.id, &["beep"], 1).unwrap();
+    // The phone talks (so it is latched) and learns our SSRC from what it hears.
+    send_tone(&phone.rtp, leg.rtp, Codec::Pcmu, 300.0, 5, 0x77);
+    let mut buf = [0u8; 512];
+    let (n, _) = phone.rtp.recv_from(&mut buf).unwrap();
+    let our_ssrc = rtp_rs::RtpReader::new(&buf[..n]).unwrap().ssrc();
+    // Its receiver report on our stream.
+    let block = ReportBlock {
+        ssrc: our_ssrc,
+        fraction_lost: 3,
+        cumulative_lost: 2,
+        extended_highest_seq: 77,
+        jitter: 40,
+        last_sr: 0,
+        delay_since_last_sr: 0,
+    };
+    let mut rr = Vec::new();
+    write_receiver_report(&mut rr, 0x77, &[block]).unwrap();
+    write_sdes_cname(&mut rr, 0x77, b"phone@test").unwrap();
+    phone.rtcp.send_to(&rr, leg.rtcp).unwrap();
+    // Let the RR land before the close.
+    send_tone(&phone.rtp, leg.rtp, Codec::Pcmu, 300.0, 3, 0x77);
+
+    h.close_leg(leg.id).unwrap();
+    let EngineEvent::LegClosed { stats, .. } = t.wait_for(Duration::from_secs(3), |e| {
+        matches!(e, EngineEvent::LegClosed { .. })
+    }) else {
+        unreachable!()
+    };
+    let stats = stats.unwrap();
+    assert_eq!(stats.remote_report, Some(block));
+    assert!(stats.packets_received >= 8);
+
+    // The final compound: a sender report (we were sending), our CNAME, and BYE.
+    let (n, _) = phone.rtcp.recv_from(&mut buf).unwrap();
+    let compound = Compound::parse(&buf[..n]).unwrap();
+    let kinds: Vec<_> = compound
+        .packets()
+        .map(|p| match p {
+            RtcpPacket::SenderReport { ssrc, .. } => ("SR", ssrc),
+            RtcpPacket::ReceiverReport { ssrc, .. } => ("RR", ssrc),
+            RtcpPacket::SourceDescription(_) => ("SDES", 0),
+            RtcpPacket::Bye { .. } => ("BYE", 0),
+            _ => ("other", 0),
+        })
+        .collect();
+    assert_eq!(kinds, [("SR", our_ssrc), ("SDES", 0), ("BYE", 0)]);
+}
+
+#[test]
+fn unbridging_finishes_the_recording_and_the_file_is_a_valid_wav() {
+    let dir = temp_dir("unbridge");
+    let mut t = TestEngine::start(config(42000..=42099, &dir));
+    let h = t.handle();
+    let (caller, agent) = (Phone::new(), Phone::new());
+    let a = h.create_leg(None).unwrap();
+    let b = h.create_leg(Some(a.id)).unwrap();
+    h.set_media(a.id, media(Codec::Pcma, None, caller.addr()))
+        .unwrap();
+    h.set_media(b.id, media(Codec::Pcma, None, agent.addr()))
+        .unwrap();
+    h.bridge(a.id, b.id).unwrap();
+    let rec = h.start_recording(a.id, b.id, "short").unwrap();
+    send_tone(&caller.rtp, a.rtp, Codec::Pcma, 500.0, 25, 5);
+    h.unbridge(b.id).unwrap();
+    let EngineEvent::RecordingFinished {
+        recording,
+        path,
+        duration,
+        error,
+        ..
+    } = t.wait_for(Duration::from_secs(3), |e| {
+        matches!(e, EngineEvent::RecordingFinished { .. })
+    })
+    else {
+        unreachable!()
+    };
+    assert_eq!((recording, error), (rec, None));
+    assert!(duration >= Duration::from_millis(400), "{duration:?}");
+    let (left, right) = read_stereo_pcm16(&std::fs::read(path).unwrap()).unwrap();
+    assert_eq!(left.len(), right.len());
+    assert!(goertzel(&left, 500.0) > 100.0 * goertzel(&right, 500.0).max(1.0));
+    // The legs live on, unbridged: the agent hears nothing more from the caller.
+    send_tone(&caller.rtp, a.rtp, Codec::Pcma, 500.0, 3, 5);
+    let _ = listen(&agent.rtp);
+    let mut buf = [0u8; 256];
+    agent
+        .rtp
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    send_tone(&caller.rtp, a.rtp, Codec::Pcma, 500.0, 3, 5);
+    assert!(agent.rtp.recv_from(&mut buf).is_err());
+}
+
+#[test]
+fn with_rtcp_mux_reports_travel_on_the_rtp_port_both_ways() {
+    use switchboard_media::rtcp::{
+        Compound, ReportBlock, RtcpPacket, write_receiver_report, write_sdes_cname,
+    };
+    let dir = temp_dir("rtcp-mux");
+    let mut t = TestEngine::start(config(42100..=42199, &dir));
+    let h = t.handle();
+    let phone = Phone::new();
+    let leg = h.create_leg(None).unwrap();
+    let mut m = media(Codec::Pcmu, None, phone.addr());
+    m.rtcp_mux = true;
+    m.remote_rtcp = m.remote_rtp;
+    h.set_media(leg.id, m).unwrap();
+    send_tone(&phone.rtp, leg.rtp, Codec::Pcmu, 300.0, 3, 0x99);
+    let block = ReportBlock {
+        ssrc: 0x1234,
+        fraction_lost: 1,
+        ..ReportBlock::default()
+    };
+    let mut rr = Vec::new();
+    write_receiver_report(&mut rr, 0x99, &[block]).unwrap();
+    write_sdes_cname(&mut rr, 0x99, b"phone@test").unwrap();
+    // On the RTP port, not RTCP's.
+    phone.rtp.send_to(&rr, leg.rtp).unwrap();
+    send_tone(&phone.rtp, leg.rtp, Codec::Pcmu, 300.0, 2, 0x99);
+    h.close_leg(leg.id).unwrap();
+    let EngineEvent::LegClosed { stats, .. } = t.wait_for(Duration::from_secs(3), |e| {
+        matches!(e, EngineEvent::LegClosed { .. })
+    }) else {
+        unreachable!()
+    };
+    let stats = stats.unwrap();
+    // The RR was read as RTCP (not dropped as a malformed or unknown RTP packet)…
+    assert_eq!(stats.packets_dropped, 0);
+    assert_eq!(stats.packets_received, 5);
+    // …and our BYE comes back on the phone's RTP port.
+    let mut buf = [0u8; 512];
+    let (n, _) = phone.rtp.recv_from(&mut buf).unwrap();
+    let compound = Compound::parse(&buf[..n]).unwrap();
+    assert!(
+        compound
+            .packets()
+            .any(|p| matches!(p, RtcpPacket::Bye { .. }))
     );
 }

@@ -294,15 +294,26 @@ impl MediaEngine {
     }
 
     /// Stops the workers (closing every leg, finishing recordings) and waits for the threads.
-    pub fn shutdown(self) {
-        for w in self.handle.workers.iter() {
-            // A full queue still sees the shutdown flag.
-            w.shutdown();
-        }
-        drop(self.handle);
-        for t in self.threads {
+    pub fn shutdown(mut self) {
+        self.signal_shutdown();
+        for t in std::mem::take(&mut self.threads) {
             let _ = t.join();
         }
+    }
+
+    fn signal_shutdown(&self) {
+        for w in self.handle.workers.iter() {
+            // A flag, so a full command queue does not delay it.
+            w.shutdown();
+        }
+    }
+}
+
+/// Dropping the engine without [`MediaEngine::shutdown`] still stops its threads (without
+/// waiting for them).
+impl Drop for MediaEngine {
+    fn drop(&mut self) {
+        self.signal_shutdown();
     }
 }
 
@@ -550,4 +561,28 @@ pub(crate) fn try_send<T>(tx: &SyncSender<T>, value: T) -> Result<(), EngineErro
         TrySendError::Full(_) => EngineError::Busy,
         TrySendError::Disconnected(_) => EngineError::Stopped,
     })
+}
+
+/// At thread exit: hands `events` to the owner, waiting up to a second for room (an owner that
+/// stopped reading must not hang the shutdown), then drops the rest with a warning.
+pub(crate) fn hand_over(
+    tx: &mpsc::Sender<EngineEvent>,
+    events: impl IntoIterator<Item = EngineEvent>,
+) {
+    let deadline = Instant::now() + Duration::from_secs(1);
+    for mut event in events {
+        loop {
+            match tx.try_send(event) {
+                Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => break,
+                Err(mpsc::error::TrySendError::Full(e)) if Instant::now() < deadline => {
+                    event = e;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(mpsc::error::TrySendError::Full(e)) => {
+                    tracing::warn!(event = ?e, "media event dropped at shutdown: the owner is not reading");
+                    break;
+                }
+            }
+        }
+    }
 }

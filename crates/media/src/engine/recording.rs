@@ -7,7 +7,7 @@
 //! buffer, whatever the call's length. Start and stop messages are never dropped: a worker
 //! that finds the channel full keeps them in order in its own backlog and retries.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::BufWriter;
 use std::path::PathBuf;
@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
 use super::RecordingId;
-use super::api::EngineEvent;
+use super::api::{EngineEvent, hand_over};
 use crate::g711::Codec;
 use crate::recorder::{Channel, StereoMixer};
 use crate::wav::{SAMPLE_RATE, WavWriter};
@@ -62,6 +62,43 @@ pub(crate) enum RecorderMsg {
     },
 }
 
+/// The recorder's channel, with ordered retry of start/stop messages.
+pub(crate) struct RecorderLink {
+    pub(crate) tx: SyncSender<RecorderMsg>,
+    pub(crate) backlog: VecDeque<RecorderMsg>,
+}
+
+impl RecorderLink {
+    pub(crate) fn new(tx: SyncSender<RecorderMsg>) -> RecorderLink {
+        RecorderLink {
+            tx,
+            backlog: VecDeque::new(),
+        }
+    }
+
+    /// Start/stop: never dropped.
+    pub(crate) fn control(&mut self, msg: RecorderMsg) {
+        self.backlog.push_back(msg);
+        self.flush();
+    }
+
+    pub(crate) fn flush(&mut self) {
+        while let Some(m) = self.backlog.pop_front() {
+            if let Err(e) = self.tx.try_send(m) {
+                if let std::sync::mpsc::TrySendError::Full(m) = e {
+                    self.backlog.push_front(m);
+                }
+                return;
+            }
+        }
+    }
+
+    /// A frame: dropped (false) when the channel is full or control messages wait.
+    pub(crate) fn frame(&mut self, frame: Frame) -> bool {
+        self.backlog.is_empty() && self.tx.try_send(RecorderMsg::Frame(frame)).is_ok()
+    }
+}
+
 pub(crate) struct RecorderThread;
 
 struct Recording {
@@ -86,6 +123,8 @@ impl RecorderThread {
 
 fn run(rx: Receiver<RecorderMsg>, events: mpsc::Sender<EngineEvent>) {
     let mut recordings: HashMap<RecordingId, Recording> = HashMap::new();
+    // Finished recordings the owner has not taken yet (its channel was full).
+    let mut pending: VecDeque<EngineEvent> = VecDeque::new();
     let (mut left, mut right) = (Vec::new(), Vec::new());
     let mut last_drain = Instant::now();
     loop {
@@ -113,13 +152,17 @@ fn run(rx: Receiver<RecorderMsg>, events: mpsc::Sender<EngineEvent>) {
             }
             Ok(RecorderMsg::Stop { id, dropped_frames }) => {
                 if let Some(r) = recordings.remove(&id) {
-                    let event = finish(id, r, dropped_frames, &mut left, &mut right);
-                    // This thread may wait for the owner; the relay never waits for it.
-                    let _ = events.blocking_send(event);
+                    pending.push_back(finish(id, r, dropped_frames, &mut left, &mut right));
                 }
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
+        }
+        while let Some(e) = pending.pop_front() {
+            if let Err(mpsc::error::TrySendError::Full(e)) = events.try_send(e) {
+                pending.push_front(e);
+                break;
+            }
         }
         let now = Instant::now();
         if now.saturating_duration_since(last_drain) >= DRAIN_EVERY {
@@ -134,9 +177,9 @@ fn run(rx: Receiver<RecorderMsg>, events: mpsc::Sender<EngineEvent>) {
     }
     // The workers are gone: close whatever is still open.
     for (id, r) in recordings.drain() {
-        let event = finish(id, r, 0, &mut left, &mut right);
-        let _ = events.blocking_send(event);
+        pending.push_back(finish(id, r, 0, &mut left, &mut right));
     }
+    hand_over(&events, pending);
 }
 
 fn open(path: &PathBuf) -> std::io::Result<WavWriter<BufWriter<File>>> {
@@ -191,5 +234,63 @@ fn finish(
         duration,
         dropped_frames,
         error: error.take(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(id: u64) -> Frame {
+        Frame {
+            id: RecordingId(id),
+            channel: Channel::Left,
+            codec: Codec::Pcmu,
+            at: Instant::now(),
+            len: 160,
+            payload: [0xFF; MAX_FRAME],
+        }
+    }
+
+    #[test]
+    fn a_full_recorder_channel_drops_frames_instead_of_blocking() {
+        let (tx, rx) = sync_channel(2);
+        let mut link = RecorderLink::new(tx);
+        assert!(link.frame(frame(1)));
+        assert!(link.frame(frame(1)));
+        assert!(!link.frame(frame(1)), "full: dropped, not waited for");
+        assert_eq!(rx.try_iter().count(), 2);
+        assert!(link.frame(frame(1)));
+    }
+
+    #[test]
+    fn stop_messages_wait_in_order_and_frames_behind_them_are_dropped() {
+        let (tx, rx) = sync_channel(1);
+        let mut link = RecorderLink::new(tx);
+        assert!(link.frame(frame(1)));
+        link.control(RecorderMsg::Stop {
+            id: RecordingId(1),
+            dropped_frames: 0,
+        });
+        link.control(RecorderMsg::Start {
+            id: RecordingId(2),
+            path: PathBuf::from("x.wav"),
+            at: Instant::now(),
+        });
+        // Frames must not overtake the queued stop/start.
+        assert!(!link.frame(frame(2)));
+        let mut order = Vec::new();
+        for _ in 0..3 {
+            let m = rx.try_recv().unwrap();
+            order.push(match m {
+                RecorderMsg::Frame(_) => "frame",
+                RecorderMsg::Stop { .. } => "stop",
+                RecorderMsg::Start { .. } => "start",
+            });
+            link.flush();
+        }
+        assert_eq!(order, ["frame", "stop", "start"]);
+        assert!(link.backlog.is_empty());
+        assert!(link.frame(frame(2)));
     }
 }

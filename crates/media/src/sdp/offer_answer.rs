@@ -93,6 +93,10 @@ pub struct NegotiatedMedia {
     pub held_by_remote: bool,
     /// The packetisation the peer asked for, if it said.
     pub remote_ptime: Option<Duration>,
+    /// RTCP shares the RTP port (RFC 5761): the offer carried `a=rtcp-mux` and the answer
+    /// accepts it, so `remote_rtcp` is the RTP address and RTCP is sent and received on the
+    /// RTP socket, told apart by packet type ([`crate::stream::is_rtcp`]).
+    pub rtcp_mux: bool,
 }
 
 /// Why no media could be agreed. Every variant is answered `488 Not Acceptable Here`
@@ -329,6 +333,8 @@ pub fn accept_answer(
         local_direction,
         held_by_remote: !their.receives(),
         remote_ptime: am.ptime(),
+        // We do not offer multiplexing (an answerer may only accept it, RFC 5761 §5.1.1).
+        rtcp_mux: false,
     })
 }
 
@@ -421,7 +427,12 @@ fn pick(
     })?;
     let telephone_event = telephone_event_of(m).filter(|_| local.telephone_event.is_some());
     let theirs = effective_direction(sdp, index);
-    let (remote_rtp, remote_rtcp) = remote_addresses(sdp, index);
+    let (remote_rtp, mut remote_rtcp) = remote_addresses(sdp, index);
+    // RFC 5761 §5.1.1: an offer with a=rtcp-mux is accepted by repeating it in the answer.
+    let rtcp_mux = m.has_attribute("rtcp-mux");
+    if rtcp_mux {
+        remote_rtcp = remote_rtp;
+    }
     Some(NegotiatedMedia {
         media_index: index,
         codec,
@@ -432,6 +443,7 @@ fn pick(
         local_direction: theirs.reversed(),
         held_by_remote: !theirs.receives(),
         remote_ptime: m.ptime(),
+        rtcp_mux,
     })
 }
 
@@ -458,6 +470,9 @@ fn answer_media(
         local.ptime.as_millis().to_string(),
     ));
     attributes.push(Attribute::property(n.local_direction.as_str()));
+    if n.rtcp_mux {
+        attributes.push(Attribute::property("rtcp-mux"));
+    }
     MediaDescription {
         media: offer.media.clone(),
         port: local.rtp_port,

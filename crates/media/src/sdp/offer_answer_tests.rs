@@ -194,3 +194,17 @@ fn rtcp_attribute_overrides_the_default_port() {
     let (_, n) = LocalSdp::new(1).answer(&o, &local()).unwrap();
     assert_eq!(n.remote_rtcp, Some("192.0.2.1:4999".parse().unwrap()));
 }
+
+#[test]
+fn an_rtcp_mux_offer_is_accepted_and_rtcp_goes_to_the_rtp_port() {
+    let o = offer(&audio("0", "a=rtcp-mux\r\n"));
+    let (a, n) = LocalSdp::new(1).answer(&o, &local()).unwrap();
+    assert!(n.rtcp_mux);
+    assert_eq!(n.remote_rtcp, n.remote_rtp);
+    assert!(a.0.media[0].has_attribute("rtcp-mux"));
+    // Without it, nothing changes.
+    let (a, n) = LocalSdp::new(1)
+        .answer(&offer(&audio("0", "")), &local())
+        .unwrap();
+    assert!(!n.rtcp_mux && !a.0.media[0].has_attribute("rtcp-mux"));
+}

@@ -69,7 +69,8 @@ pub enum MediaInput<'a> {
         /// Its bytes.
         packet: &'a [u8],
     },
-    /// A datagram on the RTCP socket.
+    /// A datagram on the RTCP socket (or an RTCP datagram on a multiplexed RTP socket, see
+    /// [`is_rtcp`]).
     Rtcp {
         /// Its source.
         from: SocketAddr,
@@ -128,6 +129,13 @@ pub enum DropReason {
     NotReceiving,
 }
 
+/// Whether a datagram on a multiplexed RTP/RTCP port is RTCP (RFC 5761 §4: the second octet,
+/// RTCP's packet type, lies in 192–223, where no RTP payload type with or without the marker
+/// bit falls for the payload types we negotiate).
+pub fn is_rtcp(packet: &[u8]) -> bool {
+    packet.get(1).is_some_and(|pt| (192..=223).contains(pt))
+}
+
 /// Facts the engine hears about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MediaEvent {
@@ -158,7 +166,8 @@ pub enum MediaEvent {
 pub enum MediaOutput {
     /// An event for the engine.
     Event(MediaEvent),
-    /// Send the buffer passed to `poll_output` (an RTCP compound) from the RTCP socket.
+    /// Send the buffer passed to `poll_output` (an RTCP compound) from the RTCP socket (from
+    /// the RTP socket when the media is [`NegotiatedMedia::rtcp_mux`]).
     TransmitRtcp {
         /// Destination.
         to: SocketAddr,
@@ -356,6 +365,11 @@ impl RtpLeg {
             }
             MediaInput::Rtcp { from, packet } => self.handle_rtcp(now, from, packet),
             MediaInput::Negotiated(media) => {
+                if media.local_direction.sends() && !self.media.local_direction.sends() {
+                    // Resumed: whatever we play or relay went unsent meanwhile; continue our
+                    // numbering where it stopped, as a new talkspurt (RFC 3550 §5.1 marker).
+                    self.outbound.restart_source();
+                }
                 if media.remote_rtp != self.media.remote_rtp {
                     self.latch.reset(media.remote_rtp);
                     self.rtcp_source = None;
@@ -486,6 +500,9 @@ impl RtpLeg {
     fn rtcp_destination(&self) -> Option<SocketAddr> {
         if let Some(a) = self.rtcp_source {
             return Some(a);
+        }
+        if self.media.rtcp_mux {
+            return self.latch.destination();
         }
         match self.latch.destination() {
             // Latched somewhere the SDP did not say (NAT): RTCP on the next port, RFC 3550 §11.

@@ -34,6 +34,7 @@ fn media(direction: Direction) -> NegotiatedMedia {
         local_direction: direction,
         held_by_remote: !direction.sends(),
         remote_ptime: None,
+        rtcp_mux: false,
     }
 }
 
@@ -441,6 +442,88 @@ fn hold_and_resume_change_what_we_send() {
     assert!(l.send(t0, &pkt, &mut out).unwrap().is_none());
     l.handle_input(t0, MediaInput::Negotiated(media(Direction::SendRecv)));
     assert!(l.send(t0, &pkt, &mut out).unwrap().is_some());
+}
+
+#[test]
+fn resuming_after_hold_continues_the_sequence_without_a_gap() {
+    let t0 = Instant::now();
+    let mut l = leg(t0, Direction::SendRecv);
+    let mut out = [0u8; 200];
+    let mut sent = Vec::new();
+    // A player keeps numbering its frames whether or not they are sent.
+    let mut play = |l: &mut RtpLeg, frame: u16, sent: &mut Vec<(u16, u32, bool)>| {
+        let now = t0 + FRAME * u32::from(frame);
+        let pkt = OutboundPacket {
+            source: SourceId(1),
+            payload_type: 0,
+            marker: false,
+            sequence: frame,
+            timestamp: u32::from(frame) * 160,
+            samples: 160,
+            payload: &[0; 160],
+        };
+        if let Some((_, n)) = l.send(now, &pkt, &mut out).unwrap() {
+            let r = rtp_rs::RtpReader::new(&out[..n]).unwrap();
+            sent.push((r.sequence_number().into(), r.timestamp(), r.mark()));
+        }
+    };
+    for f in 0..5 {
+        play(&mut l, f, &mut sent);
+    }
+    l.handle_input(
+        t0 + FRAME * 5,
+        MediaInput::Negotiated(media(Direction::RecvOnly)),
+    );
+    for f in 5..55 {
+        play(&mut l, f, &mut sent);
+    }
+    l.handle_input(
+        t0 + FRAME * 55,
+        MediaInput::Negotiated(media(Direction::SendRecv)),
+    );
+    for f in 55..60 {
+        play(&mut l, f, &mut sent);
+    }
+    assert_eq!(sent.len(), 10);
+    for w in sent.windows(2) {
+        assert_eq!(w[1].0, w[0].0.wrapping_add(1), "no sequence gap");
+    }
+    let (before, after) = (sent[4], sent[5]);
+    assert!(after.2, "the first packet after the hold is marked");
+    // A second of hold: the timestamp follows the real time elapsed.
+    assert_eq!(after.1.wrapping_sub(before.1), 51 * 160);
+}
+
+#[test]
+fn rtcp_packet_types_are_told_apart_from_rtp_on_a_multiplexed_port() {
+    let mut rr = Vec::new();
+    write_receiver_report(&mut rr, 1, &[]).unwrap();
+    assert!(is_rtcp(&rr));
+    assert!(!is_rtcp(&voice(1)));
+    // Marker set on PCMU and on a dynamic telephone-event type: still RTP.
+    assert!(!is_rtcp(&rtp(0, 1, 0, PHONE_SSRC, true, &[0; 4])));
+    assert!(!is_rtcp(&rtp(101, 1, 0, PHONE_SSRC, true, &[0; 4])));
+    assert!(!is_rtcp(&[]) && !is_rtcp(&[0x80]));
+}
+
+#[test]
+fn a_multiplexed_leg_sends_its_reports_to_the_rtp_address() {
+    let t0 = Instant::now();
+    let mut m = media(Direction::SendRecv);
+    m.rtcp_mux = true;
+    m.remote_rtcp = m.remote_rtp;
+    let mut l = RtpLeg::new(t0, config(t0), m);
+    l.handle_rtp(t0, addr(PHONE), &voice(1));
+    l.handle_input(t0, MediaInput::Close);
+    let mut buf = Vec::new();
+    let mut sent_to = None;
+    while let Some(o) = l.poll_output(&mut buf) {
+        if let MediaOutput::TransmitRtcp { to } = o {
+            sent_to = Some(to);
+        }
+    }
+    // Latched to the phone's actual address, and RTCP shares it (not port + 1).
+    assert_eq!(sent_to, Some(addr(PHONE)));
 }
 
 mod properties {

@@ -9,6 +9,6 @@ mod outbound;
 
 pub use latch::{Latch, LatchConfig, LatchDecision};
 pub use leg::{
-    DropReason, LegConfig, LegStats, MediaEvent, MediaInput, MediaOutput, Received, RtpLeg,
+    DropReason, LegConfig, LegStats, MediaEvent, MediaInput, MediaOutput, Received, RtpLeg, is_rtcp,
 };
 pub use outbound::{OutboundError, OutboundPacket, OutboundStream, SourceId};

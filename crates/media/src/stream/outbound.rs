@@ -144,6 +144,14 @@ impl OutboundStream {
         (d.as_nanos() * u128::from(self.clock_rate) / 1_000_000_000) as u32
     }
 
+    /// Treats the next packet as coming from a new source even if its id is unchanged: its
+    /// sequence continues ours at +1, its timestamp advances by the real time elapsed, and it
+    /// carries the marker. Used after a pause in sending (hold): a source that kept counting
+    /// while we did not send must not show up at the far end as a burst of lost packets.
+    pub fn restart_source(&mut self) {
+        self.mapping = None;
+    }
+
     /// Writes `packet` into `out` with our SSRC and continuous numbering; returns its length.
     pub fn write(
         &mut self,

@@ -39,10 +39,13 @@ pub struct TestEngine {
     pub seen: Vec<EngineEvent>,
     unmatched: Vec<EngineEvent>,
     rt: tokio::runtime::Runtime,
+    /// The test's directory (prompts, recordings), removed at the end.
+    dir: Option<PathBuf>,
 }
 
 impl TestEngine {
     pub fn start(config: EngineConfig) -> TestEngine {
+        let dir = config.recordings_dir.parent().map(Path::to_path_buf);
         let (engine, events) = MediaEngine::start(config).unwrap();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_time()
@@ -54,6 +57,7 @@ impl TestEngine {
             seen: Vec::new(),
             unmatched: Vec::new(),
             rt,
+            dir,
         }
     }
 
@@ -99,6 +103,12 @@ impl TestEngine {
 impl Drop for TestEngine {
     fn drop(&mut self) {
         self.shutdown();
+        // Kept after a failure, for a look at the recording.
+        if !std::thread::panicking()
+            && let Some(dir) = &self.dir
+        {
+            let _ = std::fs::remove_dir_all(dir);
+        }
     }
 }
 
@@ -124,6 +134,7 @@ pub fn media(codec: Codec, telephone_event: Option<u8>, remote: SocketAddr) -> N
         local_direction: Direction::SendRecv,
         held_by_remote: false,
         remote_ptime: None,
+        rtcp_mux: false,
     }
 }
 

@@ -14,25 +14,25 @@ use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
+mod relay;
+
+use relay::drain_outputs;
+
 use mio::net::UdpSocket;
 use mio::{Events, Interest, Poll, Token, Waker};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use tokio::sync::mpsc;
 
-use super::api::{EngineError, EngineEvent, Shared, try_send};
-use super::recording::{Frame, MAX_FRAME, RecorderMsg};
+use super::api::{EngineError, EngineEvent, Shared, hand_over, try_send};
+use super::recording::{Frame, MAX_FRAME, RecorderLink, RecorderMsg};
 use super::{LegId, RecordingId};
-use crate::bridge::{Relayed, relay};
 use crate::dtmf::{Digit, ToneEvent, tone_packets};
-use crate::player::{PlayItem, Playback, PlaybackEvent, Player};
+use crate::player::{PlayItem, Playback, Player};
 use crate::recorder::Channel;
 use crate::rtcp::NtpTime;
 use crate::sdp::NegotiatedMedia;
-use crate::stream::{
-    LatchConfig, LegConfig, MediaEvent, MediaInput, MediaOutput, OutboundPacket, Received, RtpLeg,
-    SourceId,
-};
+use crate::stream::{LatchConfig, LegConfig, MediaInput, RtpLeg, SourceId};
 
 /// A command for a worker.
 #[derive(Debug)]
@@ -192,36 +192,6 @@ impl EventSink {
     }
 }
 
-/// The recorder's channel, with ordered retry of start/stop messages.
-struct RecorderLink {
-    tx: SyncSender<RecorderMsg>,
-    backlog: VecDeque<RecorderMsg>,
-}
-
-impl RecorderLink {
-    /// Start/stop: never dropped.
-    fn control(&mut self, msg: RecorderMsg) {
-        self.backlog.push_back(msg);
-        self.flush();
-    }
-
-    fn flush(&mut self) {
-        while let Some(m) = self.backlog.pop_front() {
-            if let Err(e) = self.tx.try_send(m) {
-                if let std::sync::mpsc::TrySendError::Full(m) = e {
-                    self.backlog.push_front(m);
-                }
-                return;
-            }
-        }
-    }
-
-    /// A frame: dropped (false) when the channel is full or control messages wait.
-    fn frame(&mut self, frame: Frame) -> bool {
-        self.backlog.is_empty() && self.tx.try_send(RecorderMsg::Frame(frame)).is_ok()
-    }
-}
-
 pub(crate) struct Worker {
     shared: Arc<Shared>,
     poll: Poll,
@@ -269,10 +239,7 @@ impl Worker {
                 tx: events,
                 overflow: VecDeque::new(),
             },
-            recorder: RecorderLink {
-                tx: recorder,
-                backlog: VecDeque::new(),
-            },
+            recorder: RecorderLink::new(recorder),
             slots: Vec::new(),
             free: Vec::new(),
             by_id: HashMap::new(),
@@ -331,13 +298,12 @@ impl Worker {
         for leg in legs {
             self.close(now, leg);
         }
-        self.recorder.flush();
-        self.sink.flush();
-        // Whatever is still queued for the owner is handed over with a blocking send: the
-        // relay is over.
-        for e in self.sink.overflow.drain(..) {
-            let _ = self.sink.tx.blocking_send(e);
+        // The relay is over: the recorder may be waited for (its start/stop messages must
+        // arrive), and the owner gets a moment to take the last events.
+        for m in self.recorder.backlog.drain(..) {
+            let _ = self.recorder.tx.send(m);
         }
+        hand_over(&self.sink.tx, self.sink.overflow.drain(..));
     }
 
     fn next_deadline(&self) -> Instant {
@@ -631,7 +597,14 @@ impl Worker {
         self.free.push(s);
         let stats = slot.leg.as_mut().map(|l| {
             l.handle_input(now, MediaInput::Close);
-            drain_outputs(l, &slot.rtcp, slot.id, &mut self.rtcp_buf, &mut self.sink);
+            drain_outputs(
+                l,
+                &slot.rtp,
+                &slot.rtcp,
+                slot.id,
+                &mut self.rtcp_buf,
+                &mut self.sink,
+            );
             l.stats()
         });
         let registry = self.poll.registry();
@@ -641,268 +614,5 @@ impl Worker {
         drop(slot);
         self.release_port(port);
         self.sink.emit(EngineEvent::LegClosed { leg, stats });
-    }
-
-    /// The packet path: every datagram queued on a leg's RTP socket.
-    fn on_rtp(&mut self, s: usize, now: Instant) {
-        let Worker {
-            slots,
-            rx_buf,
-            tx_buf,
-            scratch,
-            rtcp_buf,
-            sink,
-            recorder,
-            ..
-        } = self;
-        let mut errors = 0;
-        loop {
-            let Some(slot) = slots.get_mut(s).and_then(Option::as_mut) else {
-                return;
-            };
-            let (n, from) = match slot.rtp.recv_from(&mut rx_buf[..]) {
-                Ok(r) => r,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
-                Err(_) => {
-                    errors += 1;
-                    if errors > MAX_RECV_ERRORS {
-                        return;
-                    }
-                    continue;
-                }
-            };
-            let Some(leg) = slot.leg.as_mut() else {
-                continue; // No media negotiated yet: nothing to do with it.
-            };
-            let received = leg.handle_rtp(now, from, rx_buf.get(..n).unwrap_or(&[]));
-            drain_outputs(leg, &slot.rtcp, slot.id, rtcp_buf, sink);
-            if let (Some(rec), Received::Audio { codec, payload, .. }) =
-                (slot.recording.as_mut(), received)
-            {
-                for chunk in payload.chunks(MAX_FRAME) {
-                    let mut frame = Frame {
-                        id: rec.id,
-                        channel: rec.channel,
-                        codec,
-                        at: now,
-                        len: chunk.len() as u16,
-                        payload: [0; MAX_FRAME],
-                    };
-                    if let Some(dst) = frame.payload.get_mut(..chunk.len()) {
-                        dst.copy_from_slice(chunk);
-                    }
-                    if !recorder.frame(frame) {
-                        rec.dropped += 1;
-                    }
-                }
-            }
-            let Some(p) = slot.peer else { continue };
-            let Some(peer) = slots.get_mut(p).and_then(Option::as_mut) else {
-                continue;
-            };
-            if peer.playing.is_some() || peer.muted(now) {
-                continue;
-            }
-            let Some(peer_leg) = peer.leg.as_mut() else {
-                continue;
-            };
-            if let Relayed::Forward(packet) = relay(
-                received,
-                peer_leg.media(),
-                peer.bridge_source,
-                &mut scratch[..],
-            ) && let Ok(Some((to, len))) = peer_leg.send(now, &packet, &mut tx_buf[..])
-            {
-                let _ = peer.rtp.send_to(tx_buf.get(..len).unwrap_or(&[]), to);
-            }
-        }
-    }
-
-    fn on_rtcp(&mut self, s: usize, now: Instant) {
-        let Worker {
-            slots,
-            rx_buf,
-            rtcp_buf,
-            sink,
-            ..
-        } = self;
-        let mut errors = 0;
-        loop {
-            let Some(slot) = slots.get_mut(s).and_then(Option::as_mut) else {
-                return;
-            };
-            let (n, from) = match slot.rtcp.recv_from(&mut rx_buf[..]) {
-                Ok(r) => r,
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
-                Err(_) => {
-                    errors += 1;
-                    if errors > MAX_RECV_ERRORS {
-                        return;
-                    }
-                    continue;
-                }
-            };
-            let Some(leg) = slot.leg.as_mut() else {
-                continue;
-            };
-            let packet = rx_buf.get(..n).unwrap_or(&[]);
-            leg.handle_input(now, MediaInput::Rtcp { from, packet });
-            drain_outputs(leg, &slot.rtcp, slot.id, rtcp_buf, sink);
-        }
-    }
-
-    fn on_timer(&mut self, now: Instant) {
-        self.tick_playback(now);
-        if !self.tones.is_empty() {
-            self.send_tones(now);
-        }
-        if now >= self.next_housekeeping {
-            self.next_housekeeping = now + HOUSEKEEPING;
-            self.housekeeping(now);
-        }
-    }
-
-    fn tick_playback(&mut self, now: Instant) {
-        let Worker {
-            playback,
-            slots,
-            tx_buf,
-            scratch,
-            sink,
-            ..
-        } = self;
-        playback.tick(now, |s, frame| {
-            let Some(slot) = slots.get_mut(s).and_then(Option::as_mut) else {
-                return;
-            };
-            if slot.muted(now) {
-                return;
-            }
-            let Some(leg) = slot.leg.as_mut() else { return };
-            let media = leg.media();
-            let payload: &[u8] = if frame.codec == media.codec {
-                frame.payload
-            } else {
-                // The leg switched law (re-INVITE) under a running player.
-                let Some(buf) = scratch.get_mut(..frame.payload.len()) else {
-                    return;
-                };
-                buf.copy_from_slice(frame.payload);
-                frame.codec.transcode_in_place(media.codec, buf);
-                buf
-            };
-            let packet = OutboundPacket {
-                source: frame.source,
-                payload_type: media.payload_type,
-                marker: frame.marker,
-                sequence: frame.sequence,
-                timestamp: frame.timestamp,
-                samples: payload.len() as u32,
-                payload,
-            };
-            if let Ok(Some((to, len))) = leg.send(now, &packet, &mut tx_buf[..]) {
-                let _ = slot.rtp.send_to(tx_buf.get(..len).unwrap_or(&[]), to);
-            }
-        });
-        while let Some(PlaybackEvent::Finished(s)) = playback.poll_output() {
-            if let Some(slot) = slots.get_mut(s).and_then(Option::as_mut)
-                && let Some(tag) = slot.playing.take()
-            {
-                sink.emit(EngineEvent::PlaybackFinished { leg: slot.id, tag });
-            }
-        }
-    }
-
-    fn send_tones(&mut self, now: Instant) {
-        let Worker {
-            tones,
-            slots,
-            tx_buf,
-            ..
-        } = self;
-        tones.retain(|t| {
-            if t.at > now {
-                return true;
-            }
-            let Some(slot) = slots.get_mut(t.slot).and_then(Option::as_mut) else {
-                return false;
-            };
-            if slot.id != t.leg {
-                return false;
-            }
-            let Some(leg) = slot.leg.as_mut() else {
-                return false;
-            };
-            let Some(pt) = leg.media().telephone_event else {
-                return false;
-            };
-            let payload = t.event.to_bytes();
-            let packet = OutboundPacket {
-                source: t.source,
-                payload_type: pt,
-                marker: t.marker,
-                sequence: t.sequence,
-                timestamp: 0,
-                samples: 0,
-                payload: &payload,
-            };
-            if let Ok(Some((to, len))) = leg.send(now, &packet, &mut tx_buf[..]) {
-                let _ = slot.rtp.send_to(tx_buf.get(..len).unwrap_or(&[]), to);
-            }
-            false
-        });
-    }
-
-    fn housekeeping(&mut self, now: Instant) {
-        let Worker {
-            slots,
-            rtcp_buf,
-            sink,
-            recorder,
-            ..
-        } = self;
-        for slot in slots.iter_mut().flatten() {
-            if slot.dtmf_until.is_some_and(|t| now >= t) {
-                slot.dtmf_until = None;
-            }
-            let Some(leg) = slot.leg.as_mut() else {
-                continue;
-            };
-            if leg.poll_timeout().is_some_and(|t| t <= now) {
-                leg.handle_timeout(now);
-                drain_outputs(leg, &slot.rtcp, slot.id, rtcp_buf, sink);
-            }
-        }
-        recorder.flush();
-        sink.flush();
-    }
-}
-
-/// Sends a leg's pending RTCP and forwards its events.
-fn drain_outputs(
-    leg: &mut RtpLeg,
-    rtcp: &UdpSocket,
-    id: LegId,
-    buf: &mut Vec<u8>,
-    sink: &mut EventSink,
-) {
-    while let Some(output) = leg.poll_output(buf) {
-        match output {
-            MediaOutput::TransmitRtcp { to } => {
-                let _ = rtcp.send_to(buf, to);
-            }
-            MediaOutput::Event(e) => sink.emit(match e {
-                MediaEvent::Latched(remote) | MediaEvent::Relatched { to: remote, .. } => {
-                    EngineEvent::Latched { leg: id, remote }
-                }
-                MediaEvent::Dtmf(digit) => EngineEvent::Dtmf { leg: id, digit },
-                MediaEvent::MediaTimeout { silent_for } => EngineEvent::MediaTimeout {
-                    leg: id,
-                    silent_for,
-                },
-                MediaEvent::MediaResumed => EngineEvent::MediaResumed { leg: id },
-                MediaEvent::RemoteBye => EngineEvent::RemoteBye { leg: id },
-            }),
-        }
     }
 }
