@@ -83,6 +83,8 @@ pub(crate) struct Call {
     pub(crate) rona: bool,
     /// One side put the other on hold (re-INVITE sendonly/inactive): it hears music.
     pub(crate) held: bool,
+    /// RFC 4028 on the caller's leg, when the caller asked for it.
+    pub(crate) session_timer: Option<crate::session_timer::SessionTimer>,
 }
 
 /// Where an agent leg is.

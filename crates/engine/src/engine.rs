@@ -295,6 +295,7 @@ impl Engine {
         self.registrar.handle_timeout(now);
         self.router.handle_timeout(now);
         self.ivr_timeouts(now);
+        self.session_timeouts(now);
         self.drain(now);
     }
 
@@ -310,6 +311,7 @@ impl Engine {
             self.registrar.poll_timeout(),
             self.router.poll_timeout(),
             self.ivr_deadline(),
+            self.session_deadline(),
         ]
         .into_iter()
         .flatten()

@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use rsip::headers::UntypedHeader as _;
 use rsip::prelude::HeadersExt;
 use rsip::{Header, Method, Request, SipMessage, StatusCode};
 use switchboard_acd::{CallId, RouterInput};
@@ -97,6 +98,7 @@ impl Engine {
         response.headers.push(Header::Contact(
             format!("<sip:switchboard@{}>", peer.local).into(),
         ));
+        let session_timer = crate::session_timer::negotiate(now, &request, &mut response);
         let response = response_with_body(
             response,
             "application/sdp",
@@ -169,6 +171,7 @@ impl Engine {
             next_playback: 1,
             rona: false,
             held: false,
+            session_timer,
         };
         tracing::info!(call = %text_id, dnis, "call answered");
         let progress = self.in_progress(&call, "answered");
@@ -351,7 +354,12 @@ impl Engine {
                     DialogOwner::Agent(offer) => self.agent_hung_up(now, offer),
                 }
             }
-            Method::Invite => self.on_reinvite(now, id, owner, &request),
+            Method::Invite => {
+                if let DialogOwner::Caller(call) = owner {
+                    self.refresh_session(now, call, &request);
+                }
+                self.on_reinvite(now, id, owner, &request);
+            }
             Method::Refer => match owner {
                 DialogOwner::Agent(offer) => self.on_agent_refer(now, id, offer, &request),
                 DialogOwner::Caller(_) => {
@@ -380,7 +388,25 @@ impl Engine {
                     self.on_digit(now, leg, digit);
                 }
             }
-            Method::Options | Method::Update | Method::Notify => {
+            Method::Update => {
+                if let DialogOwner::Caller(call) = owner {
+                    self.refresh_session(now, call, &request);
+                }
+                let mut response =
+                    switchboard_sip::message::response_to(&request, StatusCode::OK, None);
+                if let DialogOwner::Caller(call) = owner
+                    && let Some(timer) = self.calls.get(&call).and_then(|c| c.session_timer)
+                {
+                    response.headers.push(Header::SessionExpires(
+                        rsip::headers::SessionExpires::new(format!(
+                            "{};refresher=uac",
+                            timer.interval.as_secs()
+                        )),
+                    ));
+                }
+                self.respond(now, id, response);
+            }
+            Method::Options | Method::Notify => {
                 let response =
                     switchboard_sip::message::response_to(&request, StatusCode::OK, None);
                 self.respond(now, id, response);

@@ -44,6 +44,7 @@ mod inbound;
 mod ivr;
 mod output;
 mod policy;
+mod session_timer;
 pub mod shell;
 mod transfer;
 

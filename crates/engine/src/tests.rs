@@ -322,10 +322,14 @@ impl Harness {
     }
 
     fn trunk_invite(&mut self, dnis: &str, id: &str) {
+        self.trunk_invite_with(dnis, id, "");
+    }
+
+    fn trunk_invite_with(&mut self, dnis: &str, id: &str, extra: &str) {
         let text = format!(
             "INVITE sip:{dnis}@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2:5080;branch=z9hG4bKinv{id}\r\n\
              Max-Forwards: 70\r\nFrom: \"Alice\" <sip:5551234@127.0.0.2>;tag=t{id}\r\nTo: <sip:{dnis}@127.0.0.1>\r\n\
-             Call-ID: call-{id}\r\nCSeq: 1 INVITE\r\nContact: <sip:5551234@127.0.0.2:5080>\r\n\
+             Call-ID: call-{id}\r\nCSeq: 1 INVITE\r\nContact: <sip:5551234@127.0.0.2:5080>\r\n{extra}\
              Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{SDP}",
             SDP.len()
         );
@@ -1006,4 +1010,43 @@ fn an_agent_whose_registration_expires_is_logged_out_and_gets_no_offer() {
     // The phone registers again: the waiting call is offered at once.
     h.register("1001", 1);
     assert!(h.last_request_to(phone(1).remote, Method::Invite).is_some());
+}
+
+#[test]
+fn a_caller_session_never_refreshed_is_ended_and_the_agent_released() {
+    let mut h = Harness::new("linear");
+    h.register("1001", 1);
+    h.trunk_invite_with("201", "st", "Session-Expires: 120\r\nSupported: timer\r\n");
+    let ok = h
+        .sent_to(trunk().remote)
+        .into_iter()
+        .find_map(|m| match m {
+            SipMessage::Response(r) if r.status_code.code() == 200 => Some(r),
+            _ => None,
+        })
+        .unwrap();
+    let text = ok.to_string();
+    assert!(
+        text.contains("Session-Expires: 120;refresher=uac"),
+        "{text}"
+    );
+    assert!(text.contains("Require: timer"), "{text}");
+    h.trunk_in_dialog("st", "ACK", 1);
+    h.phone_answers(1, 200, "OK");
+    // A refresh (UPDATE) at 60 s keeps the call up past the first expiry.
+    h.advance(Duration::from_secs(60));
+    h.trunk_in_dialog("st", "UPDATE", 2);
+    h.advance(Duration::from_secs(60));
+    assert_eq!(
+        h.engine.call_count(),
+        1,
+        "refreshed at 60 s: alive at 120 s"
+    );
+    // Then silence: 120 s - 32 s after the refresh the call is ended (RFC 4028 §10).
+    h.advance(Duration::from_secs(30));
+    assert_eq!(h.engine.call_count(), 0);
+    assert!(h.last_request_to(trunk().remote, Method::Bye).is_some());
+    assert!(h.last_request_to(phone(1).remote, Method::Bye).is_some());
+    assert!(!matches!(h.agent_state("1001"), AgentState::OnCall { .. }));
+    assert_eq!(h.cdr().unwrap().end_reason, "session-expired");
 }
