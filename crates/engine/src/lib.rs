@@ -47,6 +47,7 @@ mod policy;
 mod session_timer;
 pub mod shell;
 mod transfer;
+mod tu;
 
 pub use command::{CommandError, EngineCommand};
 pub use engine::{Engine, EngineError, EngineOptions};
