@@ -218,7 +218,8 @@ fn wait_registered(daemon: &Daemon, n: usize) {
     }
 }
 
-/// The demo configuration with a 1 s wrap-up in `sales` and no keep-alive probes (the SIPp
+/// The demo configuration with a 1 s wrap-up and a 3 s ring timeout in `sales`, no keep-alive
+/// probes (the SIPp
 /// agents' out-of-call scenario expects INVITEs only), next to links to the demo's `ivr/` and
 /// `prompts/`.
 fn fast_config(dir: &Path) -> std::path::PathBuf {
@@ -230,7 +231,7 @@ fn fast_config(dir: &Path) -> std::path::PathBuf {
         )
         .replace(
             "name = \"sales\"\nrequirement = \"sales >= 1\"\nwrap_up_seconds = 5",
-            "name = \"sales\"\nrequirement = \"sales >= 1\"\nwrap_up_seconds = 1",
+            "name = \"sales\"\nrequirement = \"sales >= 1\"\nwrap_up_seconds = 1\nring_timeout_seconds = 3",
         );
     assert!(
         text.contains("wrap_up_seconds = 1"),
@@ -326,4 +327,115 @@ fn twenty_calls_over_three_agents_are_all_answered_with_one_cdr_each() {
     assert_eq!(count("CONNECT"), CALLS, "{queue_log}");
     assert_eq!(count("COMPLETEAGENT"), CALLS, "{queue_log}");
     assert_eq!(count("ABANDON"), 0, "{queue_log}");
+}
+
+/// Reads the daemon's Master.csv and queue_log once `rows` CDRs are there.
+fn records(daemon: &Daemon, rows: usize) -> (String, String) {
+    let data = daemon.dir().join("data");
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        let cdr = fs::read_to_string(data.join("cdr/Master.csv")).unwrap_or_default();
+        let queue_log = fs::read_to_string(data.join("queue_log")).unwrap_or_default();
+        if cdr.lines().count() >= rows {
+            return (cdr, queue_log);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} CDRs, expected {rows}\n{cdr}\n{queue_log}\n{}",
+            cdr.lines().count(),
+            daemon.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn queue_events(queue_log: &str) -> Vec<(String, String)> {
+    queue_log
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split('|').collect();
+            Some((f.get(3)?.to_string(), f.get(4)?.to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn caller_hanging_up_while_queued_is_an_abandon_in_queue_log_and_cdr() {
+    if !require_sipp("caller_hanging_up_while_queued_is_an_abandon_in_queue_log_and_cdr") {
+        return;
+    }
+    // No agent registered: the caller waits 3 s in `support`, then hangs up.
+    let daemon = Daemon::start();
+    let caller = run_sipp(
+        &daemon,
+        "caller_queue.xml",
+        SippTransport::Udp,
+        &["-s", "201"],
+    );
+    assert!(caller.succeeded(), "{}\n{}", caller.report, daemon.log());
+    let (cdr, queue_log) = records(&daemon, 1);
+    let events: Vec<String> = queue_events(&queue_log)
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
+    assert_eq!(events, ["ENTERQUEUE", "ABANDON"], "{queue_log}");
+    let row = cdr.lines().next().unwrap_or_default();
+    assert!(row.contains("\"NO ANSWER\""), "{row}");
+    assert!(row.contains("\"abandon\""), "end reason: {row}");
+}
+
+#[test]
+fn ring_no_answer_cancels_the_first_agent_and_the_next_one_answers() {
+    if !require_sipp("ring_no_answer_cancels_the_first_agent_and_the_next_one_answers") {
+        return;
+    }
+    let config_dir = ScratchDir::new("config");
+    let config = fast_config(config_dir.path());
+    let daemon = Daemon::start_with(&config, IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let agents_dir = ScratchDir::new("agents");
+    // 1001 registers first, so it is the longest idle and rung first; it never answers.
+    let mut silent = spawn_agent(
+        &daemon,
+        agents_dir.path(),
+        "1001",
+        "agent_register_long.xml",
+        "agent_ring_no_answer.xml",
+    );
+    wait_registered(&daemon, 1);
+    let mut answering = spawn_agent(
+        &daemon,
+        agents_dir.path(),
+        "1002",
+        "agent_register_long.xml",
+        "agent_answer_hangup.xml",
+    );
+    wait_registered(&daemon, 2);
+    let caller = run_sipp(
+        &daemon,
+        "caller_until_bye.xml",
+        SippTransport::Udp,
+        &["-s", "202", "-timeout", "30s"],
+    );
+    for agent in [&mut silent, &mut answering] {
+        let _ = agent.kill();
+        let _ = agent.wait();
+    }
+    assert!(caller.succeeded(), "{}\n{}", caller.report, daemon.log());
+    let (cdr, queue_log) = records(&daemon, 1);
+    let events = queue_events(&queue_log);
+    let expected: Vec<(String, String)> = [
+        ("NONE", "ENTERQUEUE"),
+        ("1001", "RINGNOANSWER"),
+        ("1002", "CONNECT"),
+        ("1002", "COMPLETEAGENT"),
+    ]
+    .iter()
+    .map(|(a, e)| (a.to_string(), e.to_string()))
+    .collect();
+    assert_eq!(events, expected, "{queue_log}");
+    let row = cdr.lines().next().unwrap_or_default();
+    assert!(
+        row.contains("\"ANSWERED\"") && row.contains("\"1002\""),
+        "{row}"
+    );
 }
