@@ -9,7 +9,8 @@
 use std::time::Duration;
 
 use switchboard_acd::{
-    AgentSpec, ConfigUpdate, QueueMember, QueueSpec, Requirement, SkillExpr, Strategy, WrapUp,
+    AgentSpec, ConfigUpdate, OverflowTarget, QueueMember, QueueSpec, Requirement, SkillExpr,
+    Strategy, WrapUp,
 };
 use switchboard_config::{Comparison, Config, Requirement as ConfigRequirement};
 
@@ -37,6 +38,7 @@ pub(crate) fn config_update(config: &Config) -> ConfigUpdate {
             };
             spec.max_wait = queue.max_wait;
             spec.max_length = queue.max_length.map(|n| n as usize);
+            spec.overflow = queue.overflow.as_ref().map(overflow);
             spec.service_level = queue.service_level;
             spec.weight = queue.weight;
             spec.record = queue.record;
@@ -61,6 +63,18 @@ pub(crate) fn config_update(config: &Config) -> ConfigUpdate {
         })
         .collect();
     ConfigUpdate { queues, agents }
+}
+
+/// A queue's overflow target: another queue stays inside the router; anything else leaves it as
+/// a route the engine follows (`ivr:<flow>`, `agent:<id>`, `uri:<uri>`).
+fn overflow(target: &switchboard_config::Target) -> OverflowTarget {
+    use switchboard_config::Target;
+    match target {
+        Target::Queue(q) => OverflowTarget::Queue(q.as_str().into()),
+        Target::Ivr(flow) => OverflowTarget::Route(format!("ivr:{}", flow.as_str())),
+        Target::Agent(agent) => OverflowTarget::Route(format!("agent:{}", agent.as_str())),
+        Target::Uri(uri) => OverflowTarget::Route(format!("uri:{}", uri.as_str())),
+    }
 }
 
 fn strategy(s: switchboard_config::Strategy) -> Strategy {

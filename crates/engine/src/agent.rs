@@ -57,7 +57,12 @@ impl Engine {
                     });
                 }
             }
-            Decision::Leave { call, reason, .. } => {
+            Decision::Leave {
+                call,
+                reason,
+                overflow,
+                ..
+            } => {
                 let wall = self.wall(now);
                 if let Some(c) = self.calls.get(&call.0)
                     && let Some(stay) = &c.queue
@@ -79,12 +84,33 @@ impl Engine {
                         AfterCommit::Nothing,
                     );
                 }
+                // Overflow into an IVR flow: the caller leaves the queue for the flow.
+                if let Some(switchboard_acd::OverflowTarget::Route(route)) = &overflow
+                    && let Some(flow) = route.strip_prefix("ivr:")
+                    && self.flows.contains_key(flow)
+                    && let Some(c) = self.calls.get_mut(&call.0)
+                {
+                    c.context = flow.to_string();
+                    c.state = CallState::Ivr;
+                    self.start_ivr(now, call.0);
+                    return;
+                }
+                // Overflow to an agent or a URI needs outbound legs: the call ends here.
+                let reason = match reason {
+                    LeaveReason::MaxWait => "queue-timeout",
+                    LeaveReason::JoinEmpty => "queue-empty",
+                    LeaveReason::QueueFull => "queue-full",
+                    LeaveReason::LeaveEmpty => "queue-emptied",
+                    LeaveReason::CallbackAttemptsExhausted => "callback-exhausted",
+                    LeaveReason::QueueRemoved => "queue-removed",
+                    LeaveReason::OverflowLoop => "overflow-loop",
+                };
                 self.end_call(
                     now,
                     call.0,
                     Ending {
                         side: HangupSide::System,
-                        reason: "queue-timeout",
+                        reason,
                     },
                 );
             }

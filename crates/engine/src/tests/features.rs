@@ -367,3 +367,30 @@ fn a_caller_session_never_refreshed_is_ended_and_the_agent_released() {
     assert!(!matches!(h.agent_state("1001"), AgentState::OnCall { .. }));
     assert_eq!(h.cdr().unwrap().end_reason, "session-expired");
 }
+
+#[test]
+fn max_wait_overflow_into_an_ivr_flow_takes_the_caller_out_of_the_queue_into_the_menu() {
+    let config = IVR_CONFIG.replace(
+        "name = \"sales\"\nrequirement = \"sales >= 1\"",
+        "name = \"sales\"\nrequirement = \"sales >= 1\"\nmax_wait_seconds = 10\noverflow = { ivr = \"main\" }",
+    );
+    assert!(config.contains("max_wait_seconds = 10"));
+    let mut h = Harness::with(&config, &["main"]);
+    h.trunk_invite("202", "ovf");
+    h.media.clear();
+    h.advance(Duration::from_secs(11));
+    assert!(
+        h.queue_log().contains(&"EXITWITHTIMEOUT".to_string()),
+        "{:?}",
+        h.queue_log()
+    );
+    assert_eq!(
+        h.engine.call_count(),
+        1,
+        "the caller is still here, in the flow"
+    );
+    assert_eq!(
+        h.prompts_played().first().map(String::as_str),
+        Some("welcome")
+    );
+}
