@@ -278,7 +278,13 @@ impl Engine {
         }
         let line = QueueLogLine::enter_queue(wall, &call.text_id, queue, "", &call.src, position);
         let event = events::call_queued(call, wall, position);
-        let progress = self.in_progress(self.calls.get(&call_id).expect("present"), "queued");
+        let Some(progress) = self
+            .calls
+            .get(&call_id)
+            .map(|c| self.in_progress(c, "queued"))
+        else {
+            return;
+        };
         self.store(
             WriteOp::Record {
                 queue_log: vec![line],

@@ -342,7 +342,14 @@ impl Harness {
             .sent_to(trunk().remote)
             .into_iter()
             .find_map(|m| match m {
-                SipMessage::Response(r) if r.status_code.code() == 200 => Some(r),
+                SipMessage::Response(r)
+                    if r.status_code.code() == 200
+                        && r.call_id_header().is_ok_and(|c| {
+                            rsip::headers::UntypedHeader::value(c) == format!("call-{id}")
+                        }) =>
+                {
+                    Some(r)
+                }
                 _ => None,
             })
             .expect("the trunk call was answered");
@@ -438,3 +445,4 @@ queue = "sales"
 
 mod features;
 mod path;
+mod properties;
