@@ -44,6 +44,7 @@ mod acd;
 mod config;
 mod error;
 mod names;
+pub mod position;
 mod raw;
 mod requirement;
 mod routing;

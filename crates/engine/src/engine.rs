@@ -25,7 +25,9 @@ use switchboard_sip::Peer;
 use switchboard_sip::dialog::DialogId;
 use switchboard_sip::digest::{Algorithm, DigestAuthenticator};
 use switchboard_sip::message::response_to;
-use switchboard_sip::registrar::{BindingId, Registrar, RegistrarConfig, RegistrarOutput};
+use switchboard_sip::registrar::{
+    BindingId, ContactOverflow, Registrar, RegistrarConfig, RegistrarOutput,
+};
 use switchboard_sip::transaction::{
     self, Input, Output as LayerOutput, TransactionId, TransactionLayer,
 };
@@ -161,6 +163,9 @@ impl Engine {
             max_expires: reg.max_expires,
             default_expires: reg.default_expires,
             max_contacts_per_aor: reg.max_contacts_per_agent,
+            // As the configuration documents it: a phone that re-registers from a new port (a
+            // reboot, a NAT rebinding) replaces its oldest binding instead of being refused.
+            contact_overflow: ContactOverflow::ReplaceOldest,
             nonce_lifetime: reg.nonce_lifetime,
             lockout_threshold: reg.auth_failures_before_lockout.unwrap_or(0),
             lockout_duration: reg.lockout,

@@ -96,7 +96,7 @@ impl Validator<'_> {
     }
 
     fn line_of(&self, offset: usize) -> u32 {
-        self.source.line_column(offset).0
+        crate::position::line_column(self.source.text, offset).0
     }
 }
 

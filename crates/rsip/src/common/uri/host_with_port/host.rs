@@ -25,6 +25,10 @@ impl Default for Host {
 impl std::str::FromStr for Host {
     type Err = crate::Error;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s
+            .strip_prefix('[')
+            .and_then(|v6| v6.strip_suffix(']'))
+            .unwrap_or(s);
         match s.parse::<IpAddr>() {
             Ok(ip_addr) => Ok(Host::IpAddr(ip_addr)),
             Err(_) => Ok(Host::Domain(s.into())),
@@ -53,6 +57,8 @@ impl std::fmt::Display for Host {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match &self {
             Host::Domain(domain) => write!(f, "{}", domain),
+            // Switchboard fork: an IPv6 host prints as an IPv6reference (RFC 3261 §25.1).
+            Host::IpAddr(IpAddr::V6(ip)) => write!(f, "[{}]", ip),
             Host::IpAddr(ip_addr) => write!(f, "{}", ip_addr),
         }
     }

@@ -44,6 +44,20 @@ impl TryFrom<&str> for HostWithPort {
     type Error = Error;
 
     fn try_from(from: &str) -> Result<Self, Self::Error> {
+        if let Some(rest) = from.strip_prefix('[') {
+            // Switchboard fork: `[v6]` or `[v6]:port`.
+            let (v6, port) = rest
+                .split_once(']')
+                .ok_or_else(|| Error::ParseError(format!("invalid IPv6 reference {from}")))?;
+            let ip: IpAddr = v6
+                .parse()
+                .map_err(|_| Error::ParseError(format!("invalid IPv6 reference {from}")))?;
+            return match port.strip_prefix(':') {
+                Some(port) => Ok((Host::IpAddr(ip), TryInto::<Port>::try_into(port)?).into()),
+                None if port.is_empty() => Ok(Host::IpAddr(ip).into()),
+                None => Err(Error::ParseError(format!("invalid host {from}"))),
+            };
+        }
         match from.rsplit_once(":") {
             None => Ok(Host::from(from).into()),
             Some((host, port)) => Ok((
@@ -133,9 +147,19 @@ impl<'a> std::convert::TryFrom<tokenizer::Tokenizer<'a, &'a str, char>> for Host
     fn try_from(tokenizer: tokenizer::Tokenizer<'a, &'a str, char>) -> Result<Self, Self::Error> {
         use std::str::FromStr;
 
-        let host = match IpAddr::from_str(tokenizer.host) {
-            Ok(ip_addr) => Host::IpAddr(ip_addr),
-            Err(_) => Host::Domain(tokenizer.host.into()),
+        let host = match tokenizer
+            .host
+            .strip_prefix('[')
+            .and_then(|h| h.strip_suffix(']'))
+        {
+            // Switchboard fork: IPv6 references (RFC 3261 §25.1) parse to an address.
+            Some(v6) => Host::IpAddr(IpAddr::V6(v6.parse().map_err(|_| {
+                Error::ParseError(format!("invalid IPv6 reference {}", tokenizer.host))
+            })?)),
+            None => match IpAddr::from_str(tokenizer.host) {
+                Ok(ip_addr) => Host::IpAddr(ip_addr),
+                Err(_) => Host::Domain(tokenizer.host.into()),
+            },
         };
 
         let port = match tokenizer.port {
@@ -209,6 +233,27 @@ pub mod tokenizer {
                     .map_err(|_: GenericNomError<'a, T>| {
                         TokenizerError::from(("host with port", part)).into()
                     })?;
+
+            // An IPv6 reference keeps its brackets here (`[::1]:5060`, RFC 3261 §25.1
+            // IPv6reference); its colons are not the port separator.
+            if tag::<_, _, nom::error::VerboseError<T>>("[")(host_with_port).is_ok() {
+                let (after, host) =
+                    nom::bytes::complete::take_till1::<_, _, nom::error::VerboseError<T>>(|c| {
+                        c == Into::<I>::into(b']')
+                    })(host_with_port)
+                    .map_err(|_| TokenizerError::from(("IPv6 reference", host_with_port)).into())?;
+                let (after, _) = tag::<_, _, nom::error::VerboseError<T>>("]")(after)
+                    .map_err(|_| TokenizerError::from(("IPv6 reference", host_with_port)).into())?;
+                let host = nom::InputTake::take(&host_with_port, host.input_len() + 1);
+                let port = match tag::<_, _, nom::error::VerboseError<T>>(":")(after) {
+                    Ok((port, _)) => Some(port),
+                    Err(_) if after.input_len() == 0 => None,
+                    Err(_) => {
+                        return Err(TokenizerError::from(("IPv6 reference", host_with_port)).into())
+                    }
+                };
+                return Ok((rem, (host, port).into()));
+            }
 
             let (host, port) = match tuple::<_, _, nom::error::VerboseError<T>, _>((
                 take_until(":"),
