@@ -379,12 +379,10 @@ impl Engine {
                 }
             },
             Method::Info => {
-                // SIP INFO dtmf-relay (Cisco style): `Signal=5`.
-                let digit = std::str::from_utf8(&request.body).ok().and_then(|body| {
-                    body.lines()
-                        .find_map(|l| l.trim().strip_prefix("Signal="))
-                        .and_then(|s| s.trim().chars().next())
-                });
+                // SIP INFO application/dtmf-relay (`Signal=5`), parsed by the media crate.
+                let digit = switchboard_media::dtmf::InfoDtmf::parse(&request.body)
+                    .ok()
+                    .map(|info| info.digit.as_char());
                 let response =
                     switchboard_sip::message::response_to(&request, StatusCode::OK, None);
                 self.respond(now, id, response);
