@@ -11,6 +11,9 @@ use crate::call::{CallState, Ending};
 use crate::engine::Engine;
 use crate::output::{LegId, MediaCommand, PlaybackRef};
 
+/// The key a waiting caller presses to leave the queue.
+pub(crate) const EXIT_KEY: char = '9';
+
 /// Queue announcements use playback refs with this bit set, so they never collide with the
 /// ids an IVR session hands out.
 pub(crate) const ANNOUNCEMENT_BIT: u32 = 1 << 31;
@@ -167,7 +170,48 @@ impl Engine {
         let Some((call_id, true)) = self.call_of_leg(leg) else {
             return;
         };
+        let waiting = self
+            .calls
+            .get(&call_id)
+            .is_some_and(|c| c.state == CallState::Queued && c.connected.is_none());
+        if waiting && digit == EXIT_KEY {
+            self.exit_with_key(now, call_id, digit);
+            return;
+        }
         self.ivr_input(now, call_id, IvrInput::Digit(digit));
+    }
+
+    /// Issue 6 §3: a waiting caller presses the exit key: EXITWITHKEY in queue_log and
+    /// the call ends (a callback needs an outbound trunk, which the configuration does not
+    /// have yet; the key is where a voicemail-style message will plug in).
+    fn exit_with_key(&mut self, now: Instant, call_id: u128, key: char) {
+        let wall = self.wall(now);
+        let Some(call) = self.calls.get_mut(&call_id) else {
+            return;
+        };
+        let Some(stay) = call.queue.clone() else {
+            return;
+        };
+        let line = switchboard_store::QueueLogLine::exit_with_key(
+            wall,
+            &call.text_id,
+            &stay.queue,
+            key,
+            stay.position,
+            stay.orig_position,
+            now.saturating_duration_since(stay.entered),
+        );
+        // Out of the queue first, so the ending is not counted as an abandon.
+        call.state = CallState::Ivr;
+        self.abandon_in_router(now, call_id);
+        self.store(
+            switchboard_store::WriteOp::Record {
+                queue_log: vec![line],
+                events: Vec::new(),
+            },
+            crate::engine::AfterCommit::Nothing,
+        );
+        self.end_call(now, call_id, system("exit-key"));
     }
 
     pub(crate) fn on_playback_finished(&mut self, now: Instant, leg: LegId, playback: PlaybackRef) {

@@ -394,3 +394,24 @@ fn max_wait_overflow_into_an_ivr_flow_takes_the_caller_out_of_the_queue_into_the
         Some("welcome")
     );
 }
+
+#[test]
+fn a_waiting_caller_pressing_9_leaves_the_queue_with_exitwithkey() {
+    let mut h = Harness::new("linear");
+    h.trunk_invite("201", "key");
+    h.trunk_in_dialog("key", "ACK", 1);
+    let caller = h
+        .media
+        .iter()
+        .find_map(|c| match c {
+            MediaCommand::SetMedia { leg, .. } => Some(*leg),
+            _ => None,
+        })
+        .unwrap();
+    h.advance(Duration::from_secs(4));
+    h.press(caller, '9');
+    assert_eq!(h.queue_log(), vec!["ENTERQUEUE", "EXITWITHKEY"]);
+    assert!(h.last_request_to(trunk().remote, Method::Bye).is_some());
+    assert_eq!(h.cdr().unwrap().end_reason, "exit-key");
+    assert_eq!(h.engine.call_count(), 0);
+}
