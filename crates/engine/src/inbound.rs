@@ -519,8 +519,10 @@ impl Engine {
         }
     }
 
-    /// CANCEL of a caller INVITE still pending. We answer INVITEs at once, so this finds the
-    /// transaction answered (the layer then ignores it); when one is pending, §9.2: 487.
+    /// CANCEL of a caller INVITE. Every INVITE is answered (or refused) in the handler that
+    /// receives it, so none is ever pending when a CANCEL arrives: the layer answers the CANCEL
+    /// 200 and our 2xx stands (RFC 3261 §9.2; the caller then hangs up with BYE, which is an
+    /// abandon while queued). Nothing to do here until answering is deferred (early media).
     pub(crate) fn on_caller_cancel(&mut self, now: Instant, id: TransactionId) {
         let _ = (now, id);
         tracing::debug!(%id, "CANCEL after our answer: no effect (RFC 3261 §9.2)");

@@ -30,6 +30,13 @@
 //! DESIGN.md has `sip` answer 100 Trying and hand requests to `engine`. Here the engine owns the
 //! transaction layer itself (the layer still sends 100 Trying): handing transactions between
 //! tasks would put a channel, and a race, between a CANCEL and the INVITE it cancels.
+//!
+//! # Not in this build (issue 6)
+//!
+//! Attended transfer (REFER with Replaces), blind transfer to one agent or an outside number,
+//! routes and overflows to an agent or a URI (they need outbound legs without a queue),
+//! click-to-dial and callbacks (they need an outbound trunk in the configuration), offerless
+//! INVITEs (answered 488), early media before the answer.
 #![forbid(unsafe_code)]
 
 mod acd_map;
