@@ -16,7 +16,7 @@ use switchboard_config::{Comparison, Config, Requirement as ConfigRequirement};
 
 /// The router's configuration for `config`.
 pub(crate) fn config_update(config: &Config) -> ConfigUpdate {
-    let queues = config
+    let queues: Vec<QueueSpec> = config
         .queues()
         .iter()
         .map(|queue| {
@@ -51,6 +51,20 @@ pub(crate) fn config_update(config: &Config) -> ConfigUpdate {
             spec
         })
         .collect();
+    // One personal queue per agent (`agent:<id>`) for calls routed or transferred to that
+    // agent: the router offers them like any call (ring timeout, RONA, never two offers at
+    // once), and a caller whose agent is busy waits for that agent for at most a minute.
+    let queues: Vec<QueueSpec> = queues
+        .into_iter()
+        .chain(config.agents().iter().map(|agent| {
+            let id = agent.id.as_str();
+            let mut spec = QueueSpec::new(personal_queue(id).as_str()).with_members([id]);
+            spec.strategy = Strategy::Linear;
+            spec.ring_timeout = PERSONAL_RING_TIMEOUT;
+            spec.max_wait = Some(PERSONAL_MAX_WAIT);
+            spec
+        }))
+        .collect();
     let agents = config
         .agents()
         .iter()
@@ -75,6 +89,16 @@ fn overflow(target: &switchboard_config::Target) -> OverflowTarget {
         Target::Agent(agent) => OverflowTarget::Route(format!("agent:{}", agent.as_str())),
         Target::Uri(uri) => OverflowTarget::Route(format!("uri:{}", uri.as_str())),
     }
+}
+
+/// How long a direct call rings an agent before RONA.
+const PERSONAL_RING_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a caller waits for a busy agent.
+const PERSONAL_MAX_WAIT: Duration = Duration::from_secs(60);
+
+/// The personal queue of agent `id`.
+pub(crate) fn personal_queue(id: &str) -> String {
+    format!("agent:{id}")
 }
 
 fn strategy(s: switchboard_config::Strategy) -> Strategy {

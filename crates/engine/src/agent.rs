@@ -95,7 +95,17 @@ impl Engine {
                     self.start_ivr(now, call.0);
                     return;
                 }
-                // Overflow to an agent or a URI needs outbound legs: the call ends here.
+                // Overflow to an agent: that agent's personal queue.
+                if let Some(switchboard_acd::OverflowTarget::Route(route)) = &overflow
+                    && let Some(agent) = route.strip_prefix("agent:")
+                    && self.config.agent(agent).is_some()
+                    && self.calls.contains_key(&call.0)
+                {
+                    let queue = crate::acd_map::personal_queue(agent);
+                    self.enqueue(now, call.0, &queue);
+                    return;
+                }
+                // Overflow to a URI needs an outbound leg: the call ends here.
                 let reason = match reason {
                     LeaveReason::MaxWait => "queue-timeout",
                     LeaveReason::JoinEmpty => "queue-empty",

@@ -47,9 +47,18 @@ impl Engine {
             Some(Target::Ivr(flow)) if self.flows.contains_key(flow.as_str()) => {
                 (flow.as_str().to_string(), None)
             }
+            Some(Target::Agent(agent)) => {
+                let queue = crate::acd_map::personal_queue(agent.as_str());
+                (queue.clone(), Some(queue))
+            }
+            // A DNIS that is an agent id (the policy lets trunks dial agents): that agent.
+            None if self.config.agent(dnis).is_some() => {
+                let queue = crate::acd_map::personal_queue(dnis);
+                (queue.clone(), Some(queue))
+            }
             Some(_) => {
-                // Straight-to-agent and external URI routes need the outbound B2BUA legs of
-                // transfers; until then they are refused honestly, before answering.
+                // External URI routes need an outbound B2BUA leg without a queue; until then
+                // they are refused honestly, before answering.
                 let mut response = self.response(&request, StatusCode::TemporarilyUnavailable);
                 response.headers.push(Header::Other(
                     "Warning".into(),
@@ -221,23 +230,30 @@ impl Engine {
 
     /// Issue 6 §3: into the queue with its priority; music on hold until an agent answers.
     pub(crate) fn enqueue(&mut self, now: Instant, call_id: u128, queue: &str) {
-        let Some(spec) = self.config.queue(queue) else {
-            self.end_call(
-                now,
-                call_id,
-                Ending {
-                    side: HangupSide::System,
-                    reason: "no-queue",
-                },
-            );
-            return;
+        let personal = queue
+            .strip_prefix("agent:")
+            .is_some_and(|id| self.config.agent(id).is_some());
+        let (priority, record, survey, moh) = match self.config.queue(queue) {
+            Some(spec) => (
+                i32::from(spec.priority),
+                spec.record,
+                spec.survey,
+                spec.music_on_hold.clone(),
+            ),
+            // An agent's personal queue: no recording or survey of its own.
+            None if personal => (0, false, false, "default".to_string()),
+            None => {
+                self.end_call(
+                    now,
+                    call_id,
+                    Ending {
+                        side: HangupSide::System,
+                        reason: "no-queue",
+                    },
+                );
+                return;
+            }
         };
-        let (priority, record, survey, moh) = (
-            i32::from(spec.priority),
-            spec.record,
-            spec.survey,
-            spec.music_on_hold.clone(),
-        );
         let wall = self.wall(now);
         let Some(call) = self.calls.get_mut(&call_id) else {
             return;

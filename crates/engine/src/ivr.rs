@@ -99,8 +99,12 @@ impl Engine {
                             let queue = queue.to_string();
                             self.enqueue(now, call_id, &queue);
                         }
-                        // Agent and URI targets need outbound legs without a queue: not yet.
-                        RouteTarget::Agent(_) | RouteTarget::Uri(_) => {
+                        RouteTarget::Agent(agent) => {
+                            let queue = crate::acd_map::personal_queue(&agent.to_string());
+                            self.enqueue(now, call_id, &queue);
+                        }
+                        // URI targets need an outbound leg without a queue: not yet.
+                        RouteTarget::Uri(_) => {
                             self.end_call(now, call_id, system("route-unsupported"));
                         }
                     }

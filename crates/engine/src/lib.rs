@@ -33,8 +33,8 @@
 //!
 //! # Not in this build (issue 6)
 //!
-//! Attended transfer (REFER with Replaces), blind transfer to one agent or an outside number,
-//! routes and overflows to an agent or a URI (they need outbound legs without a queue),
+//! Attended transfer (REFER with Replaces), blind transfer to an outside number, routes and
+//! overflows to a URI (they need outbound legs without a queue),
 //! click-to-dial and callbacks (they need an outbound trunk in the configuration), offerless
 //! INVITEs (answered 488), early media before the answer.
 #![forbid(unsafe_code)]

@@ -1,8 +1,8 @@
 //! Blind transfer from the agent's phone (RFC 3515 REFER, RFC 5589 §6): the customer's leg and
 //! `call_id` stay; the agent's leg ends (the agent goes to wrap-up) and the customer goes to the
-//! target: a queue, or a DNIS routed to a queue. Attended transfer (REFER with Replaces,
-//! RFC 3891) and transfers to one agent or an outside number need outbound legs without a
-//! queue; they are refused with 501 / 404 until then.
+//! target: a queue, an agent (its personal queue `agent:<id>`), or a DNIS routed to either.
+//! Attended transfer (REFER with Replaces, RFC 3891) and transfers to an outside number need
+//! outbound legs without a queue; they are refused with 501 / 404 until then.
 
 use std::time::Instant;
 
@@ -52,6 +52,8 @@ impl Engine {
             .to_string();
         let queue = match self.config.route(&user).map(|r| &r.target) {
             Some(Target::Queue(q)) => Some(q.as_str().to_string()),
+            Some(Target::Agent(a)) => Some(crate::acd_map::personal_queue(a.as_str())),
+            _ if self.config.agent(&user).is_some() => Some(crate::acd_map::personal_queue(&user)),
             _ => self
                 .config
                 .queue(&user)

@@ -415,3 +415,19 @@ fn a_waiting_caller_pressing_9_leaves_the_queue_with_exitwithkey() {
     assert_eq!(h.cdr().unwrap().end_reason, "exit-key");
     assert_eq!(h.engine.call_count(), 0);
 }
+
+#[test]
+fn a_trunk_call_to_an_agent_id_rings_that_agent_through_its_personal_queue() {
+    let mut h = Harness::new("linear");
+    h.register("1001", 1);
+    h.register("1002", 2);
+    h.trunk_invite("1002", "direct");
+    assert_eq!(h.responses_to(trunk().remote), vec![100, 200]);
+    assert!(h.last_request_to(phone(1).remote, Method::Invite).is_none());
+    assert!(h.last_request_to(phone(2).remote, Method::Invite).is_some());
+    h.phone_answers(2, 200, "OK");
+    h.trunk_in_dialog("direct", "BYE", 2);
+    let cdr = h.cdr().unwrap();
+    assert_eq!(cdr.agent.as_deref(), Some("1002"));
+    assert_eq!(cdr.queue.as_deref(), Some("agent:1002"));
+}
