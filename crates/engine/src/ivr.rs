@@ -100,7 +100,7 @@ impl Engine {
                             self.enqueue(now, call_id, &queue);
                         }
                         RouteTarget::Agent(agent) => {
-                            let queue = crate::acd_map::personal_queue(&agent.to_string());
+                            let queue = crate::acd_map::personal_queue(agent.as_ref());
                             self.enqueue(now, call_id, &queue);
                         }
                         // URI targets need an outbound leg without a queue: not yet.
