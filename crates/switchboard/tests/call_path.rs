@@ -439,3 +439,111 @@ fn ring_no_answer_cancels_the_first_agent_and_the_next_one_answers() {
         "{row}"
     );
 }
+
+#[test]
+fn kill_9_with_a_caller_queued_then_restart_closes_the_call_with_reason_restart() {
+    if !require_sipp("kill_9_with_a_caller_queued_then_restart_closes_the_call_with_reason_restart")
+    {
+        return;
+    }
+    let mut daemon = Daemon::start();
+    let data = daemon.dir().join("data");
+    // A caller who waits for a BYE that never comes (no agent is registered).
+    let caller_dir = ScratchDir::new("caller");
+    let port = free_port(true).to_string();
+    let mut caller = Command::new("sipp")
+        .arg(daemon.sip.to_string())
+        .arg("-sf")
+        .arg(sipp_scenario("caller_until_bye.xml"))
+        .args([
+            "-t",
+            "u1",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-s",
+            "201",
+            "-m",
+            "1",
+        ])
+        .args(["-nostdin", "-timeout", "30s"])
+        .current_dir(caller_dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawning the caller's sipp");
+    let deadline = Instant::now() + SETTLE;
+    while !fs::read_to_string(data.join("queue_log"))
+        .unwrap_or_default()
+        .contains("|ENTERQUEUE|")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the call never queued\n{}",
+            daemon.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(
+        daemon.signal("KILL", Duration::from_secs(5)).is_some(),
+        "kill -9 did not stop the daemon"
+    );
+    let _ = caller.kill();
+    let _ = caller.wait();
+    assert_eq!(
+        fs::read_to_string(data.join("cdr/Master.csv")).unwrap_or_default(),
+        "",
+        "no CDR before the restart: the call was in flight"
+    );
+
+    // The next start closes what the killed process left in progress.
+    let sip = format!("127.0.0.1:{}", free_port(true));
+    let http = format!("127.0.0.1:{}", free_port(false));
+    let grpc = format!("127.0.0.1:{}", free_port(false));
+    let log = File::create(daemon.dir().join("restart.log")).expect("restart log");
+    let mut restarted = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--config")
+        .arg(demo_config())
+        .args([
+            "--sip-listen",
+            &sip,
+            "--http-listen",
+            &http,
+            "--grpc-listen",
+            &grpc,
+        ])
+        .arg("--data-dir")
+        .arg(&data)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().expect("clone"))
+        .stderr(log)
+        .spawn()
+        .expect("restarting the daemon");
+    let deadline = Instant::now() + SETTLE;
+    let cdr = loop {
+        let cdr = fs::read_to_string(data.join("cdr/Master.csv")).unwrap_or_default();
+        if !cdr.is_empty() {
+            break cdr;
+        }
+        if Instant::now() >= deadline {
+            let _ = restarted.kill();
+            panic!(
+                "no CDR after the restart\n{}",
+                fs::read_to_string(daemon.dir().join("restart.log")).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let _ = restarted.kill();
+    let _ = restarted.wait();
+    assert_eq!(cdr.lines().count(), 1, "{cdr}");
+    assert!(cdr.contains("\"restart\""), "end reason restart: {cdr}");
+    let queue_log = fs::read_to_string(data.join("queue_log")).unwrap_or_default();
+    let events: Vec<String> = queue_events(&queue_log)
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
+    assert_eq!(events, ["ENTERQUEUE", "ABANDON"], "{queue_log}");
+}
