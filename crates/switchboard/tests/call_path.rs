@@ -547,3 +547,65 @@ fn kill_9_with_a_caller_queued_then_restart_closes_the_call_with_reason_restart(
         .collect();
     assert_eq!(events, ["ENTERQUEUE", "ABANDON"], "{queue_log}");
 }
+
+#[test]
+fn invites_over_the_call_limit_get_503_with_retry_after_while_calls_in_progress_stay() {
+    let dir = ScratchDir::new("flood-config");
+    for sub in ["ivr", "prompts"] {
+        std::os::unix::fs::symlink(repo_root().join("config").join(sub), dir.path().join(sub))
+            .expect("linking the demo's flows and prompts");
+    }
+    let text = fs::read_to_string(demo_config())
+        .expect("demo config")
+        .replace("max_pending_invites = 1000", "max_pending_invites = 3");
+    assert!(
+        text.contains("max_pending_invites = 3"),
+        "demo config changed shape"
+    );
+    let config = dir.path().join("switchboard.toml");
+    fs::write(&config, text).expect("writing the test config");
+    let daemon = Daemon::start_with(&config, IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let sdp = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+               m=audio 7000 RTP/AVP 0\r\n";
+    let finals: Vec<Option<u16>> = (0..5)
+        .map(|i| {
+            let invite = format!(
+                "INVITE sip:201@{{target}} SIP/2.0\r\nVia: SIP/2.0/UDP {{local}};branch=z9hG4bK-flood{i};rport\r\n\
+                 Max-Forwards: 70\r\nFrom: <sip:555{i}@127.0.0.1>;tag=f{i}\r\nTo: <sip:201@{{target}}>\r\n\
+                 Call-ID: flood-{i}@e2e\r\nCSeq: 1 INVITE\r\nContact: <sip:555{i}@{{local}}>\r\n\
+                 Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+                sdp.len()
+            );
+            common::wire::udp_request(
+                IpAddr::V4(Ipv4Addr::LOCALHOST),
+                daemon.sip,
+                &invite,
+                Duration::from_secs(5),
+            )
+            .expect("sending an INVITE")
+            .into_iter()
+            .find(|c| *c >= 200)
+        })
+        .collect();
+    assert_eq!(
+        finals,
+        [Some(200), Some(200), Some(200), Some(503), Some(503)],
+        "{}",
+        daemon.log()
+    );
+    // The three calls in progress are untouched: still queued, no CDR written.
+    let data = daemon.dir().join("data");
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        let queue_log = fs::read_to_string(data.join("queue_log")).unwrap_or_default();
+        if queue_log.matches("|ENTERQUEUE|").count() == 3 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{queue_log}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        fs::read_to_string(data.join("cdr/Master.csv")).unwrap_or_default(),
+        ""
+    );
+}
