@@ -245,6 +245,10 @@ fn load_flows(
     for name in names {
         let path = dir.join(format!("{name}.toml"));
         let flow = switchboard_ivr::load(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
+        // A flow naming a queue, agent or skill the configuration lacks is refused at its
+        // line:column, before any call could reach the dangling reference.
+        flow.check_against(config)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         flows.insert(name, std::sync::Arc::new(flow));
     }
     Ok(flows)
