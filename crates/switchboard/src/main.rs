@@ -143,6 +143,8 @@ async fn run(
     std::fs::create_dir_all(&recordings)
         .with_context(|| format!("creating {}", recordings.display()))?;
     let options = switchboard_engine::EngineOptions {
+        // The configuration has no separate call limit yet: `max_pending_invites` bounds the
+        // calls in progress too (over it, new INVITEs get 503 + Retry-After).
         max_calls: config.sip.max_pending_invites.max(1),
         recordings_dir: recordings,
         seed: rand::random(),
