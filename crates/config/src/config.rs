@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 
 use crate::acd::{Agent, Queue};
+use crate::api::ApiConfig;
 use crate::names::{AgentId, QueueName, SkillName};
 use crate::routing::{IvrFlow, Route, Trunk};
 use crate::server::ServerConfig;
@@ -18,6 +19,8 @@ pub struct Config {
     pub server: ServerConfig,
     /// `[sip]` with `[sip.registrar]`.
     pub sip: SipConfig,
+    /// `[api]` with its `[[api.token]]`s and `[api.tls]`.
+    pub api: ApiConfig,
     pub(crate) skills: BTreeMap<SkillName, String>,
     pub(crate) trunks: Vec<Trunk>,
     pub(crate) agents: Vec<Agent>,

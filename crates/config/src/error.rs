@@ -70,6 +70,8 @@ pub enum ItemKind {
     Ivr,
     /// An entry of `sip.registrar.digest_algorithms`.
     DigestAlgorithm,
+    /// An `[[api.token]]`.
+    ApiToken,
 }
 
 impl fmt::Display for ItemKind {
@@ -83,6 +85,7 @@ impl fmt::Display for ItemKind {
             ItemKind::TrunkSource => "trunk source network",
             ItemKind::Ivr => "IVR flow",
             ItemKind::DigestAlgorithm => "digest algorithm",
+            ItemKind::ApiToken => "API token",
         })
     }
 }
@@ -98,6 +101,7 @@ impl ItemKind {
             ItemKind::Trunk | ItemKind::TrunkSource => "[[trunk]]",
             ItemKind::Ivr => "[[ivr]]",
             ItemKind::DigestAlgorithm => "[sip.registrar] digest_algorithms",
+            ItemKind::ApiToken => "[[api.token]]",
         }
     }
 }
@@ -106,6 +110,24 @@ impl ItemKind {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum ConfigProblem {
+    /// An API token scope that does not exist.
+    #[error("unknown scope {value:?}; expected one of {}", crate::ApiScope::NAMES.join(", "))]
+    UnknownScope {
+        /// The value as written.
+        value: String,
+    },
+    /// An API token secret too short to resist guessing.
+    #[error("API token secrets need at least {min} characters")]
+    WeakSecret {
+        /// The minimum length.
+        min: usize,
+    },
+    /// Two API tokens share one secret, so the server could not tell them apart.
+    #[error("API token `{name}` reuses the secret of another token")]
+    DuplicateSecret {
+        /// The later token's name.
+        name: String,
+    },
     /// The file could not be read (missing, unreadable, not UTF-8). Check the path and
     /// permissions.
     #[error("cannot read the configuration file: {message}")]
@@ -308,27 +330,13 @@ pub(crate) struct Source<'a> {
 impl Source<'_> {
     /// An error at the start of `span` (a byte range into the text).
     pub(crate) fn error(&self, span: Range<usize>, problem: ConfigProblem) -> ConfigError {
-        let (line, column) = self.line_column(span.start);
+        let (line, column) = crate::position::line_column(self.text, span.start);
         ConfigError {
             file: self.file.to_path_buf(),
             line,
             column,
             problem,
         }
-    }
-
-    /// 1-based line and character column of a byte offset. An offset past the end or inside a
-    /// UTF-8 sequence is moved back to the nearest character start rather than trusted.
-    pub(crate) fn line_column(&self, offset: usize) -> (u32, u32) {
-        let mut offset = offset.min(self.text.len());
-        while !self.text.is_char_boundary(offset) {
-            offset -= 1;
-        }
-        let before = self.text.get(..offset).unwrap_or_default();
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let line = before.matches('\n').count() + 1;
-        let column = before.get(line_start..).unwrap_or_default().chars().count() + 1;
-        (saturate(line), saturate(column))
     }
 
     /// Classify an error from the TOML parser or from serde's derived deserializers.
@@ -343,57 +351,19 @@ impl Source<'_> {
     }
 }
 
-fn saturate(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
-}
-
-/// serde's derive writes these messages (`serde::de::Error::unknown_field`, `missing_field`);
-/// their wording is part of serde's stable behaviour, and anything unrecognised stays a
-/// [`ConfigProblem::WrongType`] with the full text, so nothing is lost if it ever changes.
+/// Maps serde's message onto our problem type; see [`crate::position::classify_serde_message`].
 fn classify_serde_message(message: String) -> ConfigProblem {
-    if let Some((key, tail)) = message
-        .strip_prefix("unknown field `")
-        .and_then(|rest| rest.split_once('`'))
-    {
-        let expected = tail
-            .strip_prefix(", expected ")
-            .or_else(|| tail.strip_prefix(", "))
-            .unwrap_or(tail)
-            .to_owned();
-        return ConfigProblem::UnknownKey {
-            key: key.to_owned(),
-            expected,
-        };
+    use crate::position::SerdeMessage;
+    match crate::position::classify_serde_message(message) {
+        SerdeMessage::UnknownKey { key, expected } => ConfigProblem::UnknownKey { key, expected },
+        SerdeMessage::MissingKey { key } => ConfigProblem::MissingKey { key },
+        SerdeMessage::Other(message) => ConfigProblem::WrongType { message },
     }
-    if let Some((key, _)) = message
-        .strip_prefix("missing field `")
-        .and_then(|rest| rest.split_once('`'))
-    {
-        return ConfigProblem::MissingKey {
-            key: key.to_owned(),
-        };
-    }
-    ConfigProblem::WrongType { message }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn line_column_counts_characters_from_one() {
-        let source = Source {
-            text: "a = 1\nbé = \"x\"\n",
-            file: Path::new("f.toml"),
-        };
-        assert_eq!(source.line_column(0), (1, 1));
-        assert_eq!(source.line_column(6), (2, 1));
-        // 'é' is two bytes: the '=' after it is byte 10 but the 4th character.
-        assert_eq!(source.line_column(10), (2, 4));
-        // Inside the 'é' sequence: moved back to its start.
-        assert_eq!(source.line_column(8), (2, 2));
-        assert_eq!(source.line_column(1_000), (3, 1));
-    }
 
     #[test]
     fn io_error_display_has_no_position() {

@@ -41,9 +41,11 @@
 #![forbid(unsafe_code)]
 
 mod acd;
+mod api;
 mod config;
 mod error;
 mod names;
+pub mod position;
 mod raw;
 mod requirement;
 mod routing;
@@ -56,6 +58,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 pub use acd::{Agent, Queue, RequirementStep, Strategy};
+pub use api::{ApiConfig, ApiScope, ApiTls, ApiTokenConfig};
 pub use config::Config;
 pub use error::{ConfigError, ConfigProblem, ItemKind};
 pub use ipnet::IpNet;

@@ -30,6 +30,31 @@ pub(crate) struct RawConfig {
     pub(crate) route: Vec<RawRoute>,
     #[serde(default)]
     pub(crate) ivr: Vec<RawIvr>,
+    pub(crate) api: Option<RawApi>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawApi {
+    pub(crate) max_streams: Option<Number>,
+    pub(crate) tls: Option<RawTls>,
+    #[serde(default)]
+    pub(crate) token: Vec<RawToken>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTls {
+    pub(crate) cert: Text,
+    pub(crate) key: Text,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawToken {
+    pub(crate) name: Text,
+    pub(crate) secret: Text,
+    pub(crate) scopes: Spanned<Vec<Text>>,
 }
 
 #[derive(Deserialize, Default)]

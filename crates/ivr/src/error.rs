@@ -280,27 +280,13 @@ pub(crate) struct Source<'a> {
 impl Source<'_> {
     /// An error at the start of `span` (a byte range into the text).
     pub(crate) fn error(&self, span: Range<usize>, problem: FlowProblem) -> FlowError {
-        let (line, column) = self.line_column(span.start);
+        let (line, column) = switchboard_config::position::line_column(self.text, span.start);
         FlowError {
             file: self.file.to_path_buf(),
             line,
             column,
             problem,
         }
-    }
-
-    /// 1-based line and character column of a byte offset; an offset past the end or inside a
-    /// UTF-8 sequence is moved back to the nearest character start.
-    pub(crate) fn line_column(&self, offset: usize) -> (u32, u32) {
-        let mut offset = offset.min(self.text.len());
-        while !self.text.is_char_boundary(offset) {
-            offset -= 1;
-        }
-        let before = self.text.get(..offset).unwrap_or_default();
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let line = before.matches('\n').count() + 1;
-        let column = before.get(line_start..).unwrap_or_default().chars().count() + 1;
-        (saturate(line), saturate(column))
     }
 
     /// Classify an error from the TOML parser (`syntax`) or from serde's derived deserializers.
@@ -315,54 +301,19 @@ impl Source<'_> {
     }
 }
 
-fn saturate(n: usize) -> u32 {
-    u32::try_from(n).unwrap_or(u32::MAX)
-}
-
-/// serde's derive writes these messages (`unknown_field`, `missing_field`); anything
-/// unrecognised stays a [`FlowProblem::WrongType`] with the full text.
+/// Maps serde's message onto our problem type; see [`switchboard_config::position::classify_serde_message`].
 fn classify_serde_message(message: String) -> FlowProblem {
-    if let Some((key, tail)) = message
-        .strip_prefix("unknown field `")
-        .and_then(|rest| rest.split_once('`'))
-    {
-        let expected = tail
-            .strip_prefix(", expected ")
-            .or_else(|| tail.strip_prefix(", "))
-            .unwrap_or(tail)
-            .to_owned();
-        return FlowProblem::UnknownKey {
-            key: key.to_owned(),
-            expected,
-        };
+    use switchboard_config::position::SerdeMessage;
+    match switchboard_config::position::classify_serde_message(message) {
+        SerdeMessage::UnknownKey { key, expected } => FlowProblem::UnknownKey { key, expected },
+        SerdeMessage::MissingKey { key } => FlowProblem::MissingKey { key },
+        SerdeMessage::Other(message) => FlowProblem::WrongType { message },
     }
-    if let Some((key, _)) = message
-        .strip_prefix("missing field `")
-        .and_then(|rest| rest.split_once('`'))
-    {
-        return FlowProblem::MissingKey {
-            key: key.to_owned(),
-        };
-    }
-    FlowProblem::WrongType { message }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn line_column_counts_characters_from_one() {
-        let source = Source {
-            text: "a = 1\nbé = \"x\"\n",
-            file: Path::new("f.toml"),
-        };
-        assert_eq!(source.line_column(0), (1, 1));
-        assert_eq!(source.line_column(6), (2, 1));
-        assert_eq!(source.line_column(10), (2, 4));
-        assert_eq!(source.line_column(8), (2, 2));
-        assert_eq!(source.line_column(1_000), (3, 1));
-    }
 
     #[test]
     fn io_error_display_has_no_position() {

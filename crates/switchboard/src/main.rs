@@ -4,7 +4,6 @@
 
 mod cli;
 mod http;
-mod sip;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -14,6 +13,9 @@ use anyhow::Context;
 use clap::Parser;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+
+/// The RTP port range (even ports for RTP, the next odd one for RTCP).
+const RTP_PORTS: std::ops::RangeInclusive<u16> = 20000..=29999;
 
 /// How long running work may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -50,7 +52,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(config)) {
+    match runtime.block_on(run(
+        config,
+        ivr_dir(&args.config),
+        config_sibling(&args.config, "prompts"),
+    )) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::error!("{err:#}");
@@ -93,7 +99,11 @@ fn init_logging(configured_level: &str) {
         .init();
 }
 
-async fn run(config: switchboard_config::Config) -> anyhow::Result<()> {
+async fn run(
+    config: switchboard_config::Config,
+    ivr_dir: std::path::PathBuf,
+    prompts_dir: std::path::PathBuf,
+) -> anyhow::Result<()> {
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .context("installing the metrics recorder")?;
@@ -105,9 +115,65 @@ async fn run(config: switchboard_config::Config) -> anyhow::Result<()> {
     let http_listener = http::bind(config.server.http_listen)
         .await
         .with_context(|| format!("binding HTTP on {}", config.server.http_listen))?;
-    let sip = sip::start(&config, &tracker, shutdown.clone())
-        .await
-        .with_context(|| format!("binding SIP on {}", config.server.sip_listen))?;
+    let data_dir = config.server.data_dir.clone();
+    let now = std::time::SystemTime::now();
+    let store_config = switchboard_store::StoreConfig::new(data_dir.join("switchboard.db"))
+        .with_export_dir(&data_dir);
+    let mut store = switchboard_store::Store::open(&store_config, now)
+        .with_context(|| format!("opening the store in {}", data_dir.display()))?;
+    let closed = store
+        .recover_after_restart(now, |cdr| {
+            let mut event = switchboard_store::NewEvent::new(
+                now,
+                "CallEnded",
+                br#"{"reason":"restart"}"#.to_vec(),
+            );
+            event.call_id = Some(cdr.call_id.clone());
+            event
+        })
+        .context("closing calls left by the previous run")?;
+    if !closed.is_empty() {
+        tracing::warn!(
+            calls = closed.len(),
+            "calls in progress at the last stop closed with reason restart"
+        );
+    }
+    let flows = load_flows(&config, &ivr_dir)?;
+    let recordings = data_dir.join("recordings");
+    std::fs::create_dir_all(&recordings)
+        .with_context(|| format!("creating {}", recordings.display()))?;
+    let options = switchboard_engine::EngineOptions {
+        // The configuration has no separate call limit yet: `max_pending_invites` bounds the
+        // calls in progress too (over it, new INVITEs get 503 + Retry-After).
+        max_calls: config.sip.max_pending_invites.max(1),
+        recordings_dir: recordings,
+        seed: rand::random(),
+    };
+    // Media anchored on the SIP address (the SDP's c= line); prompts from `prompts/` next to
+    // the configuration file.
+    let mut media_config =
+        switchboard_media::engine::EngineConfig::new(config.server.sip_listen.ip(), RTP_PORTS);
+    media_config.recordings_dir = options.recordings_dir.clone();
+    media_config.prompts_dir = Some(prompts_dir.clone()).filter(|d| d.is_dir());
+    let (media_engine, media_events) = switchboard_media::engine::MediaEngine::start(media_config)
+        .context("starting the media engine")?;
+    let media = switchboard_engine::shell::MediaBackend::engine(
+        media_engine.handle(),
+        media_events,
+        &tracker,
+        shutdown.clone(),
+    );
+    let sip = switchboard_engine::shell::start(
+        std::sync::Arc::new(config.clone()),
+        flows,
+        options,
+        store,
+        media,
+        &tracker,
+        shutdown.clone(),
+    )
+    .await
+    .with_context(|| format!("starting the call engine on {}", config.server.sip_listen))?;
     tracing::info!(
         sip = %sip.local_addr(),
         http = %config.server.http_listen,
@@ -144,8 +210,50 @@ async fn run(config: switchboard_config::Config) -> anyhow::Result<()> {
     {
         tracing::warn!("some tasks did not stop within {SHUTDOWN_GRACE:?}");
     }
+    // The engine task closed its legs on the way out; now stop the media threads.
+    let _ = tokio::task::spawn_blocking(move || media_engine.shutdown()).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// IVR flows live in `ivr/` next to the configuration file (`ivr/main.toml` is flow `main`).
+fn ivr_dir(config_file: &Path) -> std::path::PathBuf {
+    config_sibling(config_file, "ivr")
+}
+
+/// A directory next to the configuration file.
+fn config_sibling(config_file: &Path, name: &str) -> std::path::PathBuf {
+    config_file
+        .parent()
+        .unwrap_or_else(|| Path::new("."))
+        .join(name)
+}
+
+/// Loads every flow the configuration declares, plus `survey` when its file exists (played
+/// after the agent hangs up on queues with `survey = true`).
+fn load_flows(
+    config: &switchboard_config::Config,
+    dir: &Path,
+) -> anyhow::Result<std::collections::HashMap<String, std::sync::Arc<switchboard_ivr::Flow>>> {
+    let mut names: Vec<String> = config
+        .ivr_flows()
+        .iter()
+        .map(|f| f.name.as_str().to_string())
+        .collect();
+    if dir.join("survey.toml").is_file() && !names.iter().any(|n| n == "survey") {
+        names.push("survey".into());
+    }
+    let mut flows = std::collections::HashMap::new();
+    for name in names {
+        let path = dir.join(format!("{name}.toml"));
+        let flow = switchboard_ivr::load(&path).map_err(|e| anyhow::anyhow!("{e}"))?;
+        // A flow naming a queue, agent or skill the configuration lacks is refused at its
+        // line:column, before any call could reach the dangling reference.
+        flow.check_against(config)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        flows.insert(name, std::sync::Arc::new(flow));
+    }
+    Ok(flows)
 }
 
 fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {

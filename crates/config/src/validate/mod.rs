@@ -13,6 +13,7 @@ use crate::error::{ConfigError, ConfigProblem, ItemKind, Source};
 use crate::names::{AgentId, SkillName};
 use crate::raw::RawConfig;
 
+mod api;
 mod queues;
 mod scalars;
 mod sections;
@@ -31,6 +32,7 @@ const MAX_NAME_CHARS: usize = 64;
 pub(crate) fn validate(raw: RawConfig, source: &Source<'_>) -> Result<Config> {
     let v = Validator { source };
     let server = v.server(raw.server.unwrap_or_default())?;
+    let api = v.api(raw.api.unwrap_or_default())?;
     let sip = v.sip(raw.sip.unwrap_or_default())?;
     let login_on_register = raw
         .agents
@@ -66,6 +68,7 @@ pub(crate) fn validate(raw: RawConfig, source: &Source<'_>) -> Result<Config> {
     Ok(Config {
         server,
         sip,
+        api,
         skills,
         trunks,
         agents,
@@ -96,7 +99,7 @@ impl Validator<'_> {
     }
 
     fn line_of(&self, offset: usize) -> u32 {
-        self.source.line_column(offset).0
+        crate::position::line_column(self.source.text, offset).0
     }
 }
 

@@ -82,7 +82,7 @@ pub(crate) fn validate(
         let id = NodeId::from(v.name("nodes", &key)?.as_str());
         let typed = v.node(node)?;
         for (target, span) in v.outside.drain(..) {
-            let (line, column) = source.line_column(span.start);
+            let (line, column) = switchboard_config::position::line_column(source.text, span.start);
             references.push(Reference {
                 node: id.clone(),
                 target,

@@ -16,9 +16,9 @@ pub(crate) const ALLOW: &str =
     "INVITE, ACK, CANCEL, BYE, OPTIONS, REGISTER, INFO, REFER, NOTIFY, UPDATE";
 /// Body types Switchboard accepts, for `Accept` (RFC 3261 §20.1).
 pub(crate) const ACCEPT: &str = "application/sdp, application/dtmf-relay, message/sipfrag";
-/// Option tags Switchboard supports, for `Supported` (RFC 3261 §20.37). Empty until the call
-/// engine implements `replaces` (RFC 3891) and `timer` (RFC 4028); an empty header is valid ABNF.
-pub(crate) const SUPPORTED: &[&str] = &[];
+/// Option tags Switchboard supports, for `Supported` (RFC 3261 §20.37): session timers
+/// (RFC 4028). `replaces` (RFC 3891) comes with attended transfer.
+pub(crate) const SUPPORTED: &[&str] = &["timer"];
 
 /// Who and what Switchboard knows, as the policy needs it.
 #[derive(Debug, Clone, Default)]
@@ -32,7 +32,7 @@ pub(crate) struct Directory {
 }
 
 impl Directory {
-    fn is_trunk(&self, ip: IpAddr) -> bool {
+    pub(crate) fn is_trunk(&self, ip: IpAddr) -> bool {
         let ip = ip.to_canonical();
         self.trunk_sources.iter().any(|net| net.contains(&ip))
     }

@@ -1,0 +1,622 @@
+//! The agent side (issue 6 §4–5): the router's decisions become INVITEs to registered phones,
+//! CANCELs, and a bridge when one answers.
+
+use std::time::Instant;
+
+use rsip::headers::{self, UntypedHeader};
+use rsip::{Header, Method, Request, Response, Version};
+use switchboard_acd::{
+    AgentState, CallId, CancelReason, Decision, LeaveReason, Offer, OfferId, RouterInput,
+};
+use switchboard_media::sdp::Direction;
+use switchboard_media::sdp::{LocalMedia, LocalSdp, SdpAnswer, SessionDescription, accept_answer};
+use switchboard_sip::Peer;
+use switchboard_sip::dialog::{Dialog, LocalVia, new_branch, new_tag, with_body};
+use switchboard_store::{HangupSide, QueueLogLine, WriteOp};
+
+use crate::call::{AgentLeg, AgentLegState, CallState, Ending};
+use crate::engine::{AfterCommit, ClientPurpose, DialogOwner, Engine};
+use crate::events;
+use crate::output::MediaCommand;
+
+impl Engine {
+    pub(crate) fn on_decision(&mut self, now: Instant, decision: Decision) {
+        match decision {
+            Decision::Offer(offer) => self.on_offer(now, offer),
+            Decision::CancelOffer { offer, reason, .. } => self.cancel_offer(now, offer, reason),
+            Decision::Queued {
+                call,
+                position,
+                ewt,
+                ..
+            }
+            | Decision::Announce {
+                call,
+                position,
+                ewt,
+                ..
+            } => {
+                if let Some(c) = self.calls.get_mut(&call.0)
+                    && let Some(stay) = c.queue.as_mut()
+                {
+                    stay.position = u32::try_from(position).unwrap_or(u32::MAX);
+                }
+                // Position announcements: the prompt library speaks the number; music resumes.
+                if let Some(c) = self.calls.get_mut(&call.0)
+                    && c.state == CallState::Queued
+                    && c.connected.is_none()
+                {
+                    let playback =
+                        crate::output::PlaybackRef(c.next_playback | crate::ivr::ANNOUNCEMENT_BIT);
+                    c.next_playback += 1;
+                    let leg = c.caller.leg;
+                    self.media(MediaCommand::Play {
+                        leg,
+                        playback,
+                        prompts: announcement(position, ewt),
+                    });
+                }
+            }
+            Decision::Leave {
+                call,
+                reason,
+                overflow,
+                ..
+            } => {
+                let wall = self.wall(now);
+                if let Some(c) = self.calls.get(&call.0)
+                    && let Some(stay) = &c.queue
+                    && reason == LeaveReason::MaxWait
+                {
+                    let line = QueueLogLine::exit_with_timeout(
+                        wall,
+                        &c.text_id,
+                        &stay.queue,
+                        stay.position,
+                        stay.orig_position,
+                        now.saturating_duration_since(stay.entered),
+                    );
+                    self.store(
+                        WriteOp::Record {
+                            queue_log: vec![line],
+                            events: Vec::new(),
+                        },
+                        AfterCommit::Nothing,
+                    );
+                }
+                // Overflow into an IVR flow: the caller leaves the queue for the flow.
+                if let Some(switchboard_acd::OverflowTarget::Route(route)) = &overflow
+                    && let Some(flow) = route.strip_prefix("ivr:")
+                    && self.flows.contains_key(flow)
+                    && let Some(c) = self.calls.get_mut(&call.0)
+                {
+                    c.context = flow.to_string();
+                    c.state = CallState::Ivr;
+                    self.start_ivr(now, call.0);
+                    return;
+                }
+                // Overflow to an agent: that agent's personal queue.
+                if let Some(switchboard_acd::OverflowTarget::Route(route)) = &overflow
+                    && let Some(agent) = route.strip_prefix("agent:")
+                    && self.config.agent(agent).is_some()
+                    && self.calls.contains_key(&call.0)
+                {
+                    let queue = crate::acd_map::personal_queue(agent);
+                    self.enqueue(now, call.0, &queue);
+                    return;
+                }
+                // Overflow to a URI needs an outbound leg: the call ends here.
+                let reason = match reason {
+                    LeaveReason::MaxWait => "queue-timeout",
+                    LeaveReason::JoinEmpty => "queue-empty",
+                    LeaveReason::QueueFull => "queue-full",
+                    LeaveReason::LeaveEmpty => "queue-emptied",
+                    LeaveReason::CallbackAttemptsExhausted => "callback-exhausted",
+                    LeaveReason::QueueRemoved => "queue-removed",
+                    LeaveReason::OverflowLoop => "overflow-loop",
+                };
+                self.end_call(
+                    now,
+                    call.0,
+                    Ending {
+                        side: HangupSide::System,
+                        reason,
+                    },
+                );
+            }
+            Decision::AgentStateChanged { agent, state } => {
+                let wall = self.wall(now);
+                let name = state_name(&state);
+                self.journal(vec![events::agent_state(agent.as_str(), &name, wall)]);
+            }
+            Decision::Overflowed { call, to, .. } => {
+                if let Some(c) = self.calls.get_mut(&call.0)
+                    && let Some(stay) = c.queue.as_mut()
+                {
+                    stay.queue = to.as_str().to_string();
+                }
+            }
+            Decision::StatsChanged { .. } | Decision::IntervalClosed(_) => {}
+        }
+    }
+
+    /// Issue 6 §4: journal the screen-pop, then (after the commit) INVITE the phone.
+    fn on_offer(&mut self, now: Instant, offer: Offer) {
+        let call_id = offer.call.0;
+        let binding = self
+            .registrar
+            .bindings(offer.agent.as_str())
+            .max_by_key(|b| b.registered_at)
+            .map(|b| (b.contact.clone(), b.peer));
+        let (Some((contact, peer)), Some(call)) = (binding, self.calls.get(&call_id)) else {
+            // No registered phone (or the call vanished): the router puts the call back.
+            self.route(now, RouterInput::OfferFailed { offer: offer.offer });
+            return;
+        };
+        let near = Some(call.caller.leg);
+        let Some((leg, rtp)) = self.legs.create_leg(near) else {
+            self.route(now, RouterInput::OfferFailed { offer: offer.offer });
+            return;
+        };
+        let wall = self.wall(now);
+        let waited = call
+            .queue
+            .as_ref()
+            .map(|q| now.saturating_duration_since(q.entered))
+            .unwrap_or_default();
+        let alerting = events::agent_alerting(call, offer.agent.as_str(), wall, waited);
+        let caller_number = call.src.clone();
+        let text_id = call.text_id.clone();
+        let mut sdp = LocalSdp::new(rand::Rng::random::<u32>(&mut self.rng).into());
+        let sdp_offer = sdp.offer(&LocalMedia::g711(rtp.ip(), rtp.port()), Direction::SendRecv);
+        let invite = self.agent_invite(
+            &contact,
+            peer,
+            offer.agent.as_str(),
+            &caller_number,
+            &text_id,
+            &sdp_offer.0.to_string(),
+        );
+        self.agent_legs.insert(
+            offer.offer,
+            AgentLeg {
+                offer: offer.offer,
+                call: call_id,
+                agent: offer.agent.as_str().to_string(),
+                leg,
+                peer,
+                invite,
+                tx: None,
+                dialog: None,
+                sdp_offer,
+                sdp,
+                rtp,
+                rang_at: now,
+                state: AgentLegState::Journaling,
+            },
+        );
+        self.store(
+            WriteOp::Append(vec![alerting]),
+            AfterCommit::SendAgentInvite(offer.offer),
+        );
+    }
+
+    /// The INVITE to an agent's registered contact: Request-URI = Contact, sent to the address
+    /// the REGISTER came from (NAT), the caller's number as From display name, the call id in
+    /// `X-Switchboard-Call-Id`, our SDP offer.
+    fn agent_invite(
+        &mut self,
+        contact: &rsip::Uri,
+        peer: Peer,
+        agent: &str,
+        caller: &str,
+        call_id: &str,
+        sdp: &str,
+    ) -> Request {
+        let local = peer.local;
+        let number = if caller.is_empty() {
+            "anonymous"
+        } else {
+            caller
+        };
+        let display = number.replace(['"', '\\'], "");
+        let user: String = number
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || "-_.!~*'()&=+$,;?/".contains(*c))
+            .collect();
+        let user = if user.is_empty() {
+            "anonymous".into()
+        } else {
+            user
+        };
+        let headers: Vec<Header> = vec![
+            Header::Via(headers::Via::new(format!(
+                "SIP/2.0/{} {local};branch={};rport",
+                peer.transport.via_token(),
+                new_branch(&mut self.rng)
+            ))),
+            Header::MaxForwards(headers::MaxForwards::new("70")),
+            Header::From(headers::From::new(format!(
+                "\"{display}\" <sip:{user}@{local}>;tag={}",
+                new_tag(&mut self.rng)
+            ))),
+            Header::To(headers::To::new(format!("<sip:{agent}@{local}>"))),
+            Header::CallId(headers::CallId::new(format!(
+                "{:032x}@{}",
+                rand::Rng::random::<u128>(&mut self.rng),
+                local.ip()
+            ))),
+            Header::CSeq(headers::CSeq::new("1 INVITE")),
+            Header::Contact(headers::Contact::new(format!("<sip:switchboard@{local}>"))),
+            Header::Other("X-Switchboard-Call-Id".into(), call_id.to_string()),
+            Header::Allow(crate::policy::ALLOW.into()),
+        ];
+        let request = Request {
+            method: Method::Invite,
+            uri: contact.clone(),
+            version: Version::V2,
+            headers: headers.into(),
+            body: Vec::new(),
+        };
+        with_body(request, "application/sdp", sdp.as_bytes().to_vec())
+    }
+
+    pub(crate) fn send_agent_invite(&mut self, now: Instant, offer: OfferId) {
+        let Some(leg) = self.agent_legs.get(&offer) else {
+            return;
+        };
+        if leg.state != AgentLegState::Journaling {
+            // Withdrawn while the screen-pop was being written: nothing was sent.
+            let leg = leg.leg;
+            self.agent_legs.remove(&offer);
+            self.media(MediaCommand::CloseLeg { leg });
+            return;
+        }
+        let (peer, invite) = (leg.peer, leg.invite.clone());
+        match self.send_request(now, peer, invite, ClientPurpose::AgentInvite(offer)) {
+            Some(tx) => {
+                if let Some(leg) = self.agent_legs.get_mut(&offer) {
+                    leg.tx = Some(tx);
+                    leg.state = AgentLegState::Ringing;
+                    leg.rang_at = now;
+                }
+            }
+            None => self.offer_failed(now, offer),
+        }
+    }
+
+    /// The phone could not be reached: the call goes back, the agent Not Ready `unreachable`.
+    pub(crate) fn offer_failed(&mut self, now: Instant, offer: OfferId) {
+        if let Some(leg) = self.agent_legs.remove(&offer) {
+            self.media(MediaCommand::CloseLeg { leg: leg.leg });
+        }
+        self.route(now, RouterInput::OfferFailed { offer });
+    }
+
+    /// Withdraw an offer: CANCEL the ringing INVITE (§9.1).
+    fn cancel_offer(&mut self, now: Instant, offer: OfferId, reason: CancelReason) {
+        let Some(leg) = self.agent_legs.get_mut(&offer) else {
+            return;
+        };
+        if leg.state == AgentLegState::Answered {
+            return;
+        }
+        let was = leg.state;
+        leg.state = AgentLegState::Cancelled;
+        let (tx, call, agent, rang_at) = (leg.tx, leg.call, leg.agent.clone(), leg.rang_at);
+        if let Some(tx) = tx
+            && was == AgentLegState::Ringing
+            && let Err(err) = self.layer.cancel(now, tx)
+        {
+            tracing::debug!(%tx, error = %err, "CANCEL not sent");
+        }
+        if reason == CancelReason::RingTimeout {
+            let wall = self.wall(now);
+            if let Some(c) = self.calls.get_mut(&call)
+                && let Some(stay) = &c.queue
+            {
+                c.rona = true;
+                let line = QueueLogLine::ring_no_answer(
+                    wall,
+                    &c.text_id,
+                    &stay.queue,
+                    &agent,
+                    now.saturating_duration_since(rang_at),
+                );
+                self.store(
+                    WriteOp::Record {
+                        queue_log: vec![line],
+                        events: Vec::new(),
+                    },
+                    AfterCommit::Nothing,
+                );
+            }
+        }
+    }
+
+    /// A response to an agent INVITE.
+    pub(crate) fn on_agent_response(&mut self, now: Instant, offer: OfferId, response: Response) {
+        let code = response.status_code.code();
+        if code < 200 {
+            return;
+        }
+        if code < 300 {
+            self.on_agent_answer(now, offer, response);
+            return;
+        }
+        let Some(leg) = self.agent_legs.remove(&offer) else {
+            return;
+        };
+        self.media(MediaCommand::CloseLeg { leg: leg.leg });
+        if leg.state != AgentLegState::Ringing {
+            return; // the 487 to our CANCEL, or a late refusal of a withdrawn offer
+        }
+        let input = match code {
+            // Busy or declined by the person: handled as RONA by the router.
+            486 | 600 | 603 => RouterInput::OfferRejected { offer },
+            // 404/408/480/503 and the rest: the phone cannot take calls now.
+            _ => RouterInput::OfferFailed { offer },
+        };
+        if matches!(input, RouterInput::OfferRejected { .. }) {
+            let wall = self.wall(now);
+            if let Some(c) = self.calls.get(&leg.call)
+                && let Some(stay) = &c.queue
+            {
+                let line = QueueLogLine::ring_no_answer(
+                    wall,
+                    &c.text_id,
+                    &stay.queue,
+                    &leg.agent,
+                    now.saturating_duration_since(leg.rang_at),
+                );
+                self.store(
+                    WriteOp::Record {
+                        queue_log: vec![line],
+                        events: Vec::new(),
+                    },
+                    AfterCommit::Nothing,
+                );
+            }
+        }
+        self.route(now, input);
+    }
+
+    pub(crate) fn on_agent_invite_failed(&mut self, now: Instant, offer: OfferId) {
+        let Some(leg) = self.agent_legs.get(&offer) else {
+            return;
+        };
+        if matches!(leg.state, AgentLegState::Ringing | AgentLegState::Cancelled) {
+            let ringing = leg.state == AgentLegState::Ringing;
+            if let Some(leg) = self.agent_legs.remove(&offer) {
+                self.media(MediaCommand::CloseLeg { leg: leg.leg });
+            }
+            if ringing {
+                self.route(now, RouterInput::OfferFailed { offer });
+            }
+        }
+    }
+
+    /// A 2xx from an agent: ACK it; if the offer still stands, the router accepts it and the
+    /// legs are bridged; otherwise (ring-all loser, caller gone) hang it up with BYE.
+    fn on_agent_answer(&mut self, now: Instant, offer: OfferId, response: Response) {
+        let Some(leg) = self.agent_legs.get(&offer) else {
+            return;
+        };
+        let dialog = match Dialog::uac(&leg.invite, &response) {
+            Ok(d) => d,
+            Err(err) => {
+                tracing::info!(error = %err, "unusable 2xx from agent");
+                return;
+            }
+        };
+        let peer = leg.peer;
+        let retransmission = leg.dialog.is_some();
+        let standing = leg.state == AgentLegState::Ringing;
+        let answer = SessionDescription::parse(&response.body)
+            .ok()
+            .map(SdpAnswer)
+            .and_then(|a| accept_answer(&leg.sdp_offer, &a).ok());
+        // Every 2xx is ACKed (§13.2.2.4), a retransmitted one again.
+        let ack = dialog.ack(&via_for(peer), &mut self.rng);
+        self.send_ack(now, peer, ack);
+        if retransmission {
+            return;
+        }
+        self.dialogs
+            .insert(dialog.id().clone(), DialogOwner::Agent(offer));
+        if let Some(leg) = self.agent_legs.get_mut(&offer) {
+            leg.dialog = Some(dialog);
+        }
+        let accepted =
+            standing && answer.is_some() && self.route(now, RouterInput::OfferAccepted { offer });
+        if !accepted {
+            // Ring-all's second 200, or an answer after the caller left: ACK + BYE.
+            self.bye_agent(now, offer);
+            if standing {
+                self.route(now, RouterInput::OfferFailed { offer });
+            }
+            self.drop_agent_leg(now, offer);
+            return;
+        }
+        let Some(leg) = self.agent_legs.get_mut(&offer) else {
+            return;
+        };
+        leg.state = AgentLegState::Answered;
+        let (call_id, agent, agent_leg, rang_at) =
+            (leg.call, leg.agent.clone(), leg.leg, leg.rang_at);
+        let wall = self.wall(now);
+        let recordings = self.options.recordings_dir.clone();
+        let Some(call) = self.calls.get_mut(&call_id) else {
+            return;
+        };
+        call.state = CallState::Connected;
+        call.connected = Some(offer);
+        call.connected_at = Some((now, wall));
+        call.agent = Some(agent.clone());
+        let caller_leg = call.caller.leg;
+        if call.record {
+            call.recording_path = Some(
+                recordings
+                    .join(format!("{}.wav", call.text_id))
+                    .to_string_lossy()
+                    .into_owned(),
+            );
+        }
+        let hold = call
+            .queue
+            .as_ref()
+            .map(|q| now.saturating_duration_since(q.entered))
+            .unwrap_or_default();
+        let line = call.queue.as_ref().map(|stay| {
+            QueueLogLine::connect(
+                wall,
+                &call.text_id,
+                &stay.queue,
+                &agent,
+                hold.saturating_sub(now.saturating_duration_since(rang_at)),
+                &agent_leg.to_string(),
+                now.saturating_duration_since(rang_at),
+            )
+        });
+        let event = events::call_connected(call, &agent, wall);
+        let recording = call.recording_path.as_ref().map(|_| call.text_id.clone());
+        if let Some(media) = answer {
+            self.media(MediaCommand::SetMedia {
+                leg: agent_leg,
+                media,
+            });
+        }
+        self.media(MediaCommand::Stop { leg: caller_leg });
+        self.media(MediaCommand::Bridge {
+            caller: caller_leg,
+            agent: agent_leg,
+        });
+        if let Some(name) = recording {
+            self.media(MediaCommand::Record {
+                caller: caller_leg,
+                agent: agent_leg,
+                name,
+            });
+        }
+        self.store(
+            WriteOp::Record {
+                queue_log: line.into_iter().collect(),
+                events: vec![event],
+            },
+            AfterCommit::Nothing,
+        );
+        if let Some(call) = self.calls.get(&call_id) {
+            let row = self.in_progress(call, "connected");
+            self.store(
+                WriteOp::SaveCall {
+                    call: Box::new(row),
+                    now: wall,
+                },
+                AfterCommit::Nothing,
+            );
+        }
+        if let Some(call) = self.calls.get(&call_id) {
+            tracing::info!(call = %call.text_id, %agent, "bridged");
+        }
+    }
+
+    /// A 2xx no transaction matches any more (after Timer M): if it is an agent dialog we
+    /// already hung up, ACK it again; otherwise ACK + BYE so the phone does not stay off-hook.
+    pub(crate) fn on_stray_response(&mut self, now: Instant, peer: Peer, response: Response) {
+        if !(200..300).contains(&response.status_code.code()) {
+            return;
+        }
+        let Some(id) = switchboard_sip::dialog::DialogId::of_response(&response) else {
+            return;
+        };
+        if let Some(DialogOwner::Agent(offer)) = self.dialogs.get(&id).copied()
+            && let Some(leg) = self.agent_legs.get(&offer)
+            && let Some(dialog) = &leg.dialog
+        {
+            let ack = dialog.ack(&via_for(leg.peer), &mut self.rng);
+            self.send_ack(now, peer, ack);
+        }
+    }
+
+    /// BYE on an agent's dialog.
+    pub(crate) fn bye_agent(&mut self, now: Instant, offer: OfferId) {
+        let Some(leg) = self.agent_legs.get_mut(&offer) else {
+            return;
+        };
+        let peer = leg.peer;
+        let Some(dialog) = leg.dialog.as_mut() else {
+            return;
+        };
+        let bye = dialog.bye(&via_for(peer), &mut self.rng);
+        dialog.terminate();
+        self.send_request(now, peer, bye, ClientPurpose::Bye);
+    }
+
+    /// Forgets an agent leg and frees its port and dialog.
+    pub(crate) fn drop_agent_leg(&mut self, _now: Instant, offer: OfferId) {
+        if let Some(leg) = self.agent_legs.remove(&offer) {
+            if let Some(d) = &leg.dialog {
+                self.dialogs.remove(d.id());
+            }
+            self.media(MediaCommand::CloseLeg { leg: leg.leg });
+        }
+    }
+
+    /// The agent sent BYE on a connected call.
+    pub(crate) fn agent_hung_up(&mut self, now: Instant, offer: OfferId) {
+        let Some(leg) = self.agent_legs.get(&offer) else {
+            return;
+        };
+        let call = leg.call;
+        if self
+            .calls
+            .get(&call)
+            .is_some_and(|c| c.connected == Some(offer))
+        {
+            self.end_call(
+                now,
+                call,
+                Ending {
+                    side: HangupSide::Agent,
+                    reason: "normal",
+                },
+            );
+        } else {
+            self.drop_agent_leg(now, offer);
+        }
+    }
+
+    /// Router bookkeeping when a queued call leaves before being connected.
+    pub(crate) fn abandon_in_router(&mut self, now: Instant, call: u128) {
+        self.route(now, RouterInput::CallAbandoned { call: CallId(call) });
+    }
+}
+
+/// "You are caller number 3. Your estimated wait is 4 minutes." (the wait only when known).
+fn announcement(position: usize, ewt: Option<std::time::Duration>) -> Vec<String> {
+    let mut prompts = switchboard_media::announce::position_announcement(
+        u32::try_from(position).unwrap_or(u32::MAX),
+    );
+    if let Some(ewt) = ewt {
+        prompts.extend(switchboard_media::announce::wait_announcement(ewt));
+    }
+    prompts
+}
+
+fn via_for(peer: Peer) -> LocalVia {
+    LocalVia {
+        transport: peer.transport,
+        sent_by: peer.local.to_string(),
+    }
+}
+
+fn state_name(state: &AgentState) -> String {
+    match state {
+        AgentState::LoggedOut => "logged-out".into(),
+        AgentState::NotReady(reason) => format!("not-ready:{}", reason.as_str()),
+        AgentState::Ready => "ready".into(),
+        AgentState::Reserved { .. } => "reserved".into(),
+        AgentState::OnCall { .. } => "on-call".into(),
+        AgentState::WrapUp { .. } => "wrap-up".into(),
+    }
+}

@@ -1,0 +1,129 @@
+//! A call and its legs, as the engine holds them (B2BUA: the caller's dialog and each agent
+//! dialog are separate legs; media is anchored, so each leg has its own RTP port).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::{Instant, SystemTime};
+
+use rsip::Request;
+use switchboard_acd::OfferId;
+use switchboard_ivr::IvrSession;
+use switchboard_media::sdp::{LocalSdp, SdpOffer};
+use switchboard_sip::Peer;
+use switchboard_sip::dialog::Dialog;
+use switchboard_sip::transaction::TransactionId;
+use switchboard_store::HangupSide;
+
+use crate::output::LegId;
+
+/// Where a call is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CallState {
+    /// Answered, running an IVR flow.
+    Ivr,
+    /// In a queue (waiting, or ringing agents).
+    Queued,
+    /// Bridged to an agent.
+    Connected,
+    /// Agent hung up; the caller answers the survey.
+    Survey,
+}
+
+/// The trunk side.
+#[derive(Debug)]
+pub(crate) struct CallerLeg {
+    pub(crate) leg: LegId,
+    pub(crate) rtp: SocketAddr,
+    pub(crate) peer: Peer,
+    pub(crate) dialog: Dialog,
+    pub(crate) sdp: LocalSdp,
+}
+
+/// The caller's time in a queue.
+#[derive(Debug, Clone)]
+pub(crate) struct QueueStay {
+    pub(crate) queue: String,
+    pub(crate) entered: Instant,
+    pub(crate) orig_position: u32,
+    pub(crate) position: u32,
+}
+
+/// One customer interaction, `call_id` for its whole life.
+#[derive(Debug)]
+pub(crate) struct Call {
+    pub(crate) id: u128,
+    pub(crate) text_id: String,
+    pub(crate) caller: CallerLeg,
+    /// Caller's number (From user).
+    pub(crate) src: String,
+    /// `"Name" <number>`.
+    pub(crate) clid: String,
+    pub(crate) dnis: String,
+    pub(crate) trunk: String,
+    /// Route target name (queue or flow) for `dcontext`.
+    pub(crate) context: String,
+    pub(crate) started: SystemTime,
+    pub(crate) answered: SystemTime,
+    pub(crate) state: CallState,
+    pub(crate) queue: Option<QueueStay>,
+    /// The agent leg that answered.
+    pub(crate) connected: Option<OfferId>,
+    pub(crate) connected_at: Option<(Instant, SystemTime)>,
+    pub(crate) record: bool,
+    pub(crate) survey: bool,
+    pub(crate) survey_score: Option<u8>,
+    pub(crate) recording_path: Option<String>,
+    /// Call data (IVR inputs): `menu` and friends.
+    pub(crate) data: BTreeMap<String, String>,
+    pub(crate) ivr: Option<IvrSession>,
+    /// The last agent who had the call (for the CDR after the agent leg ends).
+    pub(crate) agent: Option<String>,
+    pub(crate) next_playback: u32,
+    /// Why the last agent was let go before answering, for the CDR's end reason.
+    pub(crate) rona: bool,
+    /// One side put the other on hold (re-INVITE sendonly/inactive): it hears music.
+    pub(crate) held: bool,
+    /// RFC 4028 on the caller's leg, when the caller asked for it.
+    pub(crate) session_timer: Option<crate::session_timer::SessionTimer>,
+}
+
+/// Where an agent leg is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AgentLegState {
+    /// `AgentAlerting` is being journaled; the INVITE leaves once it is committed.
+    Journaling,
+    /// INVITE sent, no final response.
+    Ringing,
+    /// We sent CANCEL (or decided not to send the INVITE); a 2xx that still arrives is ACKed
+    /// and hung up.
+    Cancelled,
+    /// 2xx received, bridged.
+    Answered,
+}
+
+/// The agent side of one offer.
+#[derive(Debug)]
+pub(crate) struct AgentLeg {
+    pub(crate) offer: OfferId,
+    pub(crate) call: u128,
+    pub(crate) agent: String,
+    pub(crate) leg: LegId,
+    pub(crate) peer: Peer,
+    pub(crate) invite: Request,
+    pub(crate) tx: Option<TransactionId>,
+    pub(crate) dialog: Option<Dialog>,
+    pub(crate) sdp_offer: SdpOffer,
+    /// Our SDP state on this leg (answers to the phone's re-INVITEs).
+    pub(crate) sdp: LocalSdp,
+    /// Our RTP address on this leg.
+    pub(crate) rtp: SocketAddr,
+    pub(crate) rang_at: Instant,
+    pub(crate) state: AgentLegState,
+}
+
+/// Who ended a call, and why, for the CDR and queue_log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Ending {
+    pub(crate) side: HangupSide,
+    pub(crate) reason: &'static str,
+}

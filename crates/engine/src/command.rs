@@ -1,0 +1,144 @@
+//! Commands from the API side (the CTI/gRPC issue exposes them): agent state changes, hang-up
+//! and transfer of a call by its `call_id`.
+
+use std::time::{Duration, Instant};
+
+use switchboard_acd::{RequestedState, RouterInput};
+use switchboard_store::HangupSide;
+
+use crate::call::Ending;
+use crate::engine::Engine;
+
+/// A command for the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EngineCommand {
+    /// Set an agent's state now (during a call it becomes the state after the call).
+    SetAgentState {
+        /// The agent.
+        agent: String,
+        /// The state.
+        state: RequestedState,
+    },
+    /// Set (or clear) the state an agent takes when its current work ends.
+    SetNextState {
+        /// The agent.
+        agent: String,
+        /// The state, or `None` to clear it.
+        state: Option<RequestedState>,
+    },
+    /// Lengthen an agent's timed wrap-up.
+    ExtendWrapUp {
+        /// The agent.
+        agent: String,
+        /// By how much.
+        by: Duration,
+    },
+    /// Hang up a call (both legs get BYE).
+    Hangup {
+        /// The call (UUID text).
+        call_id: String,
+    },
+    /// Move a connected or waiting call to a queue (blind transfer by the CRM): the agent leg,
+    /// if any, is released to wrap-up.
+    TransferToQueue {
+        /// The call (UUID text).
+        call_id: String,
+        /// The queue.
+        queue: String,
+    },
+}
+
+/// Why a command was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CommandError {
+    /// No call in progress has this id.
+    #[error("no call {0}")]
+    UnknownCall(String),
+    /// No queue has this name.
+    #[error("no queue {0}")]
+    UnknownQueue(String),
+    /// The router refused it (unknown agent, state not allowed now).
+    #[error("refused: {0}")]
+    Refused(String),
+    /// The engine task has stopped.
+    #[error("the call engine has stopped")]
+    Stopped,
+}
+
+impl Engine {
+    /// Carries out an API command.
+    pub fn handle_command(
+        &mut self,
+        now: Instant,
+        command: EngineCommand,
+    ) -> Result<(), CommandError> {
+        let result = match command {
+            EngineCommand::SetAgentState { agent, state } => self.router_command(
+                now,
+                RouterInput::AgentState {
+                    agent: agent.as_str().into(),
+                    state,
+                },
+            ),
+            EngineCommand::SetNextState { agent, state } => self.router_command(
+                now,
+                RouterInput::AgentNextState {
+                    agent: agent.as_str().into(),
+                    state,
+                },
+            ),
+            EngineCommand::ExtendWrapUp { agent, by } => self.router_command(
+                now,
+                RouterInput::ExtendWrapUp {
+                    agent: agent.as_str().into(),
+                    by,
+                },
+            ),
+            EngineCommand::Hangup { call_id } => {
+                let id = self.call_by_text(&call_id)?;
+                self.end_call(
+                    now,
+                    id,
+                    Ending {
+                        side: HangupSide::System,
+                        reason: "api-hangup",
+                    },
+                );
+                Ok(())
+            }
+            EngineCommand::TransferToQueue { call_id, queue } => {
+                let id = self.call_by_text(&call_id)?;
+                if self.config.queue(&queue).is_none() {
+                    return Err(CommandError::UnknownQueue(queue));
+                }
+                match self.calls.get(&id).and_then(|c| c.connected) {
+                    Some(offer) => self.transfer_to_queue(now, id, offer, &queue, &queue),
+                    None => {
+                        // Waiting or ringing: leave the current queue, join the new one.
+                        self.abandon_in_router(now, id);
+                        self.enqueue(now, id, &queue);
+                    }
+                }
+                Ok(())
+            }
+        };
+        self.drain(now);
+        result
+    }
+
+    fn router_command(&mut self, now: Instant, input: RouterInput) -> Result<(), CommandError> {
+        self.router
+            .handle_input(now, input)
+            .map_err(|e| CommandError::Refused(e.to_string()))
+    }
+
+    fn call_by_text(&self, call_id: &str) -> Result<u128, CommandError> {
+        self.calls
+            .values()
+            .find(|c| c.text_id == call_id)
+            .map(|c| c.id)
+            .ok_or_else(|| CommandError::UnknownCall(call_id.to_string()))
+    }
+}

@@ -1,0 +1,66 @@
+//! Switchboard's call engine (issue 6; DESIGN.md "A call's path").
+//!
+//! A trunk's INVITE is routed by its dialled number, answered with Switchboard's own SDP
+//! (media anchored), run through an IVR flow or straight into a queue, offered by the ACD
+//! router to an agent's registered phone, bridged, recorded, and finished with a CDR and
+//! Asterisk-style queue_log lines; every step is journaled with a gap-free `seq`.
+//!
+//! # Shape
+//!
+//! One [`Engine`] owns everything that decides: the SIP transaction layer and registrar (the
+//! TU), every call's dialogs (a B2BUA: caller leg and agent legs), the ACD
+//! [`Router`](switchboard_acd::Router) and the [`IvrSession`](switchboard_ivr::IvrSession)s.
+//! One owner means no cross-task races: an agent's 200 and the caller's BYE are handled one
+//! after the other, each to its end. The core is sans-IO (STYLE.md §1):
+//!
+//! - inputs: [`Engine::handle_sip`], [`Engine::handle_transport_error`],
+//!   [`Engine::handle_media`] ([`MediaEvent`]), [`Engine::handle_store`] (a write committed),
+//!   [`Engine::handle_command`] ([`EngineCommand`] from the API), [`Engine::handle_timeout`];
+//! - outputs: [`Engine::poll_output`] → [`Output`]: SIP bytes to send, [`MediaCommand`]s for
+//!   the media threads, store writes ([`switchboard_store::WriteOp`]) with a [`Ticket`];
+//! - [`Engine::poll_timeout`]: the earliest SIP, registrar, router or IVR deadline.
+//!
+//! Ordering guarantees carried by tickets: the `AgentAlerting` screen-pop is committed before
+//! the agent's INVITE leaves; a finished call's CDR is committed before its media legs are
+//! closed and its ports reused. [`shell`] runs the core on tokio with the SIP transport, the
+//! store's writer thread and a media plane behind the [`shell::MediaPlane`] trait.
+//!
+//! # Deviation from DESIGN.md
+//!
+//! DESIGN.md has `sip` answer 100 Trying and hand requests to `engine`. Here the engine owns the
+//! transaction layer itself (the layer still sends 100 Trying): handing transactions between
+//! tasks would put a channel, and a race, between a CANCEL and the INVITE it cancels.
+//!
+//! # Not in this build (issue 6)
+//!
+//! Attended transfer (REFER with Replaces), blind transfer to an outside number, routes and
+//! overflows to a URI (they need outbound legs without a queue),
+//! click-to-dial and callbacks (they need an outbound trunk in the configuration), offerless
+//! INVITEs (answered 488), early media before the answer.
+#![forbid(unsafe_code)]
+
+mod acd_map;
+mod agent;
+mod call;
+mod command;
+mod engine;
+mod events;
+mod finish;
+mod ids;
+mod inbound;
+mod ivr;
+mod output;
+mod policy;
+mod session_timer;
+#[allow(clippy::disallowed_methods)] // the shell is where the clock is read
+pub mod shell;
+mod transfer;
+mod tu;
+
+pub use command::{CommandError, EngineCommand};
+pub use engine::{Engine, EngineError, EngineOptions};
+pub use output::{LegAllocator, LegId, MediaCommand, MediaEvent, Output, PlaybackRef, Ticket};
+
+#[cfg(test)]
+#[allow(clippy::disallowed_methods)] // one base Instant per test; time then moves by offsets
+mod tests;

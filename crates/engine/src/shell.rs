@@ -1,0 +1,447 @@
+//! The tokio shell around [`Engine`]: one task owns the core and feeds it SIP messages from the
+//! transport, media events from the media plane, store commits from the writer thread and its
+//! own deadline; it carries out the core's outputs without ever awaiting a slow peer.
+//!
+//! - SIP: `switchboard_sip::transport` (UDP/TCP), bounded inbound channel.
+//! - Store: [`StoreWriter`] on its own thread, group commit; replies come back on a channel and
+//!   the committed events are published (with their seq) on the bus before the core hears of
+//!   the commit.
+//! - Media: a [`MediaPlane`] (the media threads), commands fire-and-forget, events back on a
+//!   bounded channel.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use switchboard_config::Config;
+use switchboard_ivr::Flow;
+use switchboard_sip::Transport;
+use switchboard_sip::transport::{self, Inbound, TransportConfig, TransportHandle};
+use switchboard_store::writer::{Reply, StoreWriter, SubmitError, WriterHandle};
+use switchboard_store::{NewEvent, Store, WriteOp, WriteOutcome};
+use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::command::{CommandError, EngineCommand};
+use crate::engine::{Engine, EngineError, EngineOptions};
+use switchboard_media::engine::{EngineEvent, EngineEvents, LegId as MediaLegId, MediaHandle};
+use switchboard_media::ports::PortPool;
+
+use crate::output::{LegAllocator, LegId, MediaCommand, MediaEvent, Output, PlaybackRef, Ticket};
+
+/// Capacity of the published event bus; a lagging subscriber is told how many it lost and
+/// re-reads them from the journal by seq.
+const EVENT_BUS: usize = 4096;
+/// Bound of the API command channel.
+const COMMANDS: usize = 256;
+/// Bound of the media event channel (DTMF, playback ends, inactivity).
+const MEDIA_EVENTS: usize = 4096;
+/// Bound of the store writer's queue and of one commit batch.
+const STORE_QUEUE: usize = 8192;
+const STORE_BATCH: usize = 256;
+
+/// The media plane as the engine sees it: commands in (never blocking), [`MediaEvent`]s out
+/// through [`MediaBackend::events`].
+pub trait MediaPlane: Send + 'static {
+    /// Carries out `command` without blocking.
+    fn command(&mut self, command: MediaCommand);
+}
+
+/// Everything media the engine task needs: leg creation (for SDP), the command side and the
+/// event channel.
+pub struct MediaBackend {
+    /// Creates legs (handed to the core).
+    pub legs: Box<dyn LegAllocator>,
+    /// Carries out commands.
+    pub plane: Box<dyn MediaPlane>,
+    /// Reports back.
+    pub events: mpsc::Receiver<MediaEvent>,
+}
+
+impl MediaBackend {
+    /// The media engine (`switchboard_media::engine`): its worker threads own the RTP
+    /// sockets; its events are forwarded by a small task (stopped with `shutdown`).
+    pub fn engine(
+        handle: MediaHandle,
+        mut events: EngineEvents,
+        tracker: &TaskTracker,
+        shutdown: CancellationToken,
+    ) -> MediaBackend {
+        let (tx, rx) = mpsc::channel(MEDIA_EVENTS);
+        tracker.spawn(async move {
+            loop {
+                let event = tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    event = events.recv() => event,
+                };
+                let Some(event) = event else { return };
+                let event = match event {
+                    EngineEvent::Dtmf { leg, digit } => MediaEvent::Dtmf {
+                        leg: LegId(leg.0),
+                        digit: digit.digit.as_char(),
+                    },
+                    EngineEvent::PlaybackFinished { leg, tag } => MediaEvent::PlaybackFinished {
+                        leg: LegId(leg.0),
+                        playback: PlaybackRef(u32::try_from(tag).unwrap_or(u32::MAX)),
+                    },
+                    EngineEvent::MediaTimeout { leg, .. } => {
+                        MediaEvent::Inactive { leg: LegId(leg.0) }
+                    }
+                    EngineEvent::RecordingFinished {
+                        path,
+                        error: Some(error),
+                        ..
+                    } => {
+                        tracing::warn!(path = %path.display(), %error, "recording incomplete");
+                        continue;
+                    }
+                    _ => continue,
+                };
+                if tx.send(event).await.is_err() {
+                    return;
+                }
+            }
+        });
+        MediaBackend {
+            legs: Box::new(EngineLegs(handle.clone())),
+            plane: Box::new(EnginePlane(handle)),
+            events: rx,
+        }
+    }
+
+    /// A media plane that moves no audio: legs get ports from a pool but no sockets,
+    /// playbacks end at once (IVR flows advance on their digit timeouts). For tests and hosts
+    /// without a media engine; signalling, queueing, routing and records are unaffected.
+    pub fn silent(ip: IpAddr, ports: RangeInclusive<u16>) -> MediaBackend {
+        let (tx, rx) = mpsc::channel(MEDIA_EVENTS);
+        let pool = Arc::new(std::sync::Mutex::new((
+            PortPool::new(ports, Duration::from_secs(2)),
+            HashMap::new(),
+        )));
+        MediaBackend {
+            legs: Box::new(SilentLegs {
+                ip,
+                next: 1,
+                pool: Arc::clone(&pool),
+            }),
+            plane: Box::new(SilentPlane { events: tx, pool }),
+            events: rx,
+        }
+    }
+}
+
+struct EngineLegs(MediaHandle);
+
+impl LegAllocator for EngineLegs {
+    fn create_leg(&mut self, near: Option<LegId>) -> Option<(LegId, SocketAddr)> {
+        match self.0.create_leg(near.map(|l| MediaLegId(l.0))) {
+            Ok(info) => Some((LegId(info.id.0), info.rtp)),
+            Err(err) => {
+                tracing::warn!(error = %err, "no media leg");
+                None
+            }
+        }
+    }
+}
+
+struct EnginePlane(MediaHandle);
+
+impl MediaPlane for EnginePlane {
+    fn command(&mut self, command: MediaCommand) {
+        let m = &self.0;
+        let result = match command {
+            MediaCommand::SetMedia { leg, media } => m.set_media(MediaLegId(leg.0), media),
+            MediaCommand::Play {
+                leg,
+                playback,
+                prompts,
+            } => m.play_prompts(MediaLegId(leg.0), &prompts, u64::from(playback.0)),
+            MediaCommand::MusicOnHold { leg, class } => {
+                m.play_moh(MediaLegId(leg.0), &class, u64::from(u32::MAX))
+            }
+            MediaCommand::Stop { leg } => m.stop_playback(MediaLegId(leg.0)),
+            MediaCommand::Bridge { caller, agent } => {
+                m.bridge(MediaLegId(caller.0), MediaLegId(agent.0))
+            }
+            MediaCommand::Record {
+                caller,
+                agent,
+                name,
+            } => m
+                .start_recording(MediaLegId(caller.0), MediaLegId(agent.0), &name)
+                .map(|_| ()),
+            MediaCommand::CloseLeg { leg } => m.close_leg(MediaLegId(leg.0)),
+        };
+        if let Err(err) = result {
+            metrics::counter!("switchboard_media_command_errors_total").increment(1);
+            tracing::debug!(error = %err, "media command refused");
+        }
+    }
+}
+
+type SilentPool = Arc<std::sync::Mutex<(PortPool, HashMap<LegId, u16>)>>;
+
+struct SilentLegs {
+    ip: IpAddr,
+    next: u64,
+    pool: SilentPool,
+}
+
+impl LegAllocator for SilentLegs {
+    fn create_leg(&mut self, _near: Option<LegId>) -> Option<(LegId, SocketAddr)> {
+        let mut pool = self.pool.lock().ok()?;
+        let port = pool.0.allocate(Instant::now())?;
+        let leg = LegId(self.next);
+        self.next += 1;
+        pool.1.insert(leg, port);
+        Some((leg, SocketAddr::new(self.ip, port)))
+    }
+}
+
+struct SilentPlane {
+    events: mpsc::Sender<MediaEvent>,
+    pool: SilentPool,
+}
+
+impl MediaPlane for SilentPlane {
+    fn command(&mut self, command: MediaCommand) {
+        match command {
+            MediaCommand::Play { leg, playback, .. } => {
+                let _ = self
+                    .events
+                    .try_send(MediaEvent::PlaybackFinished { leg, playback });
+            }
+            MediaCommand::CloseLeg { leg } => {
+                if let Ok(mut pool) = self.pool.lock()
+                    && let Some(port) = pool.1.remove(&leg)
+                {
+                    pool.0.release(Instant::now(), port);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// One committed event, as published on the bus.
+#[derive(Debug, Clone)]
+pub struct PublishedEvent {
+    /// Its gap-free sequence number.
+    pub seq: u64,
+    /// The event.
+    pub event: Arc<NewEvent>,
+}
+
+/// What the daemon keeps of the engine.
+pub struct EngineHandle {
+    transport: TransportHandle,
+    events: broadcast::Sender<PublishedEvent>,
+    commands: mpsc::Sender<Command>,
+}
+
+type Command = (EngineCommand, oneshot::Sender<Result<(), CommandError>>);
+
+impl EngineHandle {
+    /// The bound SIP address (UDP and TCP).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.transport.local_addr()
+    }
+
+    /// Committed events, live.
+    pub fn subscribe(&self) -> broadcast::Receiver<PublishedEvent> {
+        self.events.subscribe()
+    }
+
+    /// Runs an API command on the engine task and returns its outcome.
+    pub async fn command(&self, command: EngineCommand) -> Result<(), CommandError> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send((command, tx))
+            .await
+            .map_err(|_| CommandError::Stopped)?;
+        rx.await.map_err(|_| CommandError::Stopped)?
+    }
+}
+
+/// Why the engine did not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// Binding the SIP listeners failed.
+    #[error("binding SIP: {0}")]
+    Bind(#[from] std::io::Error),
+    /// The engine refused the configuration.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The store's writer thread did not start.
+    #[error("store writer: {0}")]
+    Store(#[from] switchboard_store::StoreError),
+}
+
+/// Binds SIP, starts the store writer and the engine task. `media` builds the media plane
+/// from the channel it reports on.
+pub async fn start(
+    config: Arc<Config>,
+    flows: HashMap<String, Arc<Flow>>,
+    options: EngineOptions,
+    store: Store,
+    media: MediaBackend,
+    tracker: &TaskTracker,
+    shutdown: CancellationToken,
+) -> Result<EngineHandle, StartError> {
+    let sip = &config.sip;
+    let mut transport_config = TransportConfig::new(config.server.sip_listen);
+    transport_config.limits.max_datagram = sip.max_message_bytes;
+    transport_config.limits.max_message = sip.max_message_bytes;
+    transport_config.limits.max_headers = sip.max_headers;
+    transport_config.inbound_capacity = sip.max_pending_invites;
+    transport_config.retry_after_seconds = sip.retry_after.as_secs().try_into().unwrap_or(u32::MAX);
+    let (transport, inbound) =
+        transport::start(transport_config, tracker, shutdown.clone()).await?;
+    let MediaBackend {
+        legs,
+        plane,
+        events: media_rx,
+    } = media;
+    let engine = Engine::new(
+        config,
+        flows,
+        options,
+        legs,
+        Instant::now(),
+        SystemTime::now(),
+    )?;
+    let writer = StoreWriter::spawn(store, STORE_QUEUE, STORE_BATCH)?;
+    let (events, _) = broadcast::channel(EVENT_BUS);
+    let (commands, commands_rx) = mpsc::channel(COMMANDS);
+    let shell = Shell {
+        engine,
+        transport: transport.clone(),
+        store: writer.handle(),
+        media: plane,
+        events: events.clone(),
+    };
+    tracker.spawn(async move {
+        shell.run(inbound, media_rx, commands_rx, shutdown).await;
+        // Every queued write is committed before the store closes.
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Ok(store) = writer.shutdown() {
+                let _ = store.close();
+            }
+        })
+        .await;
+    });
+    Ok(EngineHandle {
+        transport,
+        events,
+        commands,
+    })
+}
+
+type Done = (Ticket, bool, Vec<(u64, NewEvent)>);
+
+struct Shell {
+    engine: Engine,
+    transport: TransportHandle,
+    store: WriterHandle,
+    media: Box<dyn MediaPlane>,
+    events: broadcast::Sender<PublishedEvent>,
+}
+
+impl Shell {
+    async fn run(
+        mut self,
+        mut inbound: mpsc::Receiver<Inbound>,
+        mut media: mpsc::Receiver<MediaEvent>,
+        mut commands: mpsc::Receiver<Command>,
+        shutdown: CancellationToken,
+    ) {
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
+        loop {
+            self.dispatch(&done_tx);
+            let deadline = self.engine.poll_timeout();
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                message = inbound.recv() => {
+                    let Some(Inbound { peer, message, .. }) = message else { break };
+                    self.engine.handle_sip(Instant::now(), peer, message);
+                }
+                Some(event) = media.recv() => self.engine.handle_media(Instant::now(), event),
+                Some((command, reply)) = commands.recv() => {
+                    let _ = reply.send(self.engine.handle_command(Instant::now(), command));
+                }
+                Some((ticket, ok, committed)) = done_rx.recv() => {
+                    for (seq, event) in committed {
+                        let _ = self.events.send(PublishedEvent { seq, event: Arc::new(event) });
+                    }
+                    self.engine.handle_store(Instant::now(), ticket, ok);
+                }
+                _ = sleep_until(deadline) => self.engine.handle_timeout(Instant::now()),
+            }
+        }
+    }
+
+    fn dispatch(&mut self, done: &mpsc::UnboundedSender<Done>) {
+        while let Some(output) = self.engine.poll_output() {
+            match output {
+                Output::Transmit { peer, bytes } => {
+                    if let Err(err) = self.transport.send(&peer, bytes) {
+                        metrics::counter!("switchboard_sip_send_errors_total").increment(1);
+                        tracing::debug!(%peer, error = %err, "send failed");
+                        if peer.transport == Transport::Tcp {
+                            self.engine.handle_transport_error(Instant::now(), peer);
+                        }
+                    }
+                }
+                Output::Media(command) => self.media.command(command),
+                Output::Store { ticket, op } => self.submit(ticket, op, done.clone()),
+            }
+        }
+    }
+
+    fn submit(&self, ticket: Ticket, op: WriteOp, done: mpsc::UnboundedSender<Done>) {
+        let events: Vec<NewEvent> = match &op {
+            WriteOp::Append(events)
+            | WriteOp::Record { events, .. }
+            | WriteOp::FinishCall { events, .. } => events.clone(),
+            _ => Vec::new(),
+        };
+        let reply: Reply = Box::new(move |result| {
+            let (ok, committed) = match result {
+                Ok(WriteOutcome::Seqs(seqs)) => (true, seqs.into_iter().zip(events).collect()),
+                Ok(_) => (true, Vec::new()),
+                Err(err) => {
+                    tracing::error!(error = %err, "store write failed");
+                    (false, Vec::new())
+                }
+            };
+            let _ = done.send((ticket, ok, committed));
+        });
+        match self.store.try_submit(op, reply) {
+            Ok(()) => {}
+            Err(SubmitError::Full(op, reply)) => {
+                // The disk is behind: wait for room off the engine task, never on it.
+                metrics::counter!("switchboard_store_queue_full_total").increment(1);
+                let store = self.store.clone();
+                tokio::task::spawn_blocking(move || {
+                    if let Err(err) = store.submit(op, reply) {
+                        tracing::error!(error = %err, "store writer stopped");
+                    }
+                });
+            }
+            Err(SubmitError::Stopped(_, reply)) => {
+                reply(Err(switchboard_store::StoreError::WriterStopped))
+            }
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)).await,
+        None => std::future::pending().await,
+    }
+}

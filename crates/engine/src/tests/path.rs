@@ -1,0 +1,254 @@
+//! The main path and its failures: bridge and records, hang-ups, abandon, RONA, busy,
+//! ring-all, unknown DNIS, overload.
+
+use super::*;
+
+#[test]
+fn trunk_call_to_201_rings_the_registered_agent_bridges_and_writes_the_cdr() {
+    let mut h = Harness::new("longest-idle");
+    h.register("1001", 1);
+    assert_eq!(h.agent_state("1001"), AgentState::Ready);
+    h.trunk_invite("201", "a");
+    // 100 Trying from the layer, then our 200 with SDP (media anchored).
+    assert_eq!(h.responses_to(trunk().remote), vec![100, 200]);
+    let invite = h
+        .last_request_to(phone(1).remote, Method::Invite)
+        .expect("the agent's phone is invited");
+    assert_eq!(
+        invite.uri.to_string(),
+        format!("sip:1001@{}", phone(1).remote)
+    );
+    let from = rsip::headers::UntypedHeader::value(invite.from_header().unwrap()).to_string();
+    assert!(
+        from.starts_with("\"5551234\""),
+        "caller's number as display: {from}"
+    );
+    assert!(
+        invite
+            .headers
+            .iter()
+            .any(|h| matches!(h, rsip::Header::Other(n, _) if n == "X-Switchboard-Call-Id"))
+    );
+    // The screen-pop is journaled before the INVITE leaves.
+    let alert = h
+        .log
+        .iter()
+        .position(|l| l == "store:AgentAlerting")
+        .unwrap();
+    let sent = h.log.iter().position(|l| l == "sip:INVITE").unwrap();
+    assert!(alert < sent, "{:?}", h.log);
+    h.trunk_in_dialog("a", "ACK", 1);
+    h.advance(Duration::from_secs(2));
+    h.phone_answers(1, 200, "OK");
+    assert!(
+        h.last_request_to(phone(1).remote, Method::Ack).is_some(),
+        "agent 2xx ACKed"
+    );
+    assert!(matches!(h.agent_state("1001"), AgentState::OnCall { .. }));
+    h.advance(Duration::from_secs(30));
+    h.trunk_in_dialog("a", "BYE", 2);
+    assert!(
+        h.last_request_to(phone(1).remote, Method::Bye).is_some(),
+        "agent released"
+    );
+    assert!(matches!(h.agent_state("1001"), AgentState::WrapUp { .. }));
+    assert_eq!(
+        h.queue_log(),
+        vec!["ENTERQUEUE", "CONNECT", "COMPLETECALLER"]
+    );
+    let cdr = h.cdr().expect("CDR written");
+    assert_eq!(cdr.disposition, Disposition::Answered);
+    assert_eq!(cdr.agent.as_deref(), Some("1001"));
+    assert_eq!(cdr.src, "5551234");
+    assert_eq!(cdr.dst, "201");
+    assert_eq!(cdr.hangup_side, Some(HangupSide::Caller));
+    assert_eq!(cdr.billsec(), 32);
+    assert!(cdr.recording_path.is_some(), "queue records");
+    h.advance(Duration::from_secs(6));
+    assert_eq!(h.agent_state("1001"), AgentState::Ready, "wrap-up over");
+    assert_eq!(h.engine.call_count(), 0);
+}
+
+#[test]
+fn agent_hangup_releases_the_caller_with_bye_and_logs_completeagent() {
+    let mut h = Harness::new("longest-idle");
+    h.register("1001", 1);
+    h.trunk_invite("201", "b");
+    h.trunk_in_dialog("b", "ACK", 1);
+    h.phone_answers(1, 200, "OK");
+    let ok = h.last_request_to(phone(1).remote, Method::Ack).unwrap();
+    let to = rsip::headers::UntypedHeader::value(ok.to_header().unwrap()).to_string();
+    let from = rsip::headers::UntypedHeader::value(ok.from_header().unwrap()).to_string();
+    let call_id = rsip::headers::UntypedHeader::value(ok.call_id_header().unwrap()).to_string();
+    // The phone's BYE: its From is our To and the other way round.
+    let bye = format!(
+        "BYE sip:switchboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {};branch=z9hG4bKbye1\r\n\
+         Max-Forwards: 70\r\nFrom: {to}\r\nTo: {from}\r\nCall-ID: {call_id}\r\nCSeq: 2 BYE\r\nContent-Length: 0\r\n\r\n",
+        phone(1).remote
+    );
+    h.deliver(phone(1), &bye);
+    assert_eq!(h.responses_to(phone(1).remote).last(), Some(&200));
+    assert!(
+        h.last_request_to(trunk().remote, Method::Bye).is_some(),
+        "caller released"
+    );
+    assert_eq!(
+        h.queue_log(),
+        vec!["ENTERQUEUE", "CONNECT", "COMPLETEAGENT"]
+    );
+    assert_eq!(h.cdr().unwrap().hangup_side, Some(HangupSide::Agent));
+}
+
+#[test]
+fn caller_hanging_up_while_queued_is_an_abandon() {
+    let mut h = Harness::new("longest-idle");
+    h.trunk_invite("201", "c");
+    h.trunk_in_dialog("c", "ACK", 1);
+    h.advance(Duration::from_secs(12));
+    h.trunk_in_dialog("c", "BYE", 2);
+    assert_eq!(h.queue_log(), vec!["ENTERQUEUE", "ABANDON"]);
+    let cdr = h.cdr().unwrap();
+    assert_eq!(cdr.disposition, Disposition::NoAnswer);
+    assert_eq!(cdr.end_reason, "abandon");
+    assert_eq!(cdr.wait_seconds, Some(12));
+    assert_eq!(h.engine.call_count(), 0);
+}
+
+#[test]
+fn caller_hanging_up_while_the_agent_rings_cancels_the_agent_and_frees_it() {
+    let mut h = Harness::new("longest-idle");
+    h.register("1001", 1);
+    h.trunk_invite("201", "d");
+    h.phone_answers(1, 180, "Ringing");
+    h.trunk_in_dialog("d", "BYE", 2);
+    assert!(
+        h.last_request_to(phone(1).remote, Method::Cancel).is_some(),
+        "CANCEL to the ringing phone"
+    );
+    assert_eq!(h.queue_log(), vec!["ENTERQUEUE", "ABANDON"]);
+    assert_eq!(h.agent_state("1001"), AgentState::Ready);
+    // The phone confirms with 487; nothing changes, nobody is stuck Reserved.
+    h.phone_answers(1, 487, "Request Terminated");
+    assert_eq!(h.agent_state("1001"), AgentState::Ready);
+}
+
+#[test]
+fn ring_timeout_cancels_the_phone_and_offers_the_next_agent() {
+    let mut h = Harness::new("linear");
+    h.register("1001", 1);
+    h.register("1002", 2);
+    h.trunk_invite("201", "e");
+    let first = if h.last_request_to(phone(1).remote, Method::Invite).is_some() {
+        1
+    } else {
+        2
+    };
+    let second = 3 - first;
+    h.phone_answers(first, 180, "Ringing");
+    h.advance(Duration::from_secs(16));
+    assert!(
+        h.last_request_to(phone(first).remote, Method::Cancel)
+            .is_some(),
+        "RONA CANCEL"
+    );
+    assert!(matches!(
+        h.agent_state(&format!("100{first}")),
+        AgentState::NotReady(_)
+    ));
+    assert!(
+        h.last_request_to(phone(second).remote, Method::Invite)
+            .is_some(),
+        "next agent rung"
+    );
+    assert!(h.queue_log().contains(&"RINGNOANSWER".to_string()));
+    h.phone_answers(second, 200, "OK");
+    assert!(matches!(
+        h.agent_state(&format!("100{second}")),
+        AgentState::OnCall { .. }
+    ));
+}
+
+#[test]
+fn busy_agent_is_handled_as_rona_and_unreachable_as_failed() {
+    let mut h = Harness::new("linear");
+    h.register("1001", 1);
+    h.trunk_invite("201", "f");
+    h.phone_answers(1, 486, "Busy Here");
+    assert!(matches!(h.agent_state("1001"), AgentState::NotReady(_)));
+    assert!(h.queue_log().contains(&"RINGNOANSWER".to_string()));
+    assert_eq!(h.engine.call_count(), 1, "the caller keeps waiting");
+}
+
+#[test]
+fn ring_all_second_answer_gets_ack_and_bye() {
+    let mut h = Harness::new("ring-all");
+    h.register("1001", 1);
+    h.register("1002", 2);
+    h.trunk_invite("201", "g");
+    assert!(h.last_request_to(phone(1).remote, Method::Invite).is_some());
+    assert!(h.last_request_to(phone(2).remote, Method::Invite).is_some());
+    // Provisionals first: a CANCEL waits for one (RFC 3261 §9.1).
+    h.phone_answers(1, 180, "Ringing");
+    h.phone_answers(2, 180, "Ringing");
+    h.phone_answers(1, 200, "OK");
+    assert!(
+        h.last_request_to(phone(2).remote, Method::Cancel).is_some(),
+        "loser cancelled"
+    );
+    // Both answered at once: the late 200 is ACKed and hung up.
+    h.phone_answers(2, 200, "OK");
+    assert!(h.last_request_to(phone(2).remote, Method::Ack).is_some());
+    assert!(h.last_request_to(phone(2).remote, Method::Bye).is_some());
+    assert!(matches!(h.agent_state("1001"), AgentState::OnCall { .. }));
+    assert!(!matches!(
+        h.agent_state("1002"),
+        AgentState::Reserved { .. } | AgentState::OnCall { .. }
+    ));
+}
+
+#[test]
+fn unknown_dnis_gets_404_and_no_call() {
+    let mut h = Harness::new("linear");
+    h.trunk_invite("999", "h");
+    assert_eq!(h.responses_to(trunk().remote).last(), Some(&404));
+    assert_eq!(h.engine.call_count(), 0);
+}
+
+#[test]
+fn invites_over_the_call_limit_get_503_with_retry_after() {
+    let text = CONFIG.replace("STRATEGY", "linear");
+    let config = switchboard_config::parse(&text, Path::new("t.toml")).unwrap();
+    let t0 = Instant::now();
+    let mut h = Harness::new("linear");
+    h.engine = Engine::new(
+        Arc::new(config),
+        HashMap::new(),
+        EngineOptions {
+            max_calls: 1,
+            ..EngineOptions::default()
+        },
+        Box::new(CountingLegs(0)),
+        t0,
+        SystemTime::UNIX_EPOCH,
+    )
+    .unwrap();
+    h.now = t0;
+    h.trunk_invite("201", "i1");
+    h.trunk_invite("201", "i2");
+    let last = h
+        .sent_to(trunk().remote)
+        .into_iter()
+        .rev()
+        .find_map(|m| match m {
+            SipMessage::Response(r) if r.status_code.code() >= 200 => Some(r),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(last.status_code.code(), 503);
+    assert!(last.to_string().contains("Retry-After: "), "{last}");
+    assert_eq!(
+        h.engine.call_count(),
+        1,
+        "the established call keeps its service"
+    );
+}
