@@ -160,7 +160,11 @@ mod tests {
     #[test]
     fn concurrent_submitters_get_distinct_gap_free_seqs_committed_before_the_reply() {
         let fx = Fixture::new();
-        let writer = StoreWriter::spawn(fx.open(), 64, 16).unwrap();
+        let store = fx.open();
+        // Opened before the writer runs: opening repairs the text exports, which must not race
+        // the writer's own appends (that race duplicated lines under load).
+        let observer = Store::open(&fx.config(), crate::tests::t(0)).unwrap();
+        let writer = StoreWriter::spawn(store, 64, 16).unwrap();
         let (done_tx, done_rx) = mpsc::channel();
         let threads: Vec<_> = (0..4)
             .map(|t| {
@@ -184,7 +188,6 @@ mod tests {
             })
             .collect();
         drop(done_tx);
-        let observer = Store::open(&fx.config(), crate::tests::t(0)).unwrap();
         let mut seqs = Vec::new();
         for (id, r) in done_rx {
             let Ok(WriteOutcome::Seqs(s)) = r else {

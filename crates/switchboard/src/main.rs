@@ -104,6 +104,7 @@ async fn run(
     ivr_dir: std::path::PathBuf,
     prompts_dir: std::path::PathBuf,
 ) -> anyhow::Result<()> {
+    let mut signals = ShutdownSignals::watch()?;
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .context("installing the metrics recorder")?;
@@ -200,7 +201,7 @@ async fn run(
         }
     });
 
-    wait_for_signal().await;
+    signals.recv().await;
     tracing::info!("shutting down");
     shutdown.cancel();
     tracker.close();
@@ -260,24 +261,27 @@ fn prepare_data_dir(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating data dir {}", dir.display()))
 }
 
-async fn wait_for_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(err) => {
-                    tracing::warn!("cannot watch SIGTERM: {err}");
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
+/// SIGTERM and SIGINT, watched from the moment this is created: created first thing at
+/// start-up, so a signal that arrives while the listeners come up (a supervisor stopping us
+/// right after the readiness probe passed) still shuts down cleanly instead of killing us.
+struct ShutdownSignals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+}
+
+impl ShutdownSignals {
+    fn watch() -> anyhow::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            terminate: signal(SignalKind::terminate()).context("watching SIGTERM")?,
+            interrupt: signal(SignalKind::interrupt()).context("watching SIGINT")?,
+        })
+    }
+
+    async fn recv(&mut self) {
         tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+            _ = self.terminate.recv() => {}
+            _ = self.interrupt.recv() => {}
         }
     }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }
