@@ -125,6 +125,16 @@ pub struct Engine {
     pub(crate) caller_invites: HashMap<TransactionId, u128>,
     /// A connected call's COMPLETECALLER/COMPLETEAGENT line, written with its CDR.
     pub(crate) pending: HashMap<u128, switchboard_store::QueueLogLine>,
+    /// Overload warnings are rate-limited (one a second, with the count in between): a flood
+    /// must not turn into a flood of log lines.
+    pub(crate) overload_log: OverloadLog,
+}
+
+/// When the last overload warning was logged and how many refusals came since.
+#[derive(Debug, Default)]
+pub(crate) struct OverloadLog {
+    pub(crate) last_warned: Option<Instant>,
+    pub(crate) suppressed: u64,
 }
 
 impl Engine {
@@ -229,6 +239,7 @@ impl Engine {
             registered: HashSet::new(),
             pending: HashMap::new(),
             caller_invites: HashMap::new(),
+            overload_log: OverloadLog::default(),
         })
     }
 

@@ -1,7 +1,7 @@
 //! The transaction user's dispatch: transaction-layer events to calls, legs, the registrar and
 //! the out-of-dialog policy (the logic that used to be the daemon's `sip/service.rs`).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rsip::headers::UntypedHeader;
 use rsip::prelude::HeadersExt;
@@ -67,7 +67,20 @@ impl Engine {
             TransactionEvent::AckTimeout { id } => self.on_ack_timeout(now, id),
             TransactionEvent::Overloaded { peer, method } => {
                 metrics::counter!("switchboard_overload_rejections_total").increment(1);
-                tracing::warn!(%peer, %method, "refused with 503: transaction limit reached");
+                let log = &mut self.overload_log;
+                if log
+                    .last_warned
+                    .is_none_or(|at| now.saturating_duration_since(at) >= Duration::from_secs(1))
+                {
+                    tracing::warn!(
+                        %peer, %method, refused_since_last_warning = log.suppressed,
+                        "refused with 503: transaction limit reached"
+                    );
+                    log.last_warned = Some(now);
+                    log.suppressed = 0;
+                } else {
+                    log.suppressed += 1;
+                }
             }
             _ => {}
         }

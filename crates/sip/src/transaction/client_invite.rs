@@ -43,6 +43,15 @@ pub(crate) struct ClientInviteTransaction {
 }
 
 impl ClientInviteTransaction {
+    /// Whether the final response is still awaited: what admission control counts (a
+    /// transaction past it only absorbs retransmissions until its timer ends it).
+    pub(crate) fn is_pending(&self) -> bool {
+        matches!(
+            self.state,
+            ClientInviteState::Calling | ClientInviteState::Proceeding
+        )
+    }
+
     /// Sends the INVITE and arms Timers A (unreliable only) and B (§17.1.1.2).
     pub(crate) fn start(request: Request, ctx: &mut Ctx<'_>) -> Self {
         let request_bytes = to_bytes(&request);

@@ -25,6 +25,15 @@ pub(crate) struct ClientNonInviteTransaction {
 }
 
 impl ClientNonInviteTransaction {
+    /// Whether the final response is still awaited: what admission control counts (a
+    /// transaction past it only absorbs retransmissions until its timer ends it).
+    pub(crate) fn is_pending(&self) -> bool {
+        matches!(
+            self.state,
+            ClientNonInviteState::Trying | ClientNonInviteState::Proceeding
+        )
+    }
+
     /// Sends the request, arms Timers E (unreliable only) and F (§17.1.2.2).
     pub(crate) fn start(request: &Request, ctx: &mut Ctx<'_>) -> Self {
         let request_bytes = to_bytes(request);

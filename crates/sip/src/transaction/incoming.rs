@@ -148,7 +148,7 @@ impl TransactionLayer {
             self.on_retransmission(now, id);
             return Ok(());
         }
-        if self.transactions.len() >= self.hard_limit() {
+        if self.pending >= self.hard_limit() || self.transactions.len() >= self.memory_limit() {
             self.refuse_overloaded(peer, &cancel);
             return Ok(());
         }
@@ -247,10 +247,15 @@ impl TransactionLayer {
         }
     }
 
-    /// Whether a new server transaction for `request` fits. A new call (INVITE without a To
-    /// tag) must leave `in_dialog_reserve` free for calls in progress.
+    /// Whether a new server transaction for `request` fits. Load is what still awaits a final
+    /// response: a transaction past it only absorbs retransmissions until Timer J/I/L ends it
+    /// (up to 64·T1), so counting those would cap the sustained rate at `max / 32 s`. A new
+    /// call (INVITE without a To tag) must leave `in_dialog_reserve` free for calls in
+    /// progress; the total of live transactions is bounded too, for memory.
     pub(super) fn admit(&self, request: &Request) -> bool {
-        let live = self.transactions.len();
+        if self.transactions.len() >= self.memory_limit() {
+            return false;
+        }
         let initial_invite = request.method == Method::Invite
             && request
                 .to_header()
@@ -258,9 +263,9 @@ impl TransactionLayer {
                 .and_then(|t| t.tag().ok().flatten())
                 .is_none();
         if initial_invite {
-            live < self.config.max_transactions
+            self.pending < self.config.max_transactions
         } else {
-            live < self.hard_limit()
+            self.pending < self.hard_limit()
         }
     }
 
@@ -268,6 +273,12 @@ impl TransactionLayer {
         self.config
             .max_transactions
             .saturating_add(self.config.in_dialog_reserve)
+    }
+
+    /// Live transactions of any state, lingering ones included: 64 × the pending limit, so at
+    /// the limit's full rate the 32 s linger of completed transactions still fits.
+    pub(super) fn memory_limit(&self) -> usize {
+        self.hard_limit().saturating_mul(64)
     }
 
     /// 503 with Retry-After, statelessly: at the limit there is no room for a transaction, and

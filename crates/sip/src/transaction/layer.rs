@@ -35,6 +35,8 @@ pub struct TransactionLayer {
     pub(super) server_keys: HashMap<ServerKey, TransactionId>,
     pub(super) ack_keys: HashMap<AckKey, TransactionId>,
     pub(super) wheel: TimerWheel<(TransactionId, Timer)>,
+    /// Transactions still awaiting their final response (admission control counts these).
+    pub(super) pending: usize,
     pub(super) outputs: VecDeque<Output>,
     pub(super) scratch: Vec<Action>,
     pub(super) stats: TransactionStats,
@@ -48,6 +50,8 @@ pub(super) struct Entry {
     pub(super) client_key: Option<ClientKey>,
     pub(super) server_key: Option<ServerKey>,
     pub(super) ack_key: Option<AckKey>,
+    /// Counted in `TransactionLayer::pending` until its final response.
+    pub(super) pending: bool,
     /// For an INVITE server transaction: the To tag of the TU's responses, reused for the 200
     /// to a CANCEL (§9.2) and to match an RFC 2543 ACK.
     pub(super) to_tag: Option<String>,
@@ -65,6 +69,17 @@ pub(super) enum Machine {
     ServerNonInvite(ServerNonInviteTransaction),
 }
 
+impl Machine {
+    fn is_pending(&self) -> bool {
+        match self {
+            Machine::ClientInvite(m) => m.is_pending(),
+            Machine::ClientNonInvite(m) => m.is_pending(),
+            Machine::ServerInvite(m) => m.is_pending(),
+            Machine::ServerNonInvite(m) => m.is_pending(),
+        }
+    }
+}
+
 impl TransactionLayer {
     /// An empty layer.
     pub fn new(config: Config) -> Self {
@@ -76,6 +91,7 @@ impl TransactionLayer {
             server_keys: HashMap::new(),
             ack_keys: HashMap::new(),
             wheel: TimerWheel::new(WHEEL_TICK, WHEEL_SLOTS),
+            pending: 0,
             outputs: VecDeque::new(),
             scratch: Vec::new(),
             stats: TransactionStats::default(),
@@ -151,6 +167,11 @@ impl TransactionLayer {
     /// When `handle_timeout` should next be called.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.wheel.next_deadline()
+    }
+
+    /// How many live transactions still await their final response.
+    pub fn pending(&self) -> usize {
+        self.pending
     }
 
     /// How many transactions are live.
@@ -231,7 +252,7 @@ impl TransactionLayer {
         if self.client_keys.contains_key(&key) {
             return Err(TransactionError::DuplicateBranch);
         }
-        if self.transactions.len() >= self.hard_limit() {
+        if self.pending >= self.hard_limit() || self.transactions.len() >= self.memory_limit() {
             return Err(TransactionError::Overloaded);
         }
         let id = self.allocate_id();
@@ -311,10 +332,13 @@ impl TransactionLayer {
         server_key: Option<ServerKey>,
     ) {
         self.stats.created += 1;
+        let pending = machine.is_pending();
+        self.pending += usize::from(pending);
         self.transactions.insert(
             id,
             Entry {
                 peer,
+                pending,
                 machine,
                 timers: Vec::new(),
                 client_key,
@@ -388,6 +412,13 @@ impl TransactionLayer {
                 Action::Terminate => terminate = true,
             }
         }
+        if let Some(entry) = self.transactions.get_mut(&id)
+            && entry.pending
+            && !entry.machine.is_pending()
+        {
+            entry.pending = false;
+            self.pending -= 1;
+        }
         if terminate {
             self.remove(id);
         }
@@ -397,6 +428,7 @@ impl TransactionLayer {
         let Some(entry) = self.transactions.remove(&id) else {
             return;
         };
+        self.pending -= usize::from(entry.pending);
         for (_, handle) in entry.timers {
             self.wheel.cancel(handle);
         }

@@ -217,7 +217,9 @@ pub struct Config {
     pub timer_d: Duration,
     /// Send 100 Trying as soon as an INVITE creates a server transaction (§17.2.1).
     pub send_100_trying: bool,
-    /// Live transactions above which a new out-of-dialog INVITE is refused with 503.
+    /// Transactions awaiting a final response above which a new out-of-dialog INVITE is refused
+    /// with 503 (completed ones, which only absorb retransmissions, do not count; all live
+    /// ones are bounded at 64 × (this + `in_dialog_reserve`) for memory).
     pub max_transactions: usize,
     /// Extra room for everything else (in-dialog requests, CANCEL, our own requests), so calls
     /// in progress keep service while new calls are refused (DESIGN: overload).

@@ -38,6 +38,12 @@ pub(crate) struct ServerInviteTransaction {
 }
 
 impl ServerInviteTransaction {
+    /// Whether the final response is still awaited: what admission control counts (a
+    /// transaction past it only absorbs retransmissions until its timer ends it).
+    pub(crate) fn is_pending(&self) -> bool {
+        matches!(self.state, ServerInviteState::Proceeding)
+    }
+
     /// A new transaction in Proceeding; `trying` (the 100) is sent at once (§17.2.1: within
     /// 200 ms, unless the TU answers sooner; sending it now costs one datagram and stops the
     /// client's Timer A).

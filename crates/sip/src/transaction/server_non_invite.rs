@@ -22,6 +22,15 @@ pub(crate) struct ServerNonInviteTransaction {
 }
 
 impl ServerNonInviteTransaction {
+    /// Whether the final response is still awaited: what admission control counts (a
+    /// transaction past it only absorbs retransmissions until its timer ends it).
+    pub(crate) fn is_pending(&self) -> bool {
+        matches!(
+            self.state,
+            ServerNonInviteState::Trying | ServerNonInviteState::Proceeding
+        )
+    }
+
     /// A new transaction in Trying. RFC 4320 §4.1: no 100 Trying on our own (it would only
     /// stretch the client's Timer E to T2) and never a 408; the Unanswered guard frees the
     /// state if the TU never answers.

@@ -66,6 +66,30 @@ fn new_invite_over_the_limit_gets_503_while_in_dialog_requests_still_pass() {
 }
 
 #[test]
+fn answered_transactions_lingering_for_retransmissions_do_not_count_as_load() {
+    // Completed non-INVITE transactions stay up to Timer J (64·T1 on UDP) only to absorb
+    // retransmissions; counting them would cap a registrar at max / 32 s.
+    let mut h = Harness::with_config(Config {
+        max_transactions: 2,
+        in_dialog_reserve: 0,
+        ..Config::default()
+    });
+    for n in 0..10 {
+        let options = request("OPTIONS", &format!("z9hG4bK-o{n}"), 1, None);
+        h.receive(Transport::Udp, options.clone());
+        let id = h.new_request_id();
+        h.respond(id, response_to(&options, StatusCode::OK, Some("sb1")));
+    }
+    assert_eq!(h.layer.len(), 10, "all ten linger in Completed");
+    assert_eq!(h.layer.pending(), 0);
+    h.take_sent();
+    h.receive(Transport::Udp, invite("z9hG4bK-i1"));
+    h.new_request_id();
+    assert_eq!(h.layer.pending(), 1);
+    assert_eq!(h.layer.stats().overload_rejections, 0);
+}
+
+#[test]
 fn overload_503_carries_retry_after() {
     let mut h = Harness::with_config(Config {
         max_transactions: 0,
