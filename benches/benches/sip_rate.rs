@@ -13,9 +13,9 @@
 //! either side can do, so the figure is the server's capacity on this machine:
 //!
 //! 1. `tests/sipp/options_rate.xml` against the daemon: OPTIONS → 200, once with the demo
-//!    configuration and once with its `max_transactions` raised to 1,000,000 (a UDP non-INVITE
-//!    transaction lingers 32 s in Completed for Timer J, so that limit caps the sustained rate
-//!    at max_transactions / 32 s; the second run shows what the daemon does without the cap);
+//!    configuration and once with its `max_transactions` raised to 1,000,000 as a control
+//!    (admission counts only transactions awaiting a final response, not the ones lingering
+//!    32 s in Completed for Timer J, so the two runs should agree);
 //! 2. the same scenario against SIPp itself (`tests/sipp/options_uas.xml`), the like-for-like
 //!    baseline: same client, same messages, a server that does nothing but echo;
 //! 3. SIPp's built-in `uac` against its built-in `uas` (INVITE/100/180/200/ACK/BYE/200 per call),
@@ -109,9 +109,9 @@ fn measure(
     daemon_bin: &Path,
     work: &Scratch,
 ) -> Result<(), String> {
-    // The demo configuration as shipped, then with its admission limit out of the way: a
-    // non-INVITE server transaction stays Completed for Timer J (64·T1 = 32 s over UDP, RFC 3261
-    // §17.2.2), so `max_transactions` caps the sustained rate at max_transactions / 32 s.
+    // The demo configuration as shipped, then with its admission limit out of the way as a
+    // control: a non-INVITE server transaction stays Completed for Timer J (64·T1 = 32 s over
+    // UDP, RFC 3261 §17.2.2), which must not count as load.
     let demo = root.join("config/switchboard.toml");
     let raised = work.path().join("max-transactions-raised.toml");
     write_raised_limit_config(&demo, &raised)?;
@@ -247,7 +247,19 @@ fn write_raised_limit_config(demo: &Path, out: &Path) -> Result<(), String> {
     if !found {
         return Err(format!("no max_transactions line in {}", demo.display()));
     }
-    fs::write(out, lines.join("\n") + "\n").map_err(|e| format!("writing {}: {e}", out.display()))
+    fs::write(out, lines.join("\n") + "\n").map_err(|e| format!("writing {}: {e}", out.display()))?;
+    // The daemon reads IVR flows and prompts beside its configuration file.
+    let (Some(from), Some(to)) = (demo.parent(), out.parent()) else {
+        return Err("configuration paths without a parent".to_owned());
+    };
+    for dir in ["ivr", "prompts"] {
+        let link = to.join(dir);
+        if !link.exists() {
+            std::os::unix::fs::symlink(from.join(dir), &link)
+                .map_err(|e| format!("linking {}: {e}", link.display()))?;
+        }
+    }
+    Ok(())
 }
 
 /// One OPTIONS run against a freshly started daemon, with the daemon's CPU time over it.
