@@ -247,7 +247,8 @@ fn write_raised_limit_config(demo: &Path, out: &Path) -> Result<(), String> {
     if !found {
         return Err(format!("no max_transactions line in {}", demo.display()));
     }
-    fs::write(out, lines.join("\n") + "\n").map_err(|e| format!("writing {}: {e}", out.display()))?;
+    fs::write(out, lines.join("\n") + "\n")
+        .map_err(|e| format!("writing {}: {e}", out.display()))?;
     // The daemon reads IVR flows and prompts beside its configuration file.
     let (Some(from), Some(to)) = (demo.parent(), out.parent()) else {
         return Err("configuration paths without a parent".to_owned());

@@ -5,6 +5,7 @@ use std::net::IpAddr;
 
 use crate::acd::{Agent, Queue};
 use crate::api::ApiConfig;
+use crate::media::MediaConfig;
 use crate::names::{AgentId, QueueName, SkillName};
 use crate::routing::{IvrFlow, Route, Trunk};
 use crate::server::ServerConfig;
@@ -21,6 +22,8 @@ pub struct Config {
     pub sip: SipConfig,
     /// `[api]` with its `[[api.token]]`s and `[api.tls]`.
     pub api: ApiConfig,
+    /// `[media]`.
+    pub media: MediaConfig,
     pub(crate) skills: BTreeMap<SkillName, String>,
     pub(crate) trunks: Vec<Trunk>,
     pub(crate) agents: Vec<Agent>,

@@ -44,6 +44,7 @@ mod acd;
 mod api;
 mod config;
 mod error;
+mod media;
 mod names;
 pub mod position;
 mod raw;
@@ -62,6 +63,7 @@ pub use api::{ApiConfig, ApiScope, ApiTls, ApiTokenConfig};
 pub use config::Config;
 pub use error::{ConfigError, ConfigProblem, ItemKind};
 pub use ipnet::IpNet;
+pub use media::MediaConfig;
 pub use names::{AgentId, DigestPassword, IvrName, QueueName, SipUri, SkillName, TrunkName};
 pub use requirement::{
     Comparison, MAX_SKILL_LEVEL, Requirement, RequirementError, RequirementProblem, SkillLevel,

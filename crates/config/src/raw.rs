@@ -31,6 +31,17 @@ pub(crate) struct RawConfig {
     #[serde(default)]
     pub(crate) ivr: Vec<RawIvr>,
     pub(crate) api: Option<RawApi>,
+    pub(crate) media: Option<RawMedia>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMedia {
+    pub(crate) rtp_port_min: Option<Number>,
+    pub(crate) rtp_port_max: Option<Number>,
+    pub(crate) workers: Option<Number>,
+    pub(crate) inactivity_timeout_seconds: Option<Number>,
+    pub(crate) hold_inactivity_timeout_seconds: Option<Number>,
 }
 
 #[derive(Deserialize, Default)]

@@ -16,6 +16,7 @@ fn empty_file_is_a_valid_config_with_every_default() {
     let config = parse("");
     assert_eq!(config.server, ServerConfig::default());
     assert_eq!(config.sip, SipConfig::default());
+    assert_eq!(config.media, switchboard_config::MediaConfig::default());
     assert!(config.agents().is_empty() && config.queues().is_empty());
     assert!(config.routes().is_empty() && config.trunks().is_empty());
 }

@@ -108,4 +108,5 @@ fn demo_file_states_every_default_it_relies_on() {
     let config = demo();
     assert_eq!(config.sip, switchboard_config::SipConfig::default());
     assert_eq!(config.server, switchboard_config::ServerConfig::default());
+    assert_eq!(config.media, switchboard_config::MediaConfig::default());
 }

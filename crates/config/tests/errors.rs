@@ -542,3 +542,42 @@ fn digest_algorithm_offered_twice_is_a_duplicate() {
     ));
     assert_eq!(at(&error), (2, 29));
 }
+
+#[test]
+fn media_port_range_must_hold_a_pair_and_stay_in_range() {
+    let err = switchboard_config::parse(
+        "[media]\nrtp_port_min = 30000\nrtp_port_max = 30000\n",
+        std::path::Path::new("m.toml"),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err.problem,
+            switchboard_config::ConfigProblem::Misordered { .. }
+        ),
+        "{err}"
+    );
+    assert_eq!((err.line, err.column), (3, 16));
+    let err = switchboard_config::parse(
+        "[media]\nrtp_port_min = 80\n",
+        std::path::Path::new("m.toml"),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err.problem,
+            switchboard_config::ConfigProblem::OutOfRange { .. }
+        ),
+        "{err}"
+    );
+    assert_eq!((err.line, err.column), (2, 16));
+    let err = switchboard_config::parse("[media]\nrtp_ports = 1\n", std::path::Path::new("m.toml"))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err.problem,
+            switchboard_config::ConfigProblem::UnknownKey { .. }
+        ),
+        "{err}"
+    );
+}

@@ -14,9 +14,6 @@ use clap::Parser;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// The RTP port range (even ports for RTP, the next odd one for RTCP).
-const RTP_PORTS: std::ops::RangeInclusive<u16> = 20000..=29999;
-
 /// How long running work may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -152,8 +149,13 @@ async fn run(
     };
     // Media anchored on the SIP address (the SDP's c= line); prompts from `prompts/` next to
     // the configuration file.
-    let mut media_config =
-        switchboard_media::engine::EngineConfig::new(config.server.sip_listen.ip(), RTP_PORTS);
+    let mut media_config = switchboard_media::engine::EngineConfig::new(
+        config.server.sip_listen.ip(),
+        config.media.rtp_ports.clone(),
+    );
+    media_config.workers = config.media.workers;
+    media_config.inactivity_timeout = config.media.inactivity_timeout;
+    media_config.hold_inactivity_timeout = config.media.hold_inactivity_timeout;
     media_config.recordings_dir = options.recordings_dir.clone();
     media_config.prompts_dir = Some(prompts_dir.clone()).filter(|d| d.is_dir());
     let (media_engine, media_events) = switchboard_media::engine::MediaEngine::start(media_config)

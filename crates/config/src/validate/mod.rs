@@ -34,6 +34,7 @@ pub(crate) fn validate(raw: RawConfig, source: &Source<'_>) -> Result<Config> {
     let server = v.server(raw.server.unwrap_or_default())?;
     let api = v.api(raw.api.unwrap_or_default())?;
     let sip = v.sip(raw.sip.unwrap_or_default())?;
+    let media = v.media(raw.media.unwrap_or_default())?;
     let login_on_register = raw
         .agents
         .and_then(|defaults| defaults.login_on_register)
@@ -68,6 +69,7 @@ pub(crate) fn validate(raw: RawConfig, source: &Source<'_>) -> Result<Config> {
     Ok(Config {
         server,
         sip,
+        media,
         api,
         skills,
         trunks,

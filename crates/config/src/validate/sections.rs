@@ -9,8 +9,9 @@ use toml::Spanned;
 use super::{Result, Validator, millis, to_usize};
 use crate::acd::Agent;
 use crate::error::{ConfigProblem, ItemKind};
+use crate::media::MediaConfig;
 use crate::names::{AgentId, DigestPassword, IvrName, SkillName, TrunkName};
-use crate::raw::{RawAgent, RawIvr, RawRegistrar, RawServer, RawSip, RawTrunk};
+use crate::raw::{RawAgent, RawIvr, RawMedia, RawRegistrar, RawServer, RawSip, RawTrunk};
 use crate::requirement::{MAX_SKILL_LEVEL, SkillLevel};
 use crate::routing::{IvrFlow, Trunk};
 use crate::server::{LogLevel, ServerConfig};
@@ -48,6 +49,53 @@ impl Validator<'_> {
             )?,
             data_dir,
             log_level,
+        })
+    }
+
+    pub(super) fn media(&self, raw: RawMedia) -> Result<MediaConfig> {
+        let d = MediaConfig::default();
+        let port = |key, value: Option<&Spanned<i64>>, default: u16| {
+            // In 1024..=65535, so the conversion cannot fail.
+            self.count(key, value, default.into(), 1024, 65_535)
+                .map(|p| u16::try_from(p).unwrap_or(u16::MAX))
+        };
+        let min = port(
+            "rtp_port_min",
+            raw.rtp_port_min.as_ref(),
+            *d.rtp_ports.start(),
+        )?;
+        let max = port(
+            "rtp_port_max",
+            raw.rtp_port_max.as_ref(),
+            *d.rtp_ports.end(),
+        )?;
+        // At least one RTP/RTCP pair.
+        let span = raw
+            .rtp_port_max
+            .as_ref()
+            .or(raw.rtp_port_min.as_ref())
+            .map(Spanned::span);
+        self.ordered(
+            ("rtp_port_min + 1", u64::from(min) + 1),
+            ("rtp_port_max", max.into()),
+            span,
+        )?;
+        Ok(MediaConfig {
+            rtp_ports: min..=max,
+            workers: to_usize(self.count("workers", raw.workers.as_ref(), 1, 1, 64)?),
+            inactivity_timeout: self.seconds(
+                "inactivity_timeout_seconds",
+                raw.inactivity_timeout_seconds.as_ref(),
+                d.inactivity_timeout,
+                1,
+                86_400,
+            )?,
+            hold_inactivity_timeout: self.optional_seconds(
+                "hold_inactivity_timeout_seconds",
+                raw.hold_inactivity_timeout_seconds.as_ref(),
+                d.hold_inactivity_timeout,
+                86_400,
+            )?,
         })
     }
 
