@@ -33,7 +33,6 @@
 #![forbid(unsafe_code)]
 
 mod auth;
-pub mod codec;
 mod error;
 mod journal;
 mod names;
@@ -54,11 +53,7 @@ pub use seam::{
 };
 pub use server::{ApiServer, ApiSettings, DEFAULT_MAX_STREAMS, ServeError, TlsFiles};
 
+/// How events are kept in the store journal (shared with the call engine).
+pub use switchboard_proto::codec;
 /// Generated code for `switchboard.v1`: messages, `*_server` and `*_client` modules.
-#[allow(missing_docs, unreachable_pub, clippy::all, clippy::pedantic)]
-pub mod pb {
-    tonic::include_proto!("switchboard.v1");
-    /// The encoded FileDescriptorSet of `proto/switchboard/v1`, for server reflection.
-    pub const FILE_DESCRIPTOR_SET: &[u8] =
-        tonic::include_file_descriptor_set!("switchboard_v1_descriptor");
-}
+pub use switchboard_proto::pb;

@@ -5,11 +5,10 @@ use std::time::Instant;
 
 use rsip::headers::{self, UntypedHeader};
 use rsip::{Header, Method, Request, Response, Version};
-use switchboard_acd::{
-    AgentState, CallId, CancelReason, Decision, LeaveReason, Offer, OfferId, RouterInput,
-};
+use switchboard_acd::{CallId, CancelReason, Decision, LeaveReason, Offer, OfferId, RouterInput};
 use switchboard_media::sdp::Direction;
 use switchboard_media::sdp::{LocalMedia, LocalSdp, SdpAnswer, SessionDescription, accept_answer};
+use switchboard_proto::pb;
 use switchboard_sip::Peer;
 use switchboard_sip::dialog::{Dialog, LocalVia, new_branch, new_tag, with_body};
 use switchboard_store::{HangupSide, QueueLogLine, WriteOp};
@@ -126,8 +125,7 @@ impl Engine {
             }
             Decision::AgentStateChanged { agent, state } => {
                 let wall = self.wall(now);
-                let name = state_name(&state);
-                self.journal(vec![events::agent_state(agent.as_str(), &name, wall)]);
+                self.journal(vec![events::agent_state(agent.as_str(), &state, wall)]);
             }
             Decision::Overflowed { call, to, .. } => {
                 if let Some(c) = self.calls.get_mut(&call.0)
@@ -285,10 +283,43 @@ impl Engine {
         }
     }
 
+    /// Journals the end of an offer's alerting (one per journaled `AgentAlerting`).
+    fn alerting_ended(
+        &mut self,
+        now: Instant,
+        call: u128,
+        agent: &str,
+        reason: pb::AlertingEndReason,
+    ) {
+        let wall = self.wall(now);
+        let (text_id, queue) = match self.calls.get(&call) {
+            Some(c) => (c.text_id.clone(), c.queue.as_ref().map(|q| q.queue.clone())),
+            None => (crate::ids::uuid_text(call), None),
+        };
+        self.journal(vec![events::agent_alerting_ended(
+            &text_id,
+            queue.as_deref(),
+            agent,
+            wall,
+            reason,
+        )]);
+    }
+
     /// The phone could not be reached: the call goes back, the agent Not Ready `unreachable`.
     pub(crate) fn offer_failed(&mut self, now: Instant, offer: OfferId) {
         if let Some(leg) = self.agent_legs.remove(&offer) {
             self.media(MediaCommand::CloseLeg { leg: leg.leg });
+            if matches!(
+                leg.state,
+                AgentLegState::Journaling | AgentLegState::Ringing
+            ) {
+                self.alerting_ended(
+                    now,
+                    leg.call,
+                    &leg.agent,
+                    pb::AlertingEndReason::DeviceFailed,
+                );
+            }
         }
         self.route(now, RouterInput::OfferFailed { offer });
     }
@@ -304,6 +335,12 @@ impl Engine {
         let was = leg.state;
         leg.state = AgentLegState::Cancelled;
         let (tx, call, agent, rang_at) = (leg.tx, leg.call, leg.agent.clone(), leg.rang_at);
+        let ended = match reason {
+            CancelReason::RingTimeout => pb::AlertingEndReason::NoAnswer,
+            CancelReason::CallerAbandoned => pb::AlertingEndReason::CallerAbandoned,
+            _ => pb::AlertingEndReason::Cancelled,
+        };
+        self.alerting_ended(now, call, &agent, ended);
         if let Some(tx) = tx
             && was == AgentLegState::Ringing
             && let Err(err) = self.layer.cancel(now, tx)
@@ -357,6 +394,12 @@ impl Engine {
             // 404/408/480/503 and the rest: the phone cannot take calls now.
             _ => RouterInput::OfferFailed { offer },
         };
+        let ended = if matches!(input, RouterInput::OfferRejected { .. }) {
+            pb::AlertingEndReason::Rejected
+        } else {
+            pb::AlertingEndReason::DeviceFailed
+        };
+        self.alerting_ended(now, leg.call, &leg.agent, ended);
         if matches!(input, RouterInput::OfferRejected { .. }) {
             let wall = self.wall(now);
             if let Some(c) = self.calls.get(&leg.call)
@@ -389,6 +432,14 @@ impl Engine {
             let ringing = leg.state == AgentLegState::Ringing;
             if let Some(leg) = self.agent_legs.remove(&offer) {
                 self.media(MediaCommand::CloseLeg { leg: leg.leg });
+                if ringing {
+                    self.alerting_ended(
+                        now,
+                        leg.call,
+                        &leg.agent,
+                        pb::AlertingEndReason::DeviceFailed,
+                    );
+                }
             }
             if ringing {
                 self.route(now, RouterInput::OfferFailed { offer });
@@ -433,6 +484,12 @@ impl Engine {
             // Ring-all's second 200, or an answer after the caller left: ACK + BYE.
             self.bye_agent(now, offer);
             if standing {
+                let (call, agent) = self
+                    .agent_legs
+                    .get(&offer)
+                    .map(|l| (l.call, l.agent.clone()))
+                    .unwrap_or_default();
+                self.alerting_ended(now, call, &agent, pb::AlertingEndReason::DeviceFailed);
                 self.route(now, RouterInput::OfferFailed { offer });
             }
             self.drop_agent_leg(now, offer);
@@ -478,6 +535,13 @@ impl Engine {
                 now.saturating_duration_since(rang_at),
             )
         });
+        let ended = events::agent_alerting_ended(
+            &call.text_id,
+            call.queue.as_ref().map(|q| q.queue.as_str()),
+            &agent,
+            wall,
+            pb::AlertingEndReason::Answered,
+        );
         let event = events::call_connected(call, &agent, wall);
         let recording = call.recording_path.as_ref().map(|_| call.text_id.clone());
         if let Some(media) = answer {
@@ -501,7 +565,7 @@ impl Engine {
         self.store(
             WriteOp::Record {
                 queue_log: line.into_iter().collect(),
-                events: vec![event],
+                events: vec![ended, event],
             },
             AfterCommit::Nothing,
         );
@@ -607,16 +671,5 @@ fn via_for(peer: Peer) -> LocalVia {
     LocalVia {
         transport: peer.transport,
         sent_by: peer.local.to_string(),
-    }
-}
-
-fn state_name(state: &AgentState) -> String {
-    match state {
-        AgentState::LoggedOut => "logged-out".into(),
-        AgentState::NotReady(reason) => format!("not-ready:{}", reason.as_str()),
-        AgentState::Ready => "ready".into(),
-        AgentState::Reserved { .. } => "reserved".into(),
-        AgentState::OnCall { .. } => "on-call".into(),
-        AgentState::WrapUp { .. } => "wrap-up".into(),
     }
 }

@@ -1,98 +1,238 @@
 //! Journal events (DESIGN.md "Identifiers and events"): each gets its gap-free `seq` in the
-//! store and is published only after it is committed. Payloads are JSON objects; the gRPC
-//! bus re-encodes them.
+//! store and is published only after it is committed. The payload is the `switchboard.v1.Event`
+//! protobuf built here and stored through [`switchboard_proto::codec::journal_event`], the one
+//! format the gRPC API's Subscribe and ListEvents decode.
 
+use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
-use serde_json::json;
+use switchboard_acd::AgentState;
+use switchboard_proto::codec::journal_event;
+use switchboard_proto::pb;
+use switchboard_proto::pb::event::Payload;
 use switchboard_store::NewEvent;
 
 use crate::call::Call;
 
-fn event(
-    wall: SystemTime,
-    kind: &str,
-    call: Option<&Call>,
-    payload: serde_json::Value,
-) -> NewEvent {
-    let mut e = NewEvent::new(wall, kind, serde_json::to_vec(&payload).unwrap_or_default());
-    if let Some(call) = call {
-        e.call_id = Some(call.text_id.clone());
-        e.queue = call.queue.as_ref().map(|q| q.queue.clone());
-        e.agent = call.agent.clone();
+fn duration(d: Duration) -> prost_types::Duration {
+    prost_types::Duration {
+        seconds: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+        nanos: i32::try_from(d.subsec_nanos()).unwrap_or(0),
     }
-    e
+}
+
+/// The envelope every call event carries: call id, the call's queue and agent.
+fn envelope(call: &Call, payload: Payload) -> pb::Event {
+    pb::Event {
+        call_id: call.text_id.clone(),
+        queue: call
+            .queue
+            .as_ref()
+            .map(|q| q.queue.clone())
+            .unwrap_or_default(),
+        agent: call.agent.clone().unwrap_or_default(),
+        payload: Some(payload),
+        ..Default::default()
+    }
+}
+
+fn caller(call: &Call) -> pb::Party {
+    pb::Party {
+        number: call.src.clone(),
+        name: call.clid.clone(),
+        restricted: false,
+    }
+}
+
+/// The call data as the wire carries it; the IVR's collected values (`menu` and the rest) are
+/// also its `ivr_inputs`.
+fn call_data(call: &Call) -> pb::CallData {
+    pb::CallData {
+        values: call
+            .data
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect::<HashMap<_, _>>(),
+        version: 0,
+        etag: String::new(),
+    }
+}
+
+fn ivr_inputs(call: &Call) -> Vec<pb::IvrInput> {
+    call.data
+        .iter()
+        .map(|(k, v)| pb::IvrInput {
+            step: k.clone(),
+            key: k.clone(),
+            value: v.clone(),
+            at: None,
+        })
+        .collect()
 }
 
 /// A call arrived and was answered.
 pub(crate) fn call_started(call: &Call, wall: SystemTime) -> NewEvent {
-    event(
-        wall,
-        "CallStarted",
-        Some(call),
-        json!({ "caller": call.src, "clid": call.clid, "dnis": call.dnis, "trunk": call.trunk }),
-    )
+    let snapshot = pb::Call {
+        call_id: call.text_id.clone(),
+        name: format!("calls/{}", call.text_id),
+        caller: Some(caller(call)),
+        dialed_number: call.dnis.clone(),
+        trunk: call.trunk.clone(),
+        call_data: Some(call_data(call)),
+        ..Default::default()
+    };
+    let event = envelope(
+        call,
+        Payload::CallCreated(pb::CallCreated {
+            call: Some(snapshot),
+        }),
+    );
+    journal_event(wall, &event)
 }
 
 /// The call entered its queue.
 pub(crate) fn call_queued(call: &Call, wall: SystemTime, position: u32) -> NewEvent {
-    event(
-        wall,
-        "CallQueued",
-        Some(call),
-        json!({ "position": position, "data": call.data }),
-    )
+    let stay = pb::QueueStay {
+        queue: call
+            .queue
+            .as_ref()
+            .map(|q| q.queue.clone())
+            .unwrap_or_default(),
+        entered_at: Some(prost_types::Timestamp::from(wall)),
+        position,
+        priority: 0,
+    };
+    let event = envelope(
+        call,
+        Payload::CallQueued(pb::CallQueued {
+            stay: Some(stay),
+            estimated_wait: None,
+        }),
+    );
+    journal_event(wall, &event)
 }
 
-/// The screen-pop: written before the agent's INVITE leaves.
+/// The screen-pop: written before the agent's INVITE leaves. Carries everything a CRM needs
+/// to pop the record: caller number and name, dialled number, queue, wait and the IVR data.
 pub(crate) fn agent_alerting(
     call: &Call,
     agent: &str,
     wall: SystemTime,
     waited: Duration,
 ) -> NewEvent {
-    let mut e = event(
-        wall,
-        "AgentAlerting",
-        Some(call),
-        json!({
-            "caller": call.src,
-            "clid": call.clid,
-            "dnis": call.dnis,
-            "queue": call.queue.as_ref().map(|q| q.queue.clone()),
-            "wait_seconds": waited.as_secs(),
-            "data": call.data,
+    let mut event = envelope(
+        call,
+        Payload::AgentAlerting(pb::AgentAlerting {
+            agent: agent.to_owned(),
+            caller: Some(caller(call)),
+            dialed_number: call.dnis.clone(),
+            queue: call
+                .queue
+                .as_ref()
+                .map(|q| q.queue.clone())
+                .unwrap_or_default(),
+            wait_time: Some(duration(waited)),
+            ivr_inputs: ivr_inputs(call),
+            call_data: Some(call_data(call)),
+            ..Default::default()
         }),
     );
-    e.agent = Some(agent.to_string());
-    e
+    event.agent = agent.to_owned();
+    journal_event(wall, &event)
+}
+
+/// The offer to `agent` on call `call_id` ended: answered, or withdrawn/refused (exactly one
+/// per `AgentAlerting`). Takes the ids, not the call: the call may already be gone.
+pub(crate) fn agent_alerting_ended(
+    call_id: &str,
+    queue: Option<&str>,
+    agent: &str,
+    wall: SystemTime,
+    reason: pb::AlertingEndReason,
+) -> NewEvent {
+    let event = pb::Event {
+        call_id: call_id.to_owned(),
+        queue: queue.unwrap_or_default().to_owned(),
+        agent: agent.to_owned(),
+        payload: Some(Payload::AgentAlertingEnded(pb::AgentAlertingEnded {
+            agent: agent.to_owned(),
+            leg_id: String::new(),
+            reason: reason as i32,
+        })),
+        ..Default::default()
+    };
+    journal_event(wall, &event)
 }
 
 /// The agent answered; the legs are bridged.
 pub(crate) fn call_connected(call: &Call, agent: &str, wall: SystemTime) -> NewEvent {
-    let mut e = event(
-        wall,
-        "CallConnected",
-        Some(call),
-        json!({ "recording": call.recording_path }),
+    let mut event = envelope(
+        call,
+        Payload::CallConnected(pb::CallConnected {
+            leg_id: String::new(),
+            agent: agent.to_owned(),
+        }),
     );
-    e.agent = Some(agent.to_string());
-    e
+    event.agent = agent.to_owned();
+    journal_event(wall, &event)
+}
+
+/// The wire state and reason code of an agent state.
+fn wire_state(state: &AgentState) -> (pb::AgentState, String) {
+    match state {
+        AgentState::LoggedOut => (pb::AgentState::LoggedOut, String::new()),
+        AgentState::NotReady(reason) => (pb::AgentState::NotReady, reason.as_str().to_owned()),
+        AgentState::Ready => (pb::AgentState::Ready, String::new()),
+        AgentState::Reserved { .. } => (pb::AgentState::Reserved, String::new()),
+        AgentState::OnCall { .. } => (pb::AgentState::Busy, String::new()),
+        AgentState::WrapUp { .. } => (pb::AgentState::WrapUp, String::new()),
+    }
 }
 
 /// An agent's state changed.
-pub(crate) fn agent_state(agent: &str, state: &str, wall: SystemTime) -> NewEvent {
-    let mut e = event(wall, "AgentStateChanged", None, json!({ "state": state }));
-    e.agent = Some(agent.to_string());
-    e
+pub(crate) fn agent_state(agent: &str, state: &AgentState, wall: SystemTime) -> NewEvent {
+    let (current, reason_code) = wire_state(state);
+    let event = pb::Event {
+        agent: agent.to_owned(),
+        payload: Some(Payload::AgentStateChanged(pb::AgentStateChanged {
+            agent: agent.to_owned(),
+            current: current as i32,
+            reason_code,
+            ..Default::default()
+        })),
+        ..Default::default()
+    };
+    journal_event(wall, &event)
 }
 
-/// The call ended (written with the CDR in one transaction).
+/// The wire end reason of the engine's CDR reason text.
+fn end_reason(reason: &str) -> pb::EndReason {
+    match reason {
+        "normal" => pb::EndReason::Normal,
+        "abandon" | "abandon-after-rona" => pb::EndReason::Abandoned,
+        "api-hangup" => pb::EndReason::Api,
+        "no-ack" | "session-expired" => pb::EndReason::Timeout,
+        "restart" => pb::EndReason::Restart,
+        "transferred" => pb::EndReason::Transferred,
+        _ => pb::EndReason::Failed,
+    }
+}
+
+/// The call ended (written with the CDR in one transaction). The text keeps the engine's own
+/// reason and the side that hung up (`caller:abandon`).
 pub(crate) fn call_ended(call: &Call, wall: SystemTime, side: &str, reason: &str) -> NewEvent {
-    event(
-        wall,
-        "CallEnded",
-        Some(call),
-        json!({ "hangup_side": side, "reason": reason, "survey_score": call.survey_score }),
-    )
+    let event = envelope(
+        call,
+        Payload::CallEnded(pb::CallEnded {
+            cause: Some(pb::EndCause {
+                reason: end_reason(reason) as i32,
+                sip_status: 0,
+                text: format!("{side}:{reason}"),
+            }),
+            duration: Some(duration(
+                wall.duration_since(call.started).unwrap_or_default(),
+            )),
+        }),
+    );
+    journal_event(wall, &event)
 }

@@ -2,6 +2,7 @@
 //! operator HTTP listener (`/healthz`, `/metrics`), and shuts down cleanly on SIGTERM/SIGINT.
 #![forbid(unsafe_code)]
 
+mod api_engine;
 mod cli;
 mod http;
 
@@ -49,8 +50,19 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // The digest GetStatus reports: the configuration file as read.
+    let config_digest = std::fs::read(&args.config)
+        .map(|bytes| {
+            use sha2::Digest;
+            sha2::Sha256::digest(bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        })
+        .unwrap_or_default();
     match runtime.block_on(run(
         config,
+        config_digest,
         ivr_dir(&args.config),
         config_sibling(&args.config, "prompts"),
     )) {
@@ -96,8 +108,14 @@ fn init_logging(configured_level: &str) {
         .init();
 }
 
+/// Read-only journal connections for the API's streams and pages.
+const API_JOURNAL_READERS: usize = 8;
+/// Capacity of the API's live broadcast (a lagging stream refills from the journal).
+const API_LIVE_EVENTS: usize = 4096;
+
 async fn run(
     config: switchboard_config::Config,
+    config_digest: String,
     ivr_dir: std::path::PathBuf,
     prompts_dir: std::path::PathBuf,
 ) -> anyhow::Result<()> {
@@ -121,13 +139,21 @@ async fn run(
         .with_context(|| format!("opening the store in {}", data_dir.display()))?;
     let closed = store
         .recover_after_restart(now, |cdr| {
-            let mut event = switchboard_store::NewEvent::new(
-                now,
-                "CallEnded",
-                br#"{"reason":"restart"}"#.to_vec(),
-            );
-            event.call_id = Some(cdr.call_id.clone());
-            event
+            // The same `switchboard.v1.Event` payload the engine journals, so the API decodes it.
+            use switchboard_api::pb;
+            let event = pb::Event {
+                call_id: cdr.call_id.clone(),
+                payload: Some(pb::event::Payload::CallEnded(pb::CallEnded {
+                    cause: Some(pb::EndCause {
+                        reason: pb::EndReason::Restart as i32,
+                        sip_status: 0,
+                        text: "system:restart".into(),
+                    }),
+                    duration: None,
+                })),
+                ..Default::default()
+            };
+            switchboard_api::codec::journal_event(now, &event)
         })
         .context("closing calls left by the previous run")?;
     if !closed.is_empty() {
@@ -136,6 +162,11 @@ async fn run(
             "calls in progress at the last stop closed with reason restart"
         );
     }
+    let journal = switchboard_api::JournalPool::open(&store, API_JOURNAL_READERS)
+        .context("opening the journal readers for the API")?;
+    let grpc_listener = tokio::net::TcpListener::bind(config.server.grpc_listen)
+        .await
+        .with_context(|| format!("binding gRPC on {}", config.server.grpc_listen))?;
     let flows = load_flows(&config, &ivr_dir)?;
     let recordings = data_dir.join("recordings");
     std::fs::create_dir_all(&recordings)
@@ -177,8 +208,36 @@ async fn run(
     )
     .await
     .with_context(|| format!("starting the call engine on {}", config.server.sip_listen))?;
+    let sip = std::sync::Arc::new(sip);
+    let (live, _) = tokio::sync::broadcast::channel(API_LIVE_EVENTS);
+    let (api_engine, feed) =
+        api_engine::ApiEngine::new(sip.clone(), config_digest, journal.epoch(), live.clone());
+    tracker.spawn({
+        let shutdown = shutdown.clone();
+        async move {
+            tokio::select! {
+                _ = shutdown.cancelled() => {}
+                _ = feed => {}
+            }
+        }
+    });
+    let settings = switchboard_api::ApiSettings::from_config(&config.api);
+    let api =
+        switchboard_api::ApiServer::new(&settings, std::sync::Arc::new(api_engine), journal, live);
+    tracker.spawn({
+        let shutdown = shutdown.clone();
+        async move {
+            if let Err(err) = api
+                .serve_with_listener(grpc_listener, shutdown.cancelled_owned())
+                .await
+            {
+                tracing::error!(error = %err, "gRPC API stopped");
+            }
+        }
+    });
     tracing::info!(
         sip = %sip.local_addr(),
+        grpc = %config.server.grpc_listen,
         http = %config.server.http_listen,
         data_dir = %config.server.data_dir.display(),
         "switchboard started"

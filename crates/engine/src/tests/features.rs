@@ -39,8 +39,23 @@ fn dnis_200_runs_the_main_menu_and_digit_1_queues_for_sales_with_menu_in_the_scr
             _ => None,
         })
         .expect("screen-pop");
-    let payload = String::from_utf8(alerting.payload).unwrap();
-    assert!(payload.contains(r#""menu":"sales""#), "{payload}");
+    let event = switchboard_proto::codec::to_wire(&switchboard_store::StoredEvent {
+        seq: 1,
+        epoch: switchboard_store::JournalEpoch(1),
+        event: alerting,
+    });
+    let Some(switchboard_proto::pb::event::Payload::AgentAlerting(pop)) = event.payload else {
+        panic!("AgentAlerting payload: {event:?}");
+    };
+    assert_eq!((pop.agent.as_str(), pop.queue.as_str()), ("1001", "sales"));
+    let data = pop.call_data.unwrap_or_default().values;
+    assert_eq!(data.get("menu").map(String::as_str), Some("sales"));
+    assert!(
+        pop.ivr_inputs
+            .iter()
+            .any(|i| i.key == "menu" && i.value == "sales")
+    );
+    assert!(pop.caller.is_some_and(|c| !c.number.is_empty()));
     assert!(h.last_request_to(phone(1).remote, Method::Invite).is_some());
 }
 
@@ -283,7 +298,7 @@ fn api_commands_set_agent_state_and_hang_up_a_waiting_call() {
         .writes
         .iter()
         .find_map(|w| match w {
-            WriteOp::Append(events) => events.iter().find(|e| e.kind == "CallStarted").cloned(),
+            WriteOp::Append(events) => events.iter().find(|e| e.kind == "CallCreated").cloned(),
             _ => None,
         })
         .unwrap();

@@ -252,3 +252,56 @@ fn invites_over_the_call_limit_get_503_with_retry_after() {
         "the established call keeps its service"
     );
 }
+
+/// Every journaled event (appends and records), in write order.
+fn journaled(h: &Harness) -> Vec<switchboard_store::NewEvent> {
+    h.writes
+        .iter()
+        .flat_map(|w| match w {
+            WriteOp::Append(events) | WriteOp::Record { events, .. } => events.clone(),
+            _ => Vec::new(),
+        })
+        .collect()
+}
+
+#[test]
+fn ring_all_journals_one_alerting_ended_per_alerting_answered_for_the_winner() {
+    use switchboard_proto::pb::{self, event::Payload};
+    let mut h = Harness::new("ring-all");
+    h.register("1001", 1);
+    h.register("1002", 2);
+    h.trunk_invite("201", "g");
+    h.phone_answers(1, 180, "Ringing");
+    h.phone_answers(2, 180, "Ringing");
+    h.phone_answers(1, 200, "OK");
+    let events = journaled(&h);
+    let alerted: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == "AgentAlerting")
+        .collect();
+    assert_eq!(alerted.len(), 2);
+    let ended: Vec<(String, i32)> = events
+        .iter()
+        .filter(|e| e.kind == "AgentAlertingEnded")
+        .map(|e| {
+            let wire = switchboard_proto::codec::to_wire(&switchboard_store::StoredEvent {
+                seq: 1,
+                epoch: switchboard_store::JournalEpoch(1),
+                event: e.clone(),
+            });
+            match wire.payload {
+                Some(Payload::AgentAlertingEnded(x)) => (x.agent, x.reason),
+                other => panic!("payload {other:?}"),
+            }
+        })
+        .collect();
+    let mut ended = ended;
+    ended.sort();
+    assert_eq!(
+        ended,
+        vec![
+            ("1001".to_string(), pb::AlertingEndReason::Answered as i32),
+            ("1002".to_string(), pb::AlertingEndReason::Cancelled as i32),
+        ]
+    );
+}
