@@ -62,12 +62,8 @@ impl Engine {
         let Some(queue) = queue else {
             return self.refuse(now, id, request, StatusCode::NotFound);
         };
-        // RFC 3515 §2.4.2: 202. (The rsip fork's `StatusCode::Accepted` is numbered 201.)
-        let accepted = switchboard_sip::message::response_to(
-            request,
-            StatusCode::Other(202, "Accepted".into()),
-            None,
-        );
+        // RFC 3515 §2.4.2: 202 Accepted.
+        let accepted = switchboard_sip::message::response_to(request, StatusCode::Accepted, None);
         self.respond(now, id, accepted);
         self.notify_refer_outcome(now, offer);
         self.transfer_to_queue(now, call_id, offer, &user, &queue);

@@ -52,3 +52,11 @@ fn via_with_whitespace_around_the_slashes_reads_typed() {
     assert!(rsip::headers::Via::new("SIP/2.0/UDP").typed().is_err());
     assert!(rsip::headers::Via::new("SIP/x.0/UDP h").typed().is_err());
 }
+
+#[test]
+fn accepted_is_202() {
+    // RFC 3515 §2.4.2: REFER is answered 202 Accepted.
+    assert_eq!(rsip::StatusCode::Accepted.code(), 202);
+    assert_eq!(rsip::StatusCode::from(202), rsip::StatusCode::Accepted);
+    assert_eq!(rsip::StatusCode::Accepted.to_string(), "202 Accepted");
+}
