@@ -200,7 +200,7 @@ fn dispose(
         Err(err) => return refuse(raw, &err, peer),
     };
     if let rsip::SipMessage::Request(request) = &mut message {
-        stamp_top_via(request, peer.remote);
+        stamp_top_via(&mut request.headers, peer.remote);
     }
     let is_new_invite = matches!(&message, rsip::SipMessage::Request(r)
         if r.method == rsip::Method::Invite && !has_to_tag(r));
@@ -240,14 +240,7 @@ fn refuse(raw: &[u8], err: &message::ParseError, peer: Peer) -> Disposition {
 /// request would have had after `received`/`rport` stamping.
 fn complete_stateless(response: &mut rsip::Response, source: SocketAddr) {
     use rsip::headers::UntypedHeader;
-    if let Some(rsip::Header::Via(via)) = response
-        .headers
-        .iter_mut()
-        .find(|h| matches!(h, rsip::Header::Via(_)))
-        && let Some(stamped) = stamp_received(via.value(), source)
-    {
-        *via = rsip::headers::Via::new(stamped);
-    }
+    stamp_top_via(&mut response.headers, source);
     for header in response.headers.iter_mut() {
         if let rsip::Header::To(to) = header
             && !to.value().to_ascii_lowercase().contains(";tag=")
@@ -258,10 +251,11 @@ fn complete_stateless(response: &mut rsip::Response, source: SocketAddr) {
     }
 }
 
-fn stamp_top_via(request: &mut rsip::Request, source: SocketAddr) {
+/// Stamps `received`/`rport` into the first Via of `headers` (a request's, or the copy in a
+/// stateless response to it).
+fn stamp_top_via(headers: &mut rsip::Headers, source: SocketAddr) {
     use rsip::headers::UntypedHeader;
-    if let Some(rsip::Header::Via(via)) = request
-        .headers
+    if let Some(rsip::Header::Via(via)) = headers
         .iter_mut()
         .find(|h| matches!(h, rsip::Header::Via(_)))
         && let Some(stamped) = stamp_received(via.value(), source)
