@@ -18,5 +18,5 @@ pub use error::{ParseError, error_response};
 pub use framing::{Frame, Limits, datagram_frame, next_frame};
 pub use headers::{Contacts, HeaderError, SipHeaders};
 pub use parse::parse;
-pub use response::response_to;
+pub use response::{overloaded, response_to};
 pub use serialize::serialize;

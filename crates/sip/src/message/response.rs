@@ -32,6 +32,24 @@ pub fn response_to(request: &Request, status: StatusCode, to_tag: Option<&str>) 
     response
 }
 
+/// `503 Service Unavailable` with `Retry-After` (RFC 3261 §21.5.4) and `Content-Length: 0`,
+/// sent statelessly when a new request cannot be taken for load: by the transport when the
+/// core's queue is full, by the transaction layer at its limit.
+pub fn overloaded(request: &Request, retry_after: std::time::Duration) -> Response {
+    let mut response = response_to(request, StatusCode::ServiceUnavailable, None);
+    response
+        .headers
+        .push(Header::RetryAfter(rsip::headers::RetryAfter::new(
+            retry_after.as_secs().to_string(),
+        )));
+    response
+        .headers
+        .push(Header::ContentLength(rsip::headers::ContentLength::new(
+            "0",
+        )));
+    response
+}
+
 fn has_tag_param(to_value: &str) -> bool {
     // Parameters follow the closing `>` of a name-addr, or the whole value for an addr-spec.
     let params = match to_value.rfind('>') {
@@ -83,6 +101,24 @@ mod tests {
                 .headers
                 .iter()
                 .any(|h| matches!(h, Header::MaxForwards(_)))
+        );
+    }
+
+    #[test]
+    fn overloaded_is_503_with_retry_after_and_empty_body() {
+        let response = overloaded(&options(), std::time::Duration::from_secs(7));
+        assert_eq!(response.status_code.code(), 503);
+        assert!(
+            response
+                .headers
+                .iter()
+                .any(|h| matches!(h, Header::RetryAfter(r) if r.value() == "7"))
+        );
+        assert!(
+            response
+                .headers
+                .iter()
+                .any(|h| matches!(h, Header::ContentLength(l) if l.value() == "0"))
         );
     }
 

@@ -285,12 +285,7 @@ impl TransactionLayer {
     /// a retransmission simply draws another 503 (RFC 3261 §21.5.4).
     pub(super) fn refuse_overloaded(&mut self, peer: Peer, request: &Request) {
         self.stats.overload_rejections += 1;
-        let mut response = local_response(request, StatusCode::ServiceUnavailable, None);
-        response
-            .headers
-            .push(Header::RetryAfter(rsip::headers::RetryAfter::new(
-                self.config.overload_retry_after.as_secs().to_string(),
-            )));
+        let response = crate::message::overloaded(request, self.config.overload_retry_after);
         self.outputs.push_back(Output::Transmit {
             peer,
             bytes: to_bytes(&response),

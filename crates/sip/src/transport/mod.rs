@@ -213,9 +213,15 @@ fn dispose(
         Err(mpsc::error::TrySendError::Full(inbound)) => {
             metrics::counter!("switchboard_overload_rejections_total").increment(1);
             match inbound.message {
-                rsip::SipMessage::Request(request) if is_new_invite => Disposition::Reply(
-                    message::serialize(&overload_response(&request, config).into()),
-                ),
+                rsip::SipMessage::Request(request) if is_new_invite => {
+                    Disposition::Reply(message::serialize(
+                        &message::overloaded(
+                            &request,
+                            std::time::Duration::from_secs(config.retry_after_seconds.into()),
+                        )
+                        .into(),
+                    ))
+                }
                 _ => Disposition::Dropped,
             }
         }
@@ -271,17 +277,4 @@ fn has_to_tag(request: &rsip::Request) -> bool {
         .ok()
         .and_then(|to| to.tag().ok().flatten())
         .is_some()
-}
-
-/// `503 Service Unavailable` with `Retry-After` (RFC 3261 §21.5.4).
-fn overload_response(request: &rsip::Request, config: &TransportConfig) -> rsip::Response {
-    let mut response =
-        crate::message::response_to(request, rsip::StatusCode::ServiceUnavailable, None);
-    response
-        .headers
-        .push(rsip::Header::RetryAfter(rsip::headers::RetryAfter::from(
-            config.retry_after_seconds.to_string(),
-        )));
-    response.headers.push(rsip::Header::ContentLength(0.into()));
-    response
 }
