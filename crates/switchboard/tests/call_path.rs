@@ -12,14 +12,12 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::flow::{SETTLE, fast_config, queue_events, records, spawn_agent_in, wait_registered};
 use common::sipp::{SippTransport, require_sipp, run_sipp};
 use common::wire::http_get;
 use common::{
     Daemon, ScratchDir, demo_config, free_port, repo_root, sipp_scenario, tail, wait_with_deadline,
 };
-
-/// How long the daemon may take to see the agent registered, and to write the call's records.
-const SETTLE: Duration = Duration::from_secs(15);
 
 #[test]
 fn trunk_call_to_201_is_bridged_to_a_registered_agent_and_leaves_cdr_and_queue_log() {
@@ -177,73 +175,7 @@ fn trunk_call_to_201_is_bridged_to_a_registered_agent_and_leaves_cdr_and_queue_l
 
 /// An agent phone process: registers `agent` and runs `ooc` for every INVITE.
 fn spawn_agent(daemon: &Daemon, dir: &Path, agent: &str, register: &str, ooc: &str) -> Child {
-    let port = free_port(true).to_string();
-    let screen = dir.join(format!("screen-{agent}.txt"));
-    let out = File::create(&screen).expect("agent screen file");
-    let err = out.try_clone().expect("clone");
-    Command::new("sipp")
-        .arg(daemon.sip.to_string())
-        .arg("-sf")
-        .arg(sipp_scenario(register))
-        .arg("-oocsf")
-        .arg(sipp_scenario(ooc))
-        .args(["-t", "u1", "-i", "127.0.0.1", "-p", &port])
-        .args(["-s", agent, "-au", agent, "-ap", "secret", "-m", "1"])
-        .args(["-nostdin", "-timeout", "120s", "-trace_err"])
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .stdout(out)
-        .stderr(err)
-        .spawn()
-        .expect("spawning an agent's sipp")
-}
-
-/// Waits until the daemon's metrics show `n` registered agents.
-fn wait_registered(daemon: &Daemon, n: usize) {
-    let deadline = Instant::now() + SETTLE;
-    let want = format!("switchboard_agents_registered {n}");
-    loop {
-        let metrics = http_get(daemon.http, "/metrics", Duration::from_secs(2))
-            .map(|(_, body)| body)
-            .unwrap_or_default();
-        if metrics.lines().any(|l| l.trim() == want) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "never saw `{want}`\n{}",
-            daemon.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// The demo configuration with a 1 s wrap-up and a 3 s ring timeout in `sales`, no keep-alive
-/// probes (the SIPp
-/// agents' out-of-call scenario expects INVITEs only), next to links to the demo's `ivr/` and
-/// `prompts/`.
-fn fast_config(dir: &Path) -> std::path::PathBuf {
-    let text = fs::read_to_string(demo_config()).expect("demo config");
-    let text = text
-        .replace(
-            "keepalive_interval_seconds = 30",
-            "keepalive_interval_seconds = 0",
-        )
-        .replace(
-            "name = \"sales\"\nrequirement = \"sales >= 1\"\nwrap_up_seconds = 5",
-            "name = \"sales\"\nrequirement = \"sales >= 1\"\nwrap_up_seconds = 1\nring_timeout_seconds = 3",
-        );
-    assert!(
-        text.contains("wrap_up_seconds = 1"),
-        "demo config changed shape"
-    );
-    for sub in ["ivr", "prompts"] {
-        std::os::unix::fs::symlink(repo_root().join("config").join(sub), dir.join(sub))
-            .expect("linking the demo's flows and prompts");
-    }
-    let path = dir.join("switchboard.toml");
-    fs::write(&path, text).expect("writing the test config");
-    path
+    spawn_agent_in(daemon, dir, agent, register, ooc, &[])
 }
 
 #[test]
@@ -327,36 +259,6 @@ fn twenty_calls_over_three_agents_are_all_answered_with_one_cdr_each() {
     assert_eq!(count("CONNECT"), CALLS, "{queue_log}");
     assert_eq!(count("COMPLETEAGENT"), CALLS, "{queue_log}");
     assert_eq!(count("ABANDON"), 0, "{queue_log}");
-}
-
-/// Reads the daemon's Master.csv and queue_log once `rows` CDRs are there.
-fn records(daemon: &Daemon, rows: usize) -> (String, String) {
-    let data = daemon.dir().join("data");
-    let deadline = Instant::now() + SETTLE;
-    loop {
-        let cdr = fs::read_to_string(data.join("cdr/Master.csv")).unwrap_or_default();
-        let queue_log = fs::read_to_string(data.join("queue_log")).unwrap_or_default();
-        if cdr.lines().count() >= rows {
-            return (cdr, queue_log);
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{} CDRs, expected {rows}\n{cdr}\n{queue_log}\n{}",
-            cdr.lines().count(),
-            daemon.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn queue_events(queue_log: &str) -> Vec<(String, String)> {
-    queue_log
-        .lines()
-        .filter_map(|l| {
-            let f: Vec<&str> = l.split('|').collect();
-            Some((f.get(3)?.to_string(), f.get(4)?.to_string()))
-        })
-        .collect()
 }
 
 #[test]

@@ -7,7 +7,10 @@
 // Each test file uses a different part of the harness.
 #![allow(dead_code)]
 
+pub(crate) mod events;
+pub(crate) mod flow;
 pub(crate) mod netns;
+pub(crate) mod rtp;
 pub(crate) mod sipp;
 pub(crate) mod wire;
 

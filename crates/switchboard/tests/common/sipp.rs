@@ -76,6 +76,26 @@ pub(crate) fn run_sipp(
     transport: SippTransport,
     extra: &[&str],
 ) -> SippRun {
+    spawn_sipp(daemon, scenario, transport, extra).finish()
+}
+
+/// A SIPp client started by [`spawn_sipp`] that the test has not waited for yet (it can drive
+/// the call's media meanwhile). Killed on drop.
+#[derive(Debug)]
+pub(crate) struct SippProcess {
+    child: std::process::Child,
+    command: String,
+    work: ScratchDir,
+    started: std::time::Instant,
+}
+
+/// Starts what [`run_sipp`] runs, without waiting for it.
+pub(crate) fn spawn_sipp(
+    daemon: &Daemon,
+    scenario: &str,
+    transport: SippTransport,
+    extra: &[&str],
+) -> SippProcess {
     let work = ScratchDir::new("sipp");
     let local_port = free_port(true).to_string();
     let scenario_path = sipp_scenario(scenario);
@@ -111,7 +131,7 @@ pub(crate) fn run_sipp(
     let err = out
         .try_clone()
         .unwrap_or_else(|e| panic!("cloning screen file: {e}"));
-    let mut child = Command::new("sipp")
+    let child = Command::new("sipp")
         .args(&args)
         .current_dir(work.path())
         .stdin(Stdio::null())
@@ -119,9 +139,44 @@ pub(crate) fn run_sipp(
         .stderr(err)
         .spawn()
         .unwrap_or_else(|e| panic!("spawning `{command}`: {e}"));
-    let status = wait_with_deadline(&mut child, SIPP_WALL_TIMEOUT);
+    SippProcess {
+        child,
+        command,
+        work,
+        started: std::time::Instant::now(),
+    }
+}
+
+impl SippProcess {
+    /// The directory SIPp runs in (its logs, and files its scenario writes with `<exec>`).
+    pub(crate) fn dir(&self) -> &std::path::Path {
+        self.work.path()
+    }
+
+    /// Waits for SIPp to end (at most [`SIPP_WALL_TIMEOUT`] from its start) and collects its
+    /// logs.
+    pub(crate) fn finish(mut self) -> SippRun {
+        let left = SIPP_WALL_TIMEOUT.saturating_sub(self.started.elapsed());
+        let status = wait_with_deadline(&mut self.child, left);
+        SippRun {
+            status,
+            command: self.command.clone(),
+            report: logs_of(self.work.path()),
+        }
+    }
+}
+
+impl Drop for SippProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The tails of every file in a SIPp working directory (screen, errors, message trace).
+pub(crate) fn logs_of(dir: &std::path::Path) -> String {
     let mut report = String::new();
-    let mut files: Vec<PathBuf> = fs::read_dir(work.path())
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
         .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
         .unwrap_or_default();
     files.sort();
@@ -134,9 +189,5 @@ pub(crate) fn run_sipp(
             tail(&text.unwrap_or_default(), 6000)
         ));
     }
-    SippRun {
-        status,
-        command,
-        report,
-    }
+    report
 }

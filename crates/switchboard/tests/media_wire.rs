@@ -1,0 +1,281 @@
+//! Issue 6 media features on the wire: real SIPp phones for the signalling, the test's own RTP
+//! sockets for the audio (the SDP of each SIPp scenario names them), Goertzel for what was
+//! heard. Recording channels, hold from the phone with music on hold, and the post-call survey.
+//! Skipped when `sipp` is missing outside CI.
+
+mod common;
+
+use std::fs;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+use common::flow::{
+    AgentPhone, MediaAgent, MediaCaller, SETTLE, cdr_fields, fast_config, queue_events, records,
+    wait_registered,
+};
+use common::rtp::{goertzel, power};
+use common::sipp::{logs_of, require_sipp};
+use common::{Daemon, ScratchDir};
+use switchboard_media::wav::read_stereo_pcm16;
+
+/// The caller's tone and the agent's: apart from each other and above the music on hold
+/// (config/prompts/generate.sh: sines from F3 to C5, 175-523 Hz).
+const CALLER_TONE: f64 = 700.0;
+const AGENT_TONE: f64 = 1900.0;
+/// Mean power per sample above which a window holds audio (a -3 dBFS prompt is ~10^8, the
+/// music at vol 0.25 ~10^6, G.711 silence 0-100).
+const AUDIBLE: f64 = 10_000.0;
+
+/// The CDR column of the recording path (after userfield: queue, agent, wait, survey score).
+const CDR_RECORDING: usize = 22;
+const CDR_SURVEY: usize = 21;
+
+fn daemon_with_fast_config() -> (Daemon, ScratchDir) {
+    let dir = ScratchDir::new("config");
+    let config = fast_config(dir.path());
+    (
+        Daemon::start_with(&config, IpAddr::V4(Ipv4Addr::LOCALHOST)),
+        dir,
+    )
+}
+
+#[test]
+fn recording_holds_the_caller_on_the_left_channel_and_the_agent_on_the_right() {
+    if !require_sipp("recording_holds_the_caller_on_the_left_channel_and_the_agent_on_the_right") {
+        return;
+    }
+    let (daemon, _config) = daemon_with_fast_config();
+    // Sales records; agent 1001 answers with its media on our socket and hangs up after 3 s.
+    let agent = MediaAgent::spawn(&daemon, "1001", "agent_answer_media.xml", 3000);
+    wait_registered(&daemon, 1);
+    let caller = MediaCaller::dial(&daemon, "caller_media_until_bye.xml", "202", &[]);
+    caller.connect_media(&daemon);
+    caller.rtp.set_tone(Some(CALLER_TONE));
+    agent.connect_media(&daemon);
+    agent.rtp.set_tone(Some(AGENT_TONE));
+    let bridged = Instant::now();
+    let run = caller.sipp.finish();
+    assert!(
+        run.succeeded(),
+        "{}\n{}\n{}",
+        run.report,
+        agent.phone.report(),
+        daemon.log()
+    );
+    // Each side heard the other through the bridge.
+    let settle = bridged + Duration::from_millis(500);
+    let to_caller = caller
+        .rtp
+        .audio_between(settle, settle + Duration::from_secs(2));
+    let to_agent = agent
+        .rtp
+        .audio_between(settle, settle + Duration::from_secs(2));
+    assert!(
+        goertzel(&to_caller, AGENT_TONE) > 100.0 * goertzel(&to_caller, CALLER_TONE).max(1.0),
+        "the caller did not hear the agent's tone ({} samples)",
+        to_caller.len()
+    );
+    assert!(
+        goertzel(&to_agent, CALLER_TONE) > 100.0 * goertzel(&to_agent, AGENT_TONE).max(1.0),
+        "the agent did not hear the caller's tone ({} samples)",
+        to_agent.len()
+    );
+
+    let (cdr, _) = records(&daemon, 1);
+    let row = cdr.lines().next().unwrap_or_default();
+    let fields = cdr_fields(row);
+    let path = fields.get(CDR_RECORDING).cloned().unwrap_or_default();
+    assert!(path.ends_with(".wav"), "no recording in the CDR: {row}");
+    let deadline = Instant::now() + SETTLE;
+    let (left, right) = loop {
+        if let Some(channels) = fs::read(&path).ok().and_then(|b| read_stereo_pcm16(&b))
+            && channels.0.len() > 8000
+        {
+            break channels;
+        }
+        assert!(Instant::now() < deadline, "no readable WAV at {path}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        goertzel(&left, CALLER_TONE) > 100.0 * goertzel(&left, AGENT_TONE).max(1.0),
+        "left channel is not the caller: {} vs {}",
+        goertzel(&left, CALLER_TONE),
+        goertzel(&left, AGENT_TONE)
+    );
+    assert!(
+        goertzel(&right, AGENT_TONE) > 100.0 * goertzel(&right, CALLER_TONE).max(1.0),
+        "right channel is not the agent: {} vs {}",
+        goertzel(&right, AGENT_TONE),
+        goertzel(&right, CALLER_TONE)
+    );
+    // About the 3 s of talk (not the wait in the queue), at 8 kHz.
+    let seconds = left.len() as f64 / 8000.0;
+    assert!((2.0..6.0).contains(&seconds), "{seconds} s recorded");
+}
+
+/// What the caller heard in one 100 ms window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Heard {
+    /// The agent's tone.
+    Agent,
+    /// Other audio: the music on hold.
+    Music,
+    /// Silence or no packets.
+    Quiet,
+}
+
+#[test]
+fn hold_from_the_agent_phone_plays_music_to_the_caller_and_resume_bridges_again() {
+    if !require_sipp("hold_from_the_agent_phone_plays_music_to_the_caller_and_resume_bridges_again")
+    {
+        return;
+    }
+    let (daemon, _config) = daemon_with_fast_config();
+    // agent_hold.xml: 1.5 s talk, re-INVITE sendonly, 3 s held, re-INVITE sendrecv, 2 s, BYE.
+    let agent = MediaAgent::spawn(&daemon, "1001", "agent_hold.xml", 0);
+    wait_registered(&daemon, 1);
+    let caller = MediaCaller::dial(&daemon, "caller_media_until_bye.xml", "202", &[]);
+    caller.connect_media(&daemon);
+    caller.rtp.set_tone(Some(CALLER_TONE));
+    agent.connect_media(&daemon);
+    // The agent's phone keeps sending while it holds: the caller must hear music, not it.
+    agent.rtp.set_tone(Some(AGENT_TONE));
+    let answered = Instant::now();
+    let run = caller.sipp.finish();
+    assert!(
+        run.succeeded(),
+        "{}\n{}\n{}",
+        run.report,
+        agent.phone.report(),
+        daemon.log()
+    );
+    let messages = agent.phone.messages();
+    assert_eq!(
+        messages.matches("a=sendonly").count(),
+        1,
+        "one hold re-INVITE sent"
+    );
+    let heard = caller.rtp.heard_since(answered);
+    let Some(last) = heard.last().map(|h| h.at) else {
+        panic!("the caller heard nothing after the answer");
+    };
+    let mut windows = Vec::new();
+    let mut at = answered;
+    while at < last {
+        let audio = caller
+            .rtp
+            .audio_between(at, at + Duration::from_millis(100));
+        let label = if power(&audio) < AUDIBLE {
+            Heard::Quiet
+        } else if goertzel(&audio, AGENT_TONE) > power(&audio) * 0.3 {
+            Heard::Agent
+        } else {
+            Heard::Music
+        };
+        windows.push(label);
+        at += Duration::from_millis(100);
+    }
+    eprintln!("caller heard, per 100 ms: {windows:?}");
+    let first_music = windows.iter().position(|h| *h == Heard::Music);
+    let last_music = windows.iter().rposition(|h| *h == Heard::Music);
+    let (Some(first_music), Some(last_music)) = (first_music, last_music) else {
+        panic!("the caller never heard music on hold: {windows:?}");
+    };
+    let held = windows.get(first_music..=last_music).unwrap_or_default();
+    let music = held.iter().filter(|h| **h == Heard::Music).count();
+    let leaked = held.iter().filter(|h| **h == Heard::Agent).count();
+    assert!(
+        music >= 20,
+        "about 3 s of music expected while held, {music} windows: {windows:?}"
+    );
+    assert!(
+        leaked <= 1,
+        "the agent's audio reached the held caller: {windows:?}"
+    );
+    assert!(
+        windows.get(..first_music).is_some_and(|w| w
+            .iter()
+            .filter(|h| **h == Heard::Agent)
+            .count()
+            >= 5),
+        "bridged before the hold: {windows:?}"
+    );
+    assert!(
+        windows
+            .get(last_music..)
+            .is_some_and(|w| w.iter().filter(|h| **h == Heard::Agent).count() >= 10),
+        "bridged again after the resume: {windows:?}"
+    );
+}
+
+#[test]
+fn survey_after_the_agent_hangs_up_plays_to_the_caller_and_its_digit_lands_in_the_cdr() {
+    if !require_sipp(
+        "survey_after_the_agent_hangs_up_plays_to_the_caller_and_its_digit_lands_in_the_cdr",
+    ) {
+        return;
+    }
+    // Support (201) has survey = true; 1001 answers and hangs up after a second.
+    let daemon = Daemon::start();
+    let agent = AgentPhone::spawn(
+        &daemon,
+        "1001",
+        "agent_register_long.xml",
+        "agent_answer_hangup.xml",
+        &[],
+    );
+    wait_registered(&daemon, 1);
+    let caller = MediaCaller::dial(&daemon, "caller_media_until_bye.xml", "201", &[]);
+    caller.connect_media(&daemon);
+    // The agent's BYE: its phone sent it and had it answered.
+    let deadline = Instant::now() + SETTLE;
+    while !agent.messages().contains("BYE sip:") {
+        assert!(
+            Instant::now() < deadline,
+            "the agent never hung up\n{}\n{}",
+            agent.report(),
+            daemon.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let hung_up = Instant::now();
+    std::thread::sleep(Duration::from_millis(1500));
+    let prompt = caller.rtp.audio_between(hung_up, Instant::now());
+    assert!(
+        power(&prompt) > AUDIBLE,
+        "no survey prompt reached the caller after the agent hung up ({} samples, power {})\n{}",
+        prompt.len(),
+        power(&prompt),
+        daemon.log()
+    );
+    eprintln!(
+        "survey prompt: {} samples, power {:.0}",
+        prompt.len(),
+        power(&prompt)
+    );
+    caller.rtp.press('4');
+    let run = caller.sipp.finish();
+    assert!(run.succeeded(), "{}\n{}", run.report, daemon.log());
+    let (cdr, queue_log) = records(&daemon, 1);
+    let row = cdr.lines().next().unwrap_or_default();
+    let fields = cdr_fields(row);
+    assert_eq!(
+        fields.get(CDR_SURVEY).map(String::as_str),
+        Some("4"),
+        "survey score column: {row}\n{}",
+        logs_of(agent.dir())
+    );
+    assert!(
+        row.contains("\"ANSWERED\"") && row.contains("\"1001\""),
+        "{row}"
+    );
+    let events: Vec<String> = queue_events(&queue_log)
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
+    assert_eq!(
+        events,
+        ["ENTERQUEUE", "CONNECT", "COMPLETEAGENT"],
+        "{queue_log}"
+    );
+}
