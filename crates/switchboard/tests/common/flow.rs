@@ -131,23 +131,43 @@ impl Drop for AgentPhone {
     }
 }
 
-/// In a SIPp `-trace_msg` log, the requests of `method` it received: each message follows a
-/// line `UDP message received [n] bytes :` and a blank line.
+/// In a SIPp `-trace_msg` log, the requests of `method` it received.
 pub(crate) fn count_received(messages: &str, method: &str) -> usize {
     let start = format!("{method} sip:");
-    let mut count = 0;
+    received_messages(messages)
+        .iter()
+        .filter(|(_, first)| first.starts_with(&start))
+        .count()
+}
+
+/// Every message in a SIPp `-trace_msg` log that SIPp received, as (seconds since midnight of
+/// the stamp line before it, the message's first line). SIPp writes a stamp line
+/// (`----- 2026-11-23 20:47:42.348856`), `UDP message received [n] bytes :`, a blank line, then
+/// the message.
+pub(crate) fn received_messages(messages: &str) -> Vec<(f64, String)> {
+    let mut out = Vec::new();
+    let mut stamp = 0.0;
     let mut receiving = false;
     for line in messages.lines() {
-        if line.contains("message received") {
+        if line.starts_with("-----") {
+            stamp = line
+                .split_whitespace()
+                .nth(2)
+                .and_then(|time| {
+                    let mut hms = time.split(':').map(|p| p.parse::<f64>().ok());
+                    Some(hms.next()?? * 3600.0 + hms.next()?? * 60.0 + hms.next()??)
+                })
+                .unwrap_or(0.0);
+        } else if line.contains("message received") {
             receiving = true;
         } else if line.contains("message sent") {
             receiving = false;
-        } else if receiving && line.starts_with(&start) {
-            count += 1;
+        } else if receiving && !line.trim().is_empty() {
+            out.push((stamp, line.trim().to_string()));
             receiving = false;
         }
     }
-    count
+    out
 }
 
 /// Waits until the daemon's metrics show `n` registered agents.
