@@ -18,7 +18,7 @@
 //! come, and [`WavWriter::finish`] seeks back and patches the RIFF and data sizes. Nothing but
 //! one reusable conversion buffer is held in memory, however long the call.
 
-use std::io::{self, Seek, SeekFrom, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 
 use thiserror::Error;
 
@@ -259,6 +259,18 @@ impl<W: Write + Seek> WavWriter<W> {
         })
     }
 
+    /// Goes on with a recording made earlier by a `WavWriter` (one call recorded in parts,
+    /// e.g. before and after a blind transfer): `out` is that file and `data_len` its audio
+    /// bytes as [`stereo_data_len`] measured them; new frames follow them.
+    pub fn resume(mut out: W, data_len: u64) -> io::Result<WavWriter<W>> {
+        out.seek(SeekFrom::Start(44 + data_len))?;
+        Ok(WavWriter {
+            out,
+            data_len,
+            scratch: Vec::with_capacity(4 * 160 * 50),
+        })
+    }
+
     /// Bytes of audio written so far.
     pub fn data_len(&self) -> u64 {
         self.data_len
@@ -298,6 +310,34 @@ impl<W: Write + Seek> WavWriter<W> {
         self.out.flush()?;
         Ok(self.out)
     }
+}
+
+/// The audio bytes (whole stereo frames) of a recording [`WavWriter`] wrote, for
+/// [`WavWriter::resume`]. A header still holding the placeholder sizes (the writer never
+/// finished: the process died) counts everything up to the end of the file. Anything but the
+/// canonical stereo PCM16 8 kHz header is refused with `InvalidData`, so a foreign file is
+/// never appended to.
+pub fn stereo_data_len<R: Read + Seek>(file: &mut R) -> io::Result<u64> {
+    let mut header = [0u8; 44];
+    file.seek(SeekFrom::Start(0))?;
+    file.read_exact(&mut header)?;
+    let canonical = pcm16_header(2, 0);
+    if header.get(..4) != canonical.get(..4) || header.get(8..40) != canonical.get(8..40) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            "not a stereo PCM16 8 kHz recording",
+        ));
+    }
+    let declared = u64::from(u32::from_le_bytes([
+        header[40], header[41], header[42], header[43],
+    ]));
+    let available = file.seek(SeekFrom::End(0))?.saturating_sub(44);
+    let len = if declared == u64::from(u32::MAX) {
+        available
+    } else {
+        declared.min(available)
+    };
+    Ok(len / 4 * 4)
 }
 
 /// Reads a stereo PCM16 WAV's samples back as (left, right): for tests and tooling.
@@ -460,6 +500,42 @@ mod tests {
         let bytes = w.out.into_inner();
         assert_eq!(&bytes[40..44], &u32::MAX.to_le_bytes());
         assert_eq!(bytes.len(), 44 + 8);
+    }
+
+    #[test]
+    fn a_resumed_recording_keeps_the_first_part_and_appends_the_second() {
+        let mut first = WavWriter::new(Cursor::new(Vec::new())).unwrap();
+        first.write_stereo(&[1; 160], &[2; 160]).unwrap();
+        let mut file = first.finish().unwrap();
+        let len = stereo_data_len(&mut file).unwrap();
+        assert_eq!(len, 640);
+        let mut second = WavWriter::resume(file, len).unwrap();
+        second.write_stereo(&[3; 80], &[4; 80]).unwrap();
+        assert_eq!(second.data_len(), 640 + 320);
+        let bytes = second.finish().unwrap().into_inner();
+        assert_eq!(&bytes[..44], &pcm16_header(2, 960));
+        let (l, r) = read_stereo_pcm16(&bytes).unwrap();
+        assert_eq!(l.len(), 240);
+        assert!(l[..160].iter().all(|s| *s == 1) && l[160..].iter().all(|s| *s == 3));
+        assert!(r[..160].iter().all(|s| *s == 2) && r[160..].iter().all(|s| *s == 4));
+    }
+
+    #[test]
+    fn an_unfinished_recording_resumes_after_its_last_whole_frame() {
+        let mut w = WavWriter::new(Cursor::new(Vec::new())).unwrap();
+        w.write_stereo(&[1, 2], &[3, 4]).unwrap();
+        let mut bytes = w.out.into_inner();
+        bytes.push(0x55); // half a frame, written when the process died
+        assert_eq!(stereo_data_len(&mut Cursor::new(bytes)).unwrap(), 8);
+    }
+
+    #[test]
+    fn a_foreign_file_is_not_resumed() {
+        let mono = pcm16_header(1, 0).to_vec();
+        let err = stereo_data_len(&mut Cursor::new(mono)).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        let err = stereo_data_len(&mut Cursor::new(b"RIFF".to_vec())).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
     }
 
     proptest! {

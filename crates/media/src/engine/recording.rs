@@ -21,7 +21,7 @@ use super::RecordingId;
 use super::api::{EngineEvent, hand_over};
 use crate::g711::Codec;
 use crate::recorder::{Channel, StereoMixer};
-use crate::wav::{SAMPLE_RATE, WavWriter};
+use crate::wav::{SAMPLE_RATE, WavWriter, stereo_data_len};
 
 /// Largest payload carried in one frame message (40 ms of G.711); longer payloads are split.
 pub(crate) const MAX_FRAME: usize = 320;
@@ -182,11 +182,28 @@ fn run(rx: Receiver<RecorderMsg>, events: mpsc::Sender<EngineEvent>) {
     hand_over(&events, pending);
 }
 
+/// Opens the recording's file. A file already there is an earlier part of the same call (the
+/// engine names recordings after the call: after a blind transfer the caller is recorded again
+/// with the next agent), so it is continued, like Asterisk's MixMonitor on the customer's
+/// channel; truncating it would lose the conversation before the transfer.
 fn open(path: &PathBuf) -> std::io::Result<WavWriter<BufWriter<File>>> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    WavWriter::new(BufWriter::with_capacity(FILE_BUFFER, File::create(path)?))
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+    {
+        Ok(mut file) => {
+            let len = stereo_data_len(&mut file)?;
+            WavWriter::resume(BufWriter::with_capacity(FILE_BUFFER, file), len)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            WavWriter::new(BufWriter::with_capacity(FILE_BUFFER, File::create(path)?))
+        }
+        Err(e) => Err(e),
+    }
 }
 
 fn write(r: &mut Recording, left: &[i16], right: &[i16]) {
