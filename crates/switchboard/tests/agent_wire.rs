@@ -13,16 +13,36 @@ use std::time::{Duration, Instant};
 
 use common::events::all_events;
 use common::flow::{
-    AgentPhone, SETTLE, cdr_fields, config_with, fast_config, queue_lines, received_messages,
-    records, wait_registered,
+    AgentPhone, MediaCaller, SETTLE, cdr_fields, config_with, fast_config, queue_lines,
+    received_messages, records, wait_registered,
 };
+use common::rtp::goertzel;
 use common::sipp::{SippTransport, require_sipp, run_sipp, spawn_sipp};
 use common::{Daemon, ScratchDir};
 use switchboard_api::pb::event::Payload;
+use switchboard_media::wav::read_stereo_pcm16;
 
-/// CDR columns: uniqueid (the call id), then after userfield: queue, agent.
+/// CDR columns: uniqueid (the call id), then after userfield: queue, agent, wait, survey,
+/// recording.
 const CDR_CALL_ID: usize = 16;
 const CDR_AGENT: usize = 19;
+const CDR_RECORDING: usize = 22;
+/// The caller's tone to the first agent and, after the transfer, to the second.
+const TO_FIRST: f64 = 700.0;
+const TO_SECOND: f64 = 1100.0;
+
+/// The left channel (the caller) of the WAV at `path`, once it is complete.
+fn recording_left(path: &str) -> Vec<i16> {
+    assert!(path.ends_with(".wav"), "no recording path: {path:?}");
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        if let Some((left, _)) = fs::read(path).ok().and_then(|b| read_stereo_pcm16(&b)) {
+            return left;
+        }
+        assert!(Instant::now() < deadline, "no readable WAV at {path}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
 
 fn start(edits: &[(&str, &str)]) -> (Daemon, ScratchDir) {
     let dir = ScratchDir::new("config");
@@ -38,7 +58,7 @@ fn start(edits: &[(&str, &str)]) -> (Daemon, ScratchDir) {
 }
 
 /// Agent 1001 takes a sales call (202) and REFERs it to `target`; 1002 answers it there and
-/// hangs up. Returns the daemon, both phones and the caller's outcome checked.
+/// hangs up.
 fn blind_transfer(target: &str, second_queue: &str) {
     let (daemon, _config) = start(&[]);
     // 1001 registers first: the longest idle, so sales offers it the call first.
@@ -58,12 +78,23 @@ fn blind_transfer(target: &str, second_queue: &str) {
         &[],
     );
     wait_registered(&daemon, 2);
-    let caller = run_sipp(
-        &daemon,
-        "caller_until_bye.xml",
-        SippTransport::Udp,
-        &["-s", "202", "-timeout", "30s"],
-    );
+    // The caller says one tone to the first agent and another after the transfer, so the
+    // recording shows whether it kept both parts of the call.
+    let caller = MediaCaller::dial(&daemon, "caller_media_until_bye.xml", "202", &[]);
+    caller.connect_media(&daemon);
+    caller.rtp.set_tone(Some(TO_FIRST));
+    let deadline = Instant::now() + SETTLE;
+    while !first.messages().contains("NOTIFY sip:") {
+        assert!(
+            Instant::now() < deadline,
+            "no transfer\n{}\n{}",
+            first.report(),
+            daemon.log()
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    caller.rtp.set_tone(Some(TO_SECOND));
+    let caller = caller.sipp.finish();
     assert!(
         caller.succeeded(),
         "{}\n{}\n{}\n{}",
@@ -92,9 +123,15 @@ fn blind_transfer(target: &str, second_queue: &str) {
     assert_eq!(cdr.lines().count(), 1, "{cdr}");
     let fields = cdr_fields(cdr.lines().next().unwrap_or_default());
     let call_id = fields.get(CDR_CALL_ID).cloned().unwrap_or_default();
-    assert_eq!(fields.get(CDR_AGENT).map(String::as_str), Some("1002"), "{cdr}");
+    assert_eq!(
+        fields.get(CDR_AGENT).map(String::as_str),
+        Some("1002"),
+        "{cdr}"
+    );
     assert!(
-        queue_log.lines().all(|l| l.split('|').nth(1) == Some(&call_id)),
+        queue_log
+            .lines()
+            .all(|l| l.split('|').nth(1) == Some(&call_id)),
         "every queue_log line is call {call_id}:\n{queue_log}"
     );
     let lines = queue_lines(&queue_log);
@@ -134,6 +171,24 @@ fn blind_transfer(target: &str, second_queue: &str) {
             (call_id.clone(), "1001".to_string()),
             (call_id, "1002".to_string())
         ]
+    );
+    // Sales records: the call's one recording holds both conversations, the caller on the
+    // left saying the first tone to 1001 and the second to 1002.
+    let path = fields.get(CDR_RECORDING).cloned().unwrap_or_default();
+    let left = recording_left(&path);
+    let windows = |freq: f64, other: f64| {
+        left.chunks(800)
+            .filter(|w| goertzel(w, freq) > 10.0 * goertzel(w, other).max(1.0))
+            .count()
+    };
+    let (first_part, second_part) = (windows(TO_FIRST, TO_SECOND), windows(TO_SECOND, TO_FIRST));
+    eprintln!(
+        "recording {path}: {} s, {first_part} windows of the first tone, {second_part} of the second",
+        left.len() / 8000
+    );
+    assert!(
+        first_part >= 5 && second_part >= 5,
+        "the recording lost a part of the call: {first_part} windows to 1001, {second_part} to 1002"
     );
     // The second phone's INVITE carried the same call id.
     assert!(
@@ -199,7 +254,12 @@ fn ring_all_with_two_phones_answering_at_once_connects_one_and_frees_the_other()
     // Two calls one after the other: the second reaching both phones shows neither was left
     // Reserved or OnCall by the race.
     for round in 1..=2 {
-        let caller = run_sipp(&daemon, "caller_queue.xml", SippTransport::Udp, &["-s", "203"]);
+        let caller = run_sipp(
+            &daemon,
+            "caller_queue.xml",
+            SippTransport::Udp,
+            &["-s", "203"],
+        );
         assert!(
             caller.succeeded(),
             "call {round}: {}\n{}\n{}",
@@ -261,10 +321,7 @@ fn a_lapsed_registration_gets_no_offer_and_a_phone_registering_while_a_caller_wa
     ) {
         return;
     }
-    let (daemon, _config) = start(&[(
-        "min_expires_seconds = 60",
-        "min_expires_seconds = 1",
-    )]);
+    let (daemon, _config) = start(&[("min_expires_seconds = 60", "min_expires_seconds = 1")]);
     // 1001 registers for 2 s and never refreshes.
     let lapsed = AgentPhone::spawn(
         &daemon,
@@ -329,14 +386,21 @@ fn a_lapsed_registration_gets_no_offer_and_a_phone_registering_while_a_caller_wa
         panic!("no REGISTER 200 / INVITE in {seen:?}");
     };
     let gap = invited - registered;
-    eprintln!("REGISTER 200 -> INVITE at the phone: {:.1} ms", gap * 1000.0);
+    eprintln!(
+        "REGISTER 200 -> INVITE at the phone: {:.1} ms",
+        gap * 1000.0
+    );
     assert!(
         (0.0..0.5).contains(&gap),
         "the waiting caller was offered {gap:.3} s after the registration"
     );
     let (cdr, queue_log) = records(&daemon, 1);
     let fields = cdr_fields(cdr.lines().next().unwrap_or_default());
-    assert_eq!(fields.get(CDR_AGENT).map(String::as_str), Some("1002"), "{cdr}");
+    assert_eq!(
+        fields.get(CDR_AGENT).map(String::as_str),
+        Some("1002"),
+        "{cdr}"
+    );
     let agents: BTreeSet<String> = queue_lines(&queue_log)
         .into_iter()
         .map(|(_, a, _)| a)
