@@ -407,3 +407,122 @@ fn a_lapsed_registration_gets_no_offer_and_a_phone_registering_while_a_caller_wa
         .collect();
     assert!(!agents.contains("1001"), "{queue_log}");
 }
+
+#[test]
+fn refer_to_a_target_without_a_route_is_refused_404_and_the_call_stays() {
+    if !require_sipp("refer_to_a_target_without_a_route_is_refused_404_and_the_call_stays") {
+        return;
+    }
+    let (daemon, _config) = start(&[]);
+    let agent = AgentPhone::spawn(
+        &daemon,
+        "1001",
+        "agent_register_long.xml",
+        "agent_refer_refused.xml",
+        &["-set", "refer_to", "999"],
+    );
+    wait_registered(&daemon, 1);
+    let caller = run_sipp(
+        &daemon,
+        "caller_until_bye.xml",
+        SippTransport::Udp,
+        &["-s", "202", "-timeout", "30s"],
+    );
+    assert!(
+        caller.succeeded(),
+        "{}\n{}\n{}",
+        caller.report,
+        agent.report(),
+        daemon.log()
+    );
+    // The agent's scenario got its 404, stayed in the call and hung up itself.
+    let seen: Vec<String> = received_messages(&agent.messages())
+        .into_iter()
+        .map(|(_, l)| l)
+        .collect();
+    assert!(
+        seen.iter().any(|l| l.starts_with("SIP/2.0 404"))
+            && !seen.iter().any(|l| l.starts_with("NOTIFY")),
+        "{seen:?}"
+    );
+    let (cdr, queue_log) = records(&daemon, 1);
+    let events: Vec<String> = queue_lines(&queue_log)
+        .into_iter()
+        .map(|(_, _, e)| e)
+        .collect();
+    assert_eq!(
+        events,
+        ["ENTERQUEUE", "CONNECT", "COMPLETEAGENT"],
+        "{queue_log}"
+    );
+    let fields = cdr_fields(cdr.lines().next().unwrap_or_default());
+    assert_eq!(
+        fields.get(CDR_AGENT).map(String::as_str),
+        Some("1001"),
+        "{cdr}"
+    );
+}
+
+#[test]
+fn a_busy_phone_486_passes_the_call_to_the_next_agent() {
+    if !require_sipp("a_busy_phone_486_passes_the_call_to_the_next_agent") {
+        return;
+    }
+    let (daemon, _config) = start(&[]);
+    // 1001 is the longest idle and is offered first; its phone answers 486 Busy Here.
+    let busy = AgentPhone::spawn(
+        &daemon,
+        "1001",
+        "agent_register_long.xml",
+        "agent_busy.xml",
+        &[],
+    );
+    wait_registered(&daemon, 1);
+    let answering = AgentPhone::spawn(
+        &daemon,
+        "1002",
+        "agent_register_long.xml",
+        "agent_answer_hangup.xml",
+        &[],
+    );
+    wait_registered(&daemon, 2);
+    let caller = run_sipp(
+        &daemon,
+        "caller_until_bye.xml",
+        SippTransport::Udp,
+        &["-s", "202", "-timeout", "30s"],
+    );
+    assert!(
+        caller.succeeded(),
+        "{}\n{}\n{}\n{}",
+        caller.report,
+        busy.report(),
+        answering.report(),
+        daemon.log()
+    );
+    // The busy phone was asked once and its 486 ACKed (SIPp's scenario waits for the ACK).
+    assert_eq!(busy.received("INVITE"), 1, "{}", busy.report());
+    assert_eq!(busy.received("ACK"), 1, "{}", busy.report());
+    let (cdr, queue_log) = records(&daemon, 1);
+    let fields = cdr_fields(cdr.lines().next().unwrap_or_default());
+    assert_eq!(
+        fields.get(CDR_AGENT).map(String::as_str),
+        Some("1002"),
+        "{cdr}"
+    );
+    let lines = queue_lines(&queue_log);
+    let lines: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|(_, a, e)| (a.as_str(), e.as_str()))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("NONE", "ENTERQUEUE"),
+            ("1001", "RINGNOANSWER"),
+            ("1002", "CONNECT"),
+            ("1002", "COMPLETEAGENT"),
+        ],
+        "{queue_log}"
+    );
+}

@@ -172,3 +172,58 @@ fn ivr_without_a_key_for_5_seconds_routes_the_caller_to_support() {
     );
     assert_routed(&daemon, "support", "support");
 }
+
+#[test]
+fn ivr_invalid_key_is_asked_again_and_the_next_key_routes() {
+    if !require_sipp("ivr_invalid_key_is_asked_again_and_the_next_key_routes") {
+        return;
+    }
+    let daemon = Daemon::start();
+    let agent = agent(&daemon);
+    let caller = MediaCaller::dial(&daemon, "caller_media_hangup.xml", "200", &["-d", "9000"]);
+    caller.connect_media(&daemon);
+    // 7 is no choice: "invalid", the question again, then 1.
+    std::thread::sleep(Duration::from_millis(800));
+    caller.rtp.press('7');
+    std::thread::sleep(Duration::from_millis(3000));
+    assert_eq!(agent.received("INVITE"), 0, "routed on an invalid key");
+    caller.rtp.press('1');
+    let run = caller.sipp.finish();
+    assert!(
+        run.succeeded(),
+        "{}\n{}\n{}",
+        run.report,
+        agent.report(),
+        daemon.log()
+    );
+    assert_routed(&daemon, "sales", "sales");
+}
+
+#[test]
+fn exit_key_9_while_queued_ends_the_call_with_exitwithkey() {
+    if !require_sipp("exit_key_9_while_queued_ends_the_call_with_exitwithkey") {
+        return;
+    }
+    // No agent: the caller waits in support, hears music, presses 9.
+    let daemon = Daemon::start();
+    let caller = MediaCaller::dial(&daemon, "caller_media_until_bye.xml", "201", &[]);
+    caller.connect_media(&daemon);
+    let answered = Instant::now();
+    std::thread::sleep(Duration::from_millis(1500));
+    let music = caller.rtp.audio_between(answered, Instant::now());
+    assert!(power(&music) > AUDIBLE, "no music on hold while queued");
+    caller.rtp.press('9');
+    // The daemon hangs up on the caller (the scenario waits for its BYE).
+    let run = caller.sipp.finish();
+    assert!(run.succeeded(), "{}\n{}", run.report, daemon.log());
+    let (cdr, queue_log) = records(&daemon, 1);
+    let events: Vec<String> = queue_lines(&queue_log)
+        .into_iter()
+        .map(|(_, _, e)| e)
+        .collect();
+    assert_eq!(events, ["ENTERQUEUE", "EXITWITHKEY"], "{queue_log}");
+    let exit = queue_log.lines().last().unwrap_or_default();
+    assert!(exit.contains("|EXITWITHKEY|9|"), "{exit}");
+    let row = cdr.lines().next().unwrap_or_default();
+    assert!(row.contains("\"exit-key\""), "end reason: {row}");
+}

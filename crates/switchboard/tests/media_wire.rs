@@ -13,7 +13,7 @@ use common::flow::{
     AgentPhone, MediaAgent, MediaCaller, SETTLE, cdr_fields, fast_config, queue_events, records,
     wait_registered,
 };
-use common::rtp::{goertzel, power};
+use common::rtp::{TELEPHONE_EVENT_PT, goertzel, power};
 use common::sipp::{logs_of, require_sipp};
 use common::{Daemon, ScratchDir};
 use switchboard_media::wav::read_stereo_pcm16;
@@ -54,6 +54,9 @@ fn recording_holds_the_caller_on_the_left_channel_and_the_agent_on_the_right() {
     agent.connect_media(&daemon);
     agent.rtp.set_tone(Some(AGENT_TONE));
     let bridged = Instant::now();
+    // A key the caller presses while bridged goes through to the agent's phone (RFC 4733).
+    std::thread::sleep(Duration::from_millis(1200));
+    caller.rtp.press('5');
     let run = caller.sipp.finish();
     assert!(
         run.succeeded(),
@@ -79,6 +82,21 @@ fn recording_holds_the_caller_on_the_left_channel_and_the_agent_on_the_right() {
         goertzel(&to_agent, CALLER_TONE) > 100.0 * goertzel(&to_agent, AGENT_TONE).max(1.0),
         "the agent did not hear the caller's tone ({} samples)",
         to_agent.len()
+    );
+
+    let events: Vec<Vec<u8>> = agent
+        .rtp
+        .heard_since(bridged)
+        .into_iter()
+        .filter(|h| h.pt == TELEPHONE_EVENT_PT)
+        .map(|h| h.payload)
+        .collect();
+    assert!(
+        events.iter().any(|p| p.first() == Some(&5))
+            && events
+                .iter()
+                .any(|p| p.get(1).is_some_and(|b| b & 0x80 != 0)),
+        "the caller's key 5 did not reach the agent as telephone-events: {events:?}"
     );
 
     let (cdr, _) = records(&daemon, 1);
@@ -113,15 +131,69 @@ fn recording_holds_the_caller_on_the_left_channel_and_the_agent_on_the_right() {
     assert!((2.0..6.0).contains(&seconds), "{seconds} s recorded");
 }
 
-/// What the caller heard in one 100 ms window.
+/// What one side heard in one 100 ms window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Heard {
-    /// The agent's tone.
-    Agent,
+    /// The other party's tone.
+    Party,
     /// Other audio: the music on hold.
     Music,
     /// Silence or no packets.
     Quiet,
+}
+
+/// What `peer` heard from `from` on, per 100 ms: the other party's `tone`, music, or quiet.
+fn timeline(peer: &common::rtp::RtpPeer, from: Instant, tone: f64) -> Vec<Heard> {
+    let heard = peer.heard_since(from);
+    let Some(last) = heard.last().map(|h| h.at) else {
+        return Vec::new();
+    };
+    let mut windows = Vec::new();
+    let mut at = from;
+    while at < last {
+        let audio = peer.audio_between(at, at + Duration::from_millis(100));
+        let label = if power(&audio) < AUDIBLE {
+            Heard::Quiet
+        } else if goertzel(&audio, tone) > power(&audio) * 0.3 {
+            Heard::Party
+        } else {
+            Heard::Music
+        };
+        windows.push(label);
+        at += Duration::from_millis(100);
+    }
+    windows
+}
+
+/// The held side's timeline: the other party, then about 3 s of music with none of the other
+/// party's audio leaking in, then the other party again.
+fn assert_held_then_resumed(who: &str, windows: &[Heard]) {
+    eprintln!("{who} heard, per 100 ms: {windows:?}");
+    let first_music = windows.iter().position(|h| *h == Heard::Music);
+    let last_music = windows.iter().rposition(|h| *h == Heard::Music);
+    let (Some(first_music), Some(last_music)) = (first_music, last_music) else {
+        panic!("{who} never heard music on hold: {windows:?}");
+    };
+    let held = windows.get(first_music..=last_music).unwrap_or_default();
+    let music = held.iter().filter(|h| **h == Heard::Music).count();
+    let leaked = held.iter().filter(|h| **h == Heard::Party).count();
+    assert!(
+        music >= 20,
+        "{who}: about 3 s of music expected while held, {music} windows: {windows:?}"
+    );
+    assert!(
+        leaked <= 1,
+        "{who}: the holding side's audio reached the held side: {windows:?}"
+    );
+    let party = |w: &[Heard]| w.iter().filter(|h| **h == Heard::Party).count();
+    assert!(
+        windows.get(..first_music).is_some_and(|w| party(w) >= 5),
+        "{who}: bridged before the hold: {windows:?}"
+    );
+    assert!(
+        windows.get(last_music..).is_some_and(|w| party(w) >= 10),
+        "{who}: bridged again after the resume: {windows:?}"
+    );
 }
 
 #[test]
@@ -149,63 +221,41 @@ fn hold_from_the_agent_phone_plays_music_to_the_caller_and_resume_bridges_again(
         agent.phone.report(),
         daemon.log()
     );
-    let messages = agent.phone.messages();
     assert_eq!(
-        messages.matches("a=sendonly").count(),
+        agent.phone.messages().matches("a=sendonly").count(),
         1,
         "one hold re-INVITE sent"
     );
-    let heard = caller.rtp.heard_since(answered);
-    let Some(last) = heard.last().map(|h| h.at) else {
-        panic!("the caller heard nothing after the answer");
-    };
-    let mut windows = Vec::new();
-    let mut at = answered;
-    while at < last {
-        let audio = caller
-            .rtp
-            .audio_between(at, at + Duration::from_millis(100));
-        let label = if power(&audio) < AUDIBLE {
-            Heard::Quiet
-        } else if goertzel(&audio, AGENT_TONE) > power(&audio) * 0.3 {
-            Heard::Agent
-        } else {
-            Heard::Music
-        };
-        windows.push(label);
-        at += Duration::from_millis(100);
+    assert_held_then_resumed("the caller", &timeline(&caller.rtp, answered, AGENT_TONE));
+}
+
+#[test]
+fn hold_from_the_caller_phone_plays_music_to_the_agent_and_resume_bridges_again() {
+    if !require_sipp("hold_from_the_caller_phone_plays_music_to_the_agent_and_resume_bridges_again")
+    {
+        return;
     }
-    eprintln!("caller heard, per 100 ms: {windows:?}");
-    let first_music = windows.iter().position(|h| *h == Heard::Music);
-    let last_music = windows.iter().rposition(|h| *h == Heard::Music);
-    let (Some(first_music), Some(last_music)) = (first_music, last_music) else {
-        panic!("the caller never heard music on hold: {windows:?}");
-    };
-    let held = windows.get(first_music..=last_music).unwrap_or_default();
-    let music = held.iter().filter(|h| **h == Heard::Music).count();
-    let leaked = held.iter().filter(|h| **h == Heard::Agent).count();
+    let (daemon, _config) = daemon_with_fast_config();
+    let agent = MediaAgent::spawn(&daemon, "1001", "agent_answer_media_until_bye.xml", 0);
+    wait_registered(&daemon, 1);
+    // caller_hold.xml: 1.5 s talk, re-INVITE sendonly, 3 s held, re-INVITE sendrecv, 2 s, BYE.
+    let caller = MediaCaller::dial(&daemon, "caller_hold.xml", "202", &[]);
+    caller.connect_media(&daemon);
+    caller.rtp.set_tone(Some(CALLER_TONE));
+    agent.connect_media(&daemon);
+    let answered = Instant::now();
+    agent.rtp.set_tone(Some(AGENT_TONE));
+    let run = caller.sipp.finish();
     assert!(
-        music >= 20,
-        "about 3 s of music expected while held, {music} windows: {windows:?}"
+        run.succeeded(),
+        "{}\n{}\n{}",
+        run.report,
+        agent.phone.report(),
+        daemon.log()
     );
-    assert!(
-        leaked <= 1,
-        "the agent's audio reached the held caller: {windows:?}"
-    );
-    assert!(
-        windows.get(..first_music).is_some_and(|w| w
-            .iter()
-            .filter(|h| **h == Heard::Agent)
-            .count()
-            >= 5),
-        "bridged before the hold: {windows:?}"
-    );
-    assert!(
-        windows
-            .get(last_music..)
-            .is_some_and(|w| w.iter().filter(|h| **h == Heard::Agent).count() >= 10),
-        "bridged again after the resume: {windows:?}"
-    );
+    assert_held_then_resumed("the agent", &timeline(&agent.rtp, answered, CALLER_TONE));
+    let (cdr, _) = records(&daemon, 1);
+    assert!(cdr.contains("\"ANSWERED\""), "{cdr}");
 }
 
 #[test]
@@ -264,6 +314,60 @@ fn survey_after_the_agent_hangs_up_plays_to_the_caller_and_its_digit_lands_in_th
         Some("4"),
         "survey score column: {row}\n{}",
         logs_of(agent.dir())
+    );
+    assert!(
+        row.contains("\"ANSWERED\"") && row.contains("\"1001\""),
+        "{row}"
+    );
+    let events: Vec<String> = queue_events(&queue_log)
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
+    assert_eq!(
+        events,
+        ["ENTERQUEUE", "CONNECT", "COMPLETEAGENT"],
+        "{queue_log}"
+    );
+}
+
+#[test]
+fn caller_hanging_up_during_the_survey_leaves_one_cdr_without_a_score() {
+    if !require_sipp("caller_hanging_up_during_the_survey_leaves_one_cdr_without_a_score") {
+        return;
+    }
+    let daemon = Daemon::start();
+    let agent = AgentPhone::spawn(
+        &daemon,
+        "1001",
+        "agent_register_long.xml",
+        "agent_answer_hangup.xml",
+        &[],
+    );
+    wait_registered(&daemon, 1);
+    // The agent hangs up about 1 s after answering; the caller 2.5 s after the answer, while
+    // "please rate this call" plays.
+    let caller = MediaCaller::dial(&daemon, "caller_media_hangup.xml", "201", &["-d", "2500"]);
+    caller.connect_media(&daemon);
+    let run = caller.sipp.finish();
+    assert!(
+        run.succeeded(),
+        "{}\n{}\n{}",
+        run.report,
+        agent.report(),
+        daemon.log()
+    );
+    let (cdr, queue_log) = records(&daemon, 1);
+    // Nothing more is written after the first CDR.
+    std::thread::sleep(Duration::from_millis(500));
+    let (cdr_after, queue_log_after) = records(&daemon, 1);
+    assert_eq!((&cdr, &queue_log), (&cdr_after, &queue_log_after));
+    assert_eq!(cdr.lines().count(), 1, "{cdr}");
+    let row = cdr.lines().next().unwrap_or_default();
+    let fields = cdr_fields(row);
+    assert_eq!(
+        fields.get(CDR_SURVEY).map(String::as_str),
+        Some(""),
+        "{row}"
     );
     assert!(
         row.contains("\"ANSWERED\"") && row.contains("\"1001\""),
