@@ -130,6 +130,52 @@ pub(crate) fn free_port_on(ip: IpAddr, udp_too: bool) -> u16 {
     panic!("no free loopback port found after 200 attempts");
 }
 
+/// Blocks of RTP ports handed to the daemons this process starts.
+static NEXT_RTP_BLOCK: AtomicU32 = AtomicU32::new(0);
+/// Ports per block: a test's calls (two legs each, a pair of ports per leg, 10 s of rest after
+/// a leg closes) stay well inside it.
+const RTP_BLOCK: u32 = 200;
+
+/// The daemon's configuration with RTP ports of its own: when `config` has the demo's
+/// `rtp_port_min = 20000` / `rtp_port_max = 29999`, a copy in `dir` takes a block of 200 in
+/// 30000-32599 instead (below the kernel's ephemeral ports, which SIPp and the tests' sockets
+/// take, and away from the demo range that daemons started by other means use), next to links
+/// to the original's `ivr/` and `prompts/`. Daemons that run at once, in this test binary or
+/// beside another one, then never compete for a port: a test that lost that race got a 503
+/// "no RTP port available" for its caller. Other configurations are used as they are.
+fn own_rtp_ports(config: &Path, dir: &Path) -> Result<PathBuf, String> {
+    const DEMO_RANGE: &str = "rtp_port_min = 20000\nrtp_port_max = 29999";
+    let text =
+        fs::read_to_string(config).map_err(|e| format!("reading {}: {e}", config.display()))?;
+    if !text.contains(DEMO_RANGE) {
+        return Ok(config.to_path_buf());
+    }
+    let blocks = (32_600 - 30_000) / RTP_BLOCK;
+    let block = (std::process::id() + NEXT_RTP_BLOCK.fetch_add(1, Ordering::Relaxed)) % blocks;
+    let min = 30_000 + block * RTP_BLOCK;
+    let text = text.replace(
+        DEMO_RANGE,
+        &format!(
+            "rtp_port_min = {min}\nrtp_port_max = {}",
+            min + RTP_BLOCK - 1
+        ),
+    );
+    let own = dir.join("config");
+    fs::create_dir_all(&own).map_err(|e| format!("creating {}: {e}", own.display()))?;
+    let home = config.parent().unwrap_or(Path::new("."));
+    for sub in ["ivr", "prompts"] {
+        let original = home.join(sub);
+        if original.exists() {
+            let original = original.canonicalize().unwrap_or(original);
+            std::os::unix::fs::symlink(&original, own.join(sub))
+                .map_err(|e| format!("linking {}: {e}", original.display()))?;
+        }
+    }
+    let path = own.join("switchboard.toml");
+    fs::write(&path, text).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    Ok(path)
+}
+
 /// Why a start attempt failed.
 #[derive(Debug)]
 enum StartFailure {
@@ -188,6 +234,7 @@ impl Daemon {
         let data_dir = dir.path().join("data");
         fs::create_dir_all(&data_dir)
             .map_err(|e| StartFailure::NotReady(format!("creating data dir: {e}")))?;
+        let config = &own_rtp_ports(config, dir.path()).map_err(StartFailure::NotReady)?;
         let sip = SocketAddr::new(sip_ip, free_port_on(sip_ip, true));
         let http = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port(false)));
         let grpc = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port(false)));
