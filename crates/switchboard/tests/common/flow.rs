@@ -131,13 +131,26 @@ impl Drop for AgentPhone {
     }
 }
 
-/// In a SIPp `-trace_msg` log, the requests of `method` it received.
+/// In a SIPp `-trace_msg` log, the requests of `method` it received, retransmissions counted
+/// once (same Call-ID and CSeq).
 pub(crate) fn count_received(messages: &str, method: &str) -> usize {
     let start = format!("{method} sip:");
-    received_messages(messages)
+    let header = |message: &str, name: &str| {
+        message
+            .lines()
+            .find(|l| {
+                l.split_once(':')
+                    .is_some_and(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+            })
+            .map(|l| l.trim().to_string())
+            .unwrap_or_default()
+    };
+    received_in_full(messages)
         .iter()
-        .filter(|(_, first)| first.starts_with(&start))
-        .count()
+        .filter(|(_, message)| message.starts_with(&start))
+        .map(|(_, message)| (header(message, "Call-ID"), header(message, "CSeq")))
+        .collect::<std::collections::BTreeSet<_>>()
+        .len()
 }
 
 /// Every message in a SIPp `-trace_msg` log that SIPp received, as (seconds since midnight of
@@ -145,9 +158,18 @@ pub(crate) fn count_received(messages: &str, method: &str) -> usize {
 /// (`----- 2026-11-23 20:47:42.348856`), `UDP message received [n] bytes :`, a blank line, then
 /// the message.
 pub(crate) fn received_messages(messages: &str) -> Vec<(f64, String)> {
-    let mut out = Vec::new();
+    received_in_full(messages)
+        .into_iter()
+        .map(|(at, message)| (at, message.lines().next().unwrap_or_default().to_string()))
+        .collect()
+}
+
+/// [`received_messages`] with each message whole (its lines up to the next stamp line).
+fn received_in_full(messages: &str) -> Vec<(f64, String)> {
+    let mut out: Vec<(f64, String)> = Vec::new();
     let mut stamp = 0.0;
     let mut receiving = false;
+    let mut inside = false;
     for line in messages.lines() {
         if line.starts_with("-----") {
             stamp = line
@@ -158,13 +180,18 @@ pub(crate) fn received_messages(messages: &str) -> Vec<(f64, String)> {
                     Some(hms.next()?? * 3600.0 + hms.next()?? * 60.0 + hms.next()??)
                 })
                 .unwrap_or(0.0);
+            receiving = false;
+            inside = false;
         } else if line.contains("message received") {
             receiving = true;
         } else if line.contains("message sent") {
             receiving = false;
-        } else if receiving && !line.trim().is_empty() {
+        } else if receiving && !inside && !line.trim().is_empty() {
             out.push((stamp, line.trim().to_string()));
-            receiving = false;
+            inside = true;
+        } else if inside && let Some((_, message)) = out.last_mut() {
+            message.push('\n');
+            message.push_str(line.trim());
         }
     }
     out
@@ -226,6 +253,19 @@ pub(crate) fn fast_config(dir: &Path) -> PathBuf {
             "name = \"sales\"\nrequirement = \"sales >= 1\"\nwrap_up_seconds = 1\nring_timeout_seconds = 3",
         )],
     )
+}
+
+/// Starts the daemon with [`config_with`]`(edits)`, or [`fast_config`] when there are none;
+/// the returned directory holds the configuration and must outlive the daemon.
+pub(crate) fn start_daemon(edits: &[(&str, &str)]) -> (Daemon, ScratchDir) {
+    let dir = ScratchDir::new("config");
+    let config = if edits.is_empty() {
+        fast_config(dir.path())
+    } else {
+        config_with(dir.path(), edits)
+    };
+    let daemon = Daemon::start_with(&config, std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST));
+    (daemon, dir)
 }
 
 /// Reads the daemon's Master.csv and queue_log once `rows` CDRs are there.
