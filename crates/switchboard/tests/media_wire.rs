@@ -221,10 +221,17 @@ fn hold_from_the_agent_phone_plays_music_to_the_caller_and_resume_bridges_again(
         agent.phone.report(),
         daemon.log()
     );
+    // RFC 3264 §6.1: the answer to a=sendonly is a=recvonly, to a=sendrecv a=sendrecv.
+    let messages = agent.phone.messages();
     assert_eq!(
-        agent.phone.messages().matches("a=sendonly").count(),
+        messages.matches("a=sendonly").count(),
         1,
         "one hold re-INVITE sent"
+    );
+    assert_eq!(
+        messages.matches("a=recvonly").count(),
+        1,
+        "the daemon answered the hold recvonly\n{messages}"
     );
     assert_held_then_resumed("the caller", &timeline(&caller.rtp, answered, AGENT_TONE));
 }

@@ -1,7 +1,8 @@
 //! Issue 6 registration on the wire with SIPp phones: a phone whose registration lapses gets
 //! no offer (also when it lapses during a call), a caller never waits while a Ready eligible
 //! agent exists (a phone registering while a caller waits is offered the call at once), and a
-//! phone re-registering from a new address is rung there. Skipped when `sipp` is missing
+//! phone re-registering from a new address is rung there; a caller waiting through an agent's
+//! wrap-up is offered the call the moment it ends. Skipped when `sipp` is missing
 //! outside CI.
 
 mod common;
@@ -11,11 +12,14 @@ use std::fs;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use common::events::all_events;
 use common::flow::{
     AgentPhone, SETTLE, cdr_fields, queue_lines, received_messages, records, start_daemon,
     wait_registered,
 };
 use common::sipp::{SippTransport, require_sipp, run_sipp, spawn_sipp};
+use switchboard_api::pb;
+use switchboard_api::pb::event::Payload;
 
 /// CDR column of the agent (after userfield: queue, agent).
 const CDR_AGENT: usize = 19;
@@ -239,5 +243,92 @@ fn a_phone_re_registering_from_a_new_address_is_rung_there_only() {
         fields.get(CDR_AGENT).map(String::as_str),
         Some("1001"),
         "{cdr}"
+    );
+}
+
+#[test]
+fn a_caller_waiting_through_the_agents_wrap_up_is_offered_the_moment_it_ends() {
+    if !require_sipp("a_caller_waiting_through_the_agents_wrap_up_is_offered_the_moment_it_ends") {
+        return;
+    }
+    // Sales: wrap-up 1 s. 1001 answers and hangs up after a second.
+    let (daemon, _config) = start_daemon(&[]);
+    let phone = AgentPhone::spawn(
+        &daemon,
+        "1001",
+        "agent_register_long.xml",
+        "agent_answer_hangup.xml",
+        &[],
+    );
+    wait_registered(&daemon, 1);
+    let first = spawn_sipp(
+        &daemon,
+        "caller_until_bye.xml",
+        SippTransport::Udp,
+        &["-s", "202"],
+    );
+    let deadline = Instant::now() + SETTLE;
+    while phone.received("INVITE") == 0 {
+        assert!(Instant::now() < deadline, "{}", daemon.log());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The second caller queues while 1001 talks, and waits through its wrap-up.
+    let second = spawn_sipp(
+        &daemon,
+        "caller_until_bye.xml",
+        SippTransport::Udp,
+        &["-s", "202"],
+    );
+    for run in [first.finish(), second.finish()] {
+        assert!(
+            run.succeeded(),
+            "{}\n{}\n{}",
+            run.report,
+            phone.report(),
+            daemon.log()
+        );
+    }
+    records(&daemon, 2);
+    // From the journal: the moment 1001 became Ready again, and the second call's offer.
+    let events = all_events(daemon.grpc);
+    let at = |e: &pb::Event| {
+        e.time
+            .as_ref()
+            .map_or(0.0, |t| t.seconds as f64 + f64::from(t.nanos) / 1e9)
+    };
+    // The first Ready of 1001 after a WrapUp (events are in seq order).
+    let states: Vec<(f64, i32)> = events
+        .iter()
+        .filter_map(|e| match &e.payload {
+            Some(Payload::AgentStateChanged(change)) if change.agent == "1001" => {
+                Some((at(e), change.current))
+            }
+            _ => None,
+        })
+        .collect();
+    let ready = states
+        .windows(2)
+        .find(|w| {
+            w.first().map(|s| s.1) == Some(pb::AgentState::WrapUp as i32)
+                && w.get(1).map(|s| s.1) == Some(pb::AgentState::Ready as i32)
+        })
+        .and_then(|w| w.get(1))
+        .map(|s| s.0);
+    let offers: Vec<f64> = events
+        .iter()
+        .filter(|e| matches!(e.payload, Some(Payload::AgentAlerting(_))))
+        .map(at)
+        .collect();
+    let (Some(ready), Some(offer)) = (ready, offers.get(1).copied()) else {
+        panic!("no WrapUp -> Ready change or no second offer in {events:#?}");
+    };
+    let gap = offer - ready;
+    eprintln!(
+        "wrap-up over -> next offer: {:.1} ms (journal times)",
+        gap * 1000.0
+    );
+    assert!(
+        (0.0..0.1).contains(&gap),
+        "the waiting caller was offered {gap:.3} s after the agent became Ready"
     );
 }
