@@ -462,6 +462,10 @@ impl Engine {
         };
         let peer = leg.peer;
         let retransmission = leg.dialog.is_some();
+        // A 2xx with another to-tag than the dialog we kept: a second dialog (a forking proxy
+        // in front of the phone, or a phone that answers twice). RFC 3261 §13.2.2.4: ACK it,
+        // then end it with BYE, as we never use it.
+        let other_dialog = leg.dialog.as_ref().is_some_and(|d| d.id() != dialog.id());
         let standing = leg.state == AgentLegState::Ringing;
         let answer = SessionDescription::parse(&response.body)
             .ok()
@@ -470,6 +474,14 @@ impl Engine {
         // Every 2xx is ACKed (§13.2.2.4), a retransmitted one again.
         let ack = dialog.ack(&via_for(peer), &mut self.rng);
         self.send_ack(now, peer, ack);
+        if other_dialog {
+            let mut extra = dialog;
+            tracing::info!(dialog = ?extra.id(), "second dialog from an agent's INVITE: BYE");
+            let bye = extra.bye(&via_for(peer), &mut self.rng);
+            extra.terminate();
+            self.send_request(now, peer, bye, ClientPurpose::Bye);
+            return;
+        }
         if retransmission {
             return;
         }

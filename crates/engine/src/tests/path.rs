@@ -207,6 +207,38 @@ fn ring_all_second_answer_gets_ack_and_bye() {
 }
 
 #[test]
+fn phone_answering_twice_with_two_to_tags_keeps_the_first_dialog_and_byes_the_second() {
+    let mut h = Harness::new("linear");
+    h.register("1001", 1);
+    h.trunk_invite("201", "two");
+    h.phone_answers(1, 180, "Ringing");
+    h.phone_answers(1, 200, "OK");
+    h.phone_answers_tagged(1, 200, "OK", "other");
+    h.phone_answers(1, 200, "OK"); // the first 200, retransmitted
+    let to_tags = |method: Method| -> Vec<String> {
+        h.sent_to(phone(1).remote)
+            .into_iter()
+            .filter_map(|m| match m {
+                SipMessage::Request(r) if r.method == method => r
+                    .headers
+                    .iter()
+                    .find_map(|h| match h {
+                        rsip::Header::To(to) => Some(to.to_string()),
+                        _ => None,
+                    })
+                    .and_then(|to| to.split("tag=").nth(1).map(str::to_owned)),
+                _ => None,
+            })
+            .collect()
+    };
+    // RFC 3261 §13.2.2.4: each 2xx is ACKed, the retransmission too.
+    assert_eq!(to_tags(Method::Ack), ["ph1", "other", "ph1"]);
+    // The dialog we do not keep is ended; the kept one carries the call.
+    assert_eq!(to_tags(Method::Bye), ["other"]);
+    assert!(matches!(h.agent_state("1001"), AgentState::OnCall { .. }));
+}
+
+#[test]
 fn unknown_dnis_gets_404_and_no_call() {
     let mut h = Harness::new("linear");
     h.trunk_invite("999", "h");
