@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub(crate) mod netns;
+pub(crate) mod phone;
 pub(crate) mod sipp;
 pub(crate) mod wire;
 
@@ -305,6 +306,32 @@ impl Daemon {
     pub(crate) fn dir(&self) -> &Path {
         self.dir.path()
     }
+
+    /// The daemon's process id (for /proc readings: RSS, open descriptors).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits up to `limit` until `Master.csv` holds at least `rows` rows; returns it and the
+    /// queue_log as they are then.
+    pub(crate) fn records(&self, rows: usize, limit: Duration) -> (String, String) {
+        let data = self.dir().join("data");
+        let deadline = Instant::now() + limit;
+        loop {
+            let cdr = fs::read_to_string(data.join("cdr/Master.csv")).unwrap_or_default();
+            let queue_log = fs::read_to_string(data.join("queue_log")).unwrap_or_default();
+            if cdr.lines().count() >= rows {
+                return (cdr, queue_log);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} CDRs, expected {rows}\n{cdr}\n{queue_log}\n{}",
+                cdr.lines().count(),
+                self.log()
+            );
+            std::thread::sleep(PROBE_INTERVAL);
+        }
+    }
 }
 
 impl Drop for Daemon {
@@ -315,6 +342,24 @@ impl Drop for Daemon {
             eprintln!("--- switchboard log ({}) ---\n{}", self.sip, self.log());
         }
     }
+}
+
+/// Writes the demo configuration with each `(from, to)` text replacement applied (each must
+/// match: the demo changing shape fails the test, not silently the fault it sets up) into
+/// `dir`, next to links to the demo's `ivr/` and `prompts/`; returns the file's path.
+pub(crate) fn config_with(dir: &Path, replacements: &[(&str, &str)]) -> PathBuf {
+    let mut text = fs::read_to_string(demo_config()).expect("demo config");
+    for (from, to) in replacements {
+        assert!(text.contains(from), "demo config has no {from:?}");
+        text = text.replacen(from, to, 1);
+    }
+    for sub in ["ivr", "prompts"] {
+        std::os::unix::fs::symlink(repo_root().join("config").join(sub), dir.join(sub))
+            .expect("linking the demo's flows and prompts");
+    }
+    let path = dir.join("switchboard.toml");
+    fs::write(&path, text).expect("writing the test config");
+    path
 }
 
 /// Waits for `child` up to `limit`; kills it when the limit passes and returns `None`.
