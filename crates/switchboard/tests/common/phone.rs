@@ -399,6 +399,19 @@ impl AgentPhone {
         Offered { invite, media }
     }
 
+    /// Waits for the daemon's INVITE for a call from `caller` (its From), skipping others
+    /// (offers of calls that have since gone, still in the socket's buffer).
+    pub(crate) fn expect_invite_from(&mut self, caller: &str, timeout: Duration) -> Offered {
+        let needle = format!("sip:{caller}@");
+        let invite = self.sip.expect(timeout, "INVITE from the caller", |m| {
+            m.method() == Some("INVITE") && m.header("from").is_some_and(|f| f.contains(&needle))
+        });
+        let media = invite
+            .sdp_audio()
+            .unwrap_or_else(|| panic!("INVITE without an SDP offer: {invite:?}"));
+        Offered { invite, media }
+    }
+
     /// Answers `offered` 200 with our SDP under `to_tag`.
     pub(crate) fn answer(&self, offered: &Offered, to_tag: &str) {
         let port = self.rtp.local_addr().expect("rtp addr").port();
@@ -531,16 +544,30 @@ impl Caller {
         }
     }
 
-    /// Sends BYE and waits for its final response.
+    /// Sends BYE, resent every T1 = 500 ms (RFC 3261 §17.1.2.2, Timer E, not doubled here)
+    /// until its final response arrives (at most 8 s); returns the status code.
     pub(crate) fn hang_up(&mut self) -> u16 {
         self.cseq += 1;
         let cseq = self.cseq;
         let branch = format!("b{cseq}-{}", unique());
-        self.sip.send(&self.in_dialog("BYE", cseq, &branch, "", ""));
-        let fin = self.sip.expect(Duration::from_secs(5), "BYE final", |m| {
-            m.cseq_method() == Some("BYE") && m.code().is_some_and(|c| c >= 200)
-        });
-        fin.code().unwrap_or(0)
+        let bye = self.in_dialog("BYE", cseq, &branch, "", "");
+        let deadline = Instant::now() + Duration::from_secs(8);
+        while Instant::now() < deadline {
+            self.sip.send(&bye);
+            let timer_e = (Instant::now() + Duration::from_millis(500)).min(deadline);
+            while let Some(m) = self.sip.recv(timer_e) {
+                if m.cseq_method() == Some("BYE")
+                    && let Some(code) = m.code().filter(|c| *c >= 200)
+                {
+                    return code;
+                }
+            }
+        }
+        panic!(
+            "{}: no final response to BYE; received:\n{}",
+            self.sip.local,
+            self.sip.transcript()
+        );
     }
 
     /// Waits for the daemon's BYE and answers it 200.
