@@ -114,3 +114,150 @@ fn tcp_client_that_never_reads_then_half_closes_is_bounded_and_closed_while_udp_
     );
     drop(client);
 }
+
+mod grpc {
+    use std::time::{Duration, Instant};
+
+    use switchboard_api::pb;
+    use switchboard_api::pb::agent_service_client::AgentServiceClient;
+    use switchboard_api::pb::event_service_client::EventServiceClient;
+    use tonic::metadata::MetadataValue;
+    use tonic::transport::Channel;
+
+    use super::common::Daemon;
+    use super::common::phone::rss_kib;
+
+    /// The demo configuration's token (config/switchboard.toml `[[api.token]]`).
+    const DEMO_TOKEN: &str = "demo-token-change-me";
+    /// Agent state changes made while one subscriber does not read.
+    const CHANGES: usize = 3000;
+
+    fn authorized<T>(message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        let value = MetadataValue::try_from(format!("Bearer {DEMO_TOKEN}")).expect("ascii");
+        request.metadata_mut().insert("authorization", value);
+        request
+    }
+
+    async fn subscribe(channel: Channel, name: &str) -> tonic::Streaming<pb::SubscribeResponse> {
+        let request = pb::SubscribeRequest {
+            start: Some(pb::subscribe_request::Start::AfterSeq(0)),
+            client_name: name.into(),
+            ..Default::default()
+        };
+        EventServiceClient::new(channel)
+            .subscribe(authorized(request))
+            .await
+            .expect("Subscribe")
+            .into_inner()
+    }
+
+    /// Reads `stream` until an event with `seq >= head`; returns the seqs of the events seen.
+    async fn read_to(stream: &mut tonic::Streaming<pb::SubscribeResponse>, head: u64) -> Vec<u64> {
+        let mut seqs = Vec::new();
+        while seqs.last().is_none_or(|s| *s < head) {
+            let message = stream.message().await.expect("stream").expect("open");
+            if let Some(pb::subscribe_response::Kind::Event(e)) = message.kind {
+                seqs.push(e.seq);
+            }
+        }
+        seqs
+    }
+
+    fn gap_free(seqs: &[u64]) -> bool {
+        seqs.first() == Some(&1) && seqs.windows(2).all(|w| w[1] == w[0] + 1)
+    }
+
+    #[test]
+    fn grpc_subscriber_that_never_reads_keeps_memory_bounded_and_others_get_every_event() {
+        let daemon = Daemon::start();
+        let pid = daemon.pid();
+        let endpoint = format!("http://{}", daemon.grpc);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async {
+            // Separate connections: HTTP/2 flow control is per connection too.
+            let stalled_channel = Channel::from_shared(endpoint.clone())
+                .expect("uri")
+                .connect()
+                .await
+                .expect("connect");
+            let reader_channel = Channel::from_shared(endpoint.clone())
+                .expect("uri")
+                .connect()
+                .await
+                .expect("connect");
+            let mut stalled = subscribe(stalled_channel, "never-reads").await;
+            let mut reader = subscribe(reader_channel, "reads").await;
+            let rss_before = rss_kib(pid);
+
+            // Agent state changes, each journaled as an AgentStateChanged.
+            let mut agents = AgentServiceClient::connect(endpoint.clone())
+                .await
+                .expect("connect");
+            let started = Instant::now();
+            for i in 0..CHANGES {
+                let (state, reason) = if i % 2 == 0 {
+                    (pb::AgentState::NotReady, "break")
+                } else {
+                    (pb::AgentState::Ready, "")
+                };
+                let request = pb::SetAgentStateRequest {
+                    request_id: format!("stall-{i}"),
+                    agent: "1001".into(),
+                    state: state as i32,
+                    reason_code: reason.into(),
+                    ..Default::default()
+                };
+                let _ = agents.set_agent_state(authorized(request)).await;
+            }
+            let made = started.elapsed();
+            let info = EventServiceClient::new(
+                Channel::from_shared(endpoint.clone())
+                    .expect("uri")
+                    .connect()
+                    .await
+                    .expect("connect"),
+            )
+            .get_journal_info(authorized(pb::GetJournalInfoRequest::default()))
+            .await
+            .expect("GetJournalInfo")
+            .into_inner();
+            let head = info.head_seq;
+            assert!(head >= CHANGES as u64, "{info:?}");
+
+            // The reading subscriber has every event, in order, while the other still sleeps.
+            let seqs = tokio::time::timeout(Duration::from_secs(20), read_to(&mut reader, head))
+                .await
+                .expect("the reading subscriber reaches the journal head");
+            assert!(gap_free(&seqs), "gap or duplicate: {} events", seqs.len());
+            let rss_stalled = rss_kib(pid);
+            eprintln!(
+                "{CHANGES} state changes in {made:?} (journal head {head}); the reading subscriber got \
+                 {} events gap-free; RSS {rss_before} KiB before, {rss_stalled} KiB with one subscriber \
+                 not reading",
+                seqs.len()
+            );
+            assert!(
+                rss_stalled < rss_before + 64 * 1024,
+                "RSS grew from {rss_before} to {rss_stalled} KiB"
+            );
+
+            // The sleeper wakes up: its stream was held back, not lost; it resumes from the
+            // journal and gets every event once.
+            let woke = Instant::now();
+            let seqs = tokio::time::timeout(Duration::from_secs(20), read_to(&mut stalled, head))
+                .await
+                .expect("the stalled subscriber catches up");
+            assert!(gap_free(&seqs), "gap or duplicate: {} events", seqs.len());
+            eprintln!(
+                "the subscriber that had not read caught up {} events gap-free in {:?}",
+                seqs.len(),
+                woke.elapsed()
+            );
+        });
+    }
+}
