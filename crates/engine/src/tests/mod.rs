@@ -185,7 +185,10 @@ impl Harness {
                         self.sent.push((peer.remote, msg));
                     }
                     Output::Store { ticket, op } => {
-                        if let WriteOp::Append(events) | WriteOp::Record { events, .. } = &op {
+                        if let WriteOp::Append(events)
+                        | WriteOp::Record { events, .. }
+                        | WriteOp::FinishCall { events, .. } = &op
+                        {
                             for e in events {
                                 self.log.push(format!("store:{}", e.kind));
                             }

@@ -239,6 +239,30 @@ fn phone_answering_twice_with_two_to_tags_keeps_the_first_dialog_and_byes_the_se
 }
 
 #[test]
+fn caller_bye_is_answered_only_after_the_cdr_is_committed() {
+    let mut h = Harness::new("linear");
+    h.register("1001", 1);
+    h.trunk_invite("201", "bye");
+    h.trunk_in_dialog("bye", "ACK", 1);
+    h.phone_answers(1, 200, "OK");
+    let before = h.log.len();
+    h.trunk_in_dialog("bye", "BYE", 2);
+    let after: Vec<&str> = h.log[before..]
+        .iter()
+        .map(String::as_str)
+        .filter(|l| *l == "store:CallEnded" || *l == "sip:200")
+        .collect();
+    // A kill -9 between the two must not leave the caller told "ended" and the store saying
+    // "in progress" (closed `restart` on the next start).
+    assert_eq!(
+        after,
+        ["store:CallEnded", "sip:200"],
+        "{:?}",
+        &h.log[before..]
+    );
+}
+
+#[test]
 fn unknown_dnis_gets_404_and_no_call() {
     let mut h = Harness::new("linear");
     h.trunk_invite("999", "h");
