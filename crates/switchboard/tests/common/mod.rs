@@ -150,6 +150,7 @@ pub(crate) struct Daemon {
     pub(crate) grpc: SocketAddr,
     log_path: PathBuf,
     dir: ScratchDir,
+    config: PathBuf,
 }
 
 impl Daemon {
@@ -190,36 +191,7 @@ impl Daemon {
         let http = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port(false)));
         let grpc = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port(false)));
         let log_path = dir.path().join("switchboard.log");
-        let log = File::create(&log_path)
-            .map_err(|e| StartFailure::NotReady(format!("creating log file: {e}")))?;
-        let log_err = log
-            .try_clone()
-            .map_err(|e| StartFailure::NotReady(format!("cloning log file: {e}")))?;
-        let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-            .arg("--config")
-            .arg(config)
-            .arg("--sip-listen")
-            .arg(sip.to_string())
-            .arg("--grpc-listen")
-            .arg(grpc.to_string())
-            .arg("--http-listen")
-            .arg(http.to_string())
-            .arg("--data-dir")
-            .arg(&data_dir)
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
-            )
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log_err)
-            .spawn()
-            .map_err(|e| {
-                StartFailure::NotReady(format!(
-                    "spawning {}: {e}",
-                    env!("CARGO_BIN_EXE_switchboard")
-                ))
-            })?;
+        let child = spawn_daemon(config, sip, http, grpc, &data_dir, &log_path)?;
         let mut daemon = Self {
             child,
             sip,
@@ -227,6 +199,7 @@ impl Daemon {
             grpc,
             log_path,
             dir,
+            config: config.to_path_buf(),
         };
         match daemon.wait_ready() {
             Ok(()) => Ok(daemon),
@@ -238,6 +211,32 @@ impl Daemon {
                     StartFailure::NotReady(failure)
                 })
             }
+        }
+    }
+
+    /// Starts the daemon again on the same configuration and data directory, on fresh ports
+    /// (after [`Daemon::signal`] `KILL`, say: what a supervisor does after a crash), and waits
+    /// until it is ready. Its log is appended to the same file.
+    pub(crate) fn restart(&mut self) {
+        if self.exited().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        let data_dir = self.dir().join("data");
+        self.sip = SocketAddr::new(self.sip.ip(), free_port_on(self.sip.ip(), true));
+        self.http = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port(false)));
+        self.grpc = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port(false)));
+        self.child = spawn_daemon(
+            &self.config,
+            self.sip,
+            self.http,
+            self.grpc,
+            &data_dir,
+            &self.log_path,
+        )
+        .unwrap_or_else(|e| panic!("restarting the daemon: {e:?}"));
+        if let Err(e) = self.wait_ready() {
+            panic!("the restarted daemon is not ready: {e}\n{}", self.log());
         }
     }
 
@@ -342,6 +341,50 @@ impl Drop for Daemon {
             eprintln!("--- switchboard log ({}) ---\n{}", self.sip, self.log());
         }
     }
+}
+
+/// Spawns the daemon binary with its log appended to `log_path`.
+fn spawn_daemon(
+    config: &Path,
+    sip: SocketAddr,
+    http: SocketAddr,
+    grpc: SocketAddr,
+    data_dir: &Path,
+    log_path: &Path,
+) -> Result<Child, StartFailure> {
+    let log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path)
+        .map_err(|e| StartFailure::NotReady(format!("opening the log file: {e}")))?;
+    let log_err = log
+        .try_clone()
+        .map_err(|e| StartFailure::NotReady(format!("cloning log file: {e}")))?;
+    Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--config")
+        .arg(config)
+        .arg("--sip-listen")
+        .arg(sip.to_string())
+        .arg("--grpc-listen")
+        .arg(grpc.to_string())
+        .arg("--http-listen")
+        .arg(http.to_string())
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_err)
+        .spawn()
+        .map_err(|e| {
+            StartFailure::NotReady(format!(
+                "spawning {}: {e}",
+                env!("CARGO_BIN_EXE_switchboard")
+            ))
+        })
 }
 
 /// Writes the demo configuration with each `(from, to)` text replacement applied (each must

@@ -435,6 +435,8 @@ pub(crate) struct Caller {
     /// SIP Call-ID.
     pub(crate) call_id: String,
     from_tag: String,
+    /// The caller's number (From user part; the CDR's src).
+    number: String,
     /// The daemon's tag, from its 200.
     pub(crate) to_tag: String,
     dnis: String,
@@ -450,6 +452,11 @@ impl Caller {
     /// Sends INVITE to `dnis` and waits for the daemon's final response. Returns the caller
     /// (not yet ACKed: call [`Caller::ack`]) or the refusing status code.
     pub(crate) fn dial(server: SocketAddr, dnis: &str) -> Result<Caller, u16> {
+        Self::dial_from(server, dnis, "5550100")
+    }
+
+    /// [`Caller::dial`] from the caller number `number`.
+    pub(crate) fn dial_from(server: SocketAddr, dnis: &str, number: &str) -> Result<Caller, u16> {
         let mut sip = SipSocket::bind(server);
         let rtp = UdpSocket::bind("127.0.0.1:0").expect("binding an RTP socket");
         let id = unique();
@@ -458,9 +465,9 @@ impl Caller {
         let body = sdp(sip.local, rtp.local_addr().expect("rtp addr").port());
         let invite = format!(
             "INVITE sip:{dnis}@{server} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-i-{id};rport\r\n\
-             Max-Forwards: 70\r\nFrom: \"Caller\" <sip:5550100@{local}>;tag={from_tag}\r\n\
+             Max-Forwards: 70\r\nFrom: \"Caller\" <sip:{number}@{local}>;tag={from_tag}\r\n\
              To: <sip:{dnis}@{server}>\r\nCall-ID: {call_id}\r\nCSeq: 1 INVITE\r\n\
-             Contact: <sip:5550100@{local}>\r\nContent-Type: application/sdp\r\n\
+             Contact: <sip:{number}@{local}>\r\nContent-Type: application/sdp\r\n\
              Content-Length: {}\r\n\r\n{body}",
             body.len(),
             local = sip.local
@@ -484,6 +491,7 @@ impl Caller {
             rtp,
             call_id,
             from_tag,
+            number: number.to_owned(),
             dnis: dnis.to_owned(),
             cseq: 1,
             reinvites: std::collections::BTreeMap::new(),
@@ -495,12 +503,13 @@ impl Caller {
         let server = self.sip.server;
         format!(
             "{method} {target} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bK-{branch};rport\r\n\
-             Max-Forwards: 70\r\nFrom: \"Caller\" <sip:5550100@{local}>;tag={from}\r\n\
+             Max-Forwards: 70\r\nFrom: \"Caller\" <sip:{number}@{local}>;tag={from}\r\n\
              To: <sip:{dnis}@{server}>;tag={to}\r\nCall-ID: {call_id}\r\nCSeq: {cseq} {method}\r\n\
-             Contact: <sip:5550100@{local}>\r\n{extra}Content-Length: {}\r\n\r\n{body}",
+             Contact: <sip:{number}@{local}>\r\n{extra}Content-Length: {}\r\n\r\n{body}",
             body.len(),
             target = self.remote_target,
             from = self.from_tag,
+            number = self.number,
             dnis = self.dnis,
             to = self.to_tag,
             call_id = self.call_id,
