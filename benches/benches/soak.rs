@@ -1,0 +1,765 @@
+//! Soak (issue 8, faults): mixed traffic against the daemon for a long time, printing the
+//! daemon's RSS, open file descriptors, data-directory size and call counts over time, then
+//! whether the counts in CDR, queue_log, journal and metrics agree.
+//!
+//! Traffic (all on loopback, real SIP from SIPp, real gRPC):
+//! * queue `support` (DNIS 201): SIPp callers at 0.8 call/s who are bridged to one of four
+//!   SIPp agents (1001–1004, answer and wait), put the agent on hold with a re-INVITE
+//!   `a=sendonly`, take the call back (`a=sendrecv`) and hang up (tests/sipp/soak_caller_hold.xml);
+//!   recorded;
+//! * queue `sales` (DNIS 202): SIPp callers at 1 call/s, answered by three agents (1006–1008)
+//!   who hang up after a second (agent_answer_hangup.xml), or by agent 1010 who blind-transfers
+//!   the customer back into `sales` with REFER (agent_soak_transfer.xml);
+//! * the API: every 200 ms agents 1005 and 1009 are set NOT_READY / READY, GetStatus and
+//!   GetJournalInfo are read.
+//!
+//! ```text
+//! cargo bench -p switchboard-benches --bench soak                       # 60 s
+//! SOAK_SECONDS=1800 cargo bench -p switchboard-benches --bench soak     # 30 min
+//! ```
+//! The daemon binary is `SOAK_DAEMON` if set, else `target/release/switchboard`, else
+//! `target/debug/switchboard` (build it first: `cargo build [--release] --bin switchboard`);
+//! the one used is printed. `cargo test -p switchboard-benches --bench soak` runs the same
+//! program from a debug build of the bench. `SOAK_KEEP=1` keeps the scratch directory (daemon
+//! log, data, SIPp screens and error logs).
+
+use std::fs::{self, File};
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use switchboard_api::pb;
+use tonic::metadata::MetadataValue;
+
+/// The demo configuration's API token.
+const DEMO_TOKEN: &str = "demo-token-change-me";
+/// Agents on queue `support` (answer, wait for the caller's BYE).
+const SUPPORT_AGENTS: [&str; 4] = ["1001", "1002", "1003", "1004"];
+/// Agents on queue `sales` (answer, hang up after a second).
+const SALES_AGENTS: [&str; 3] = ["1006", "1007", "1008"];
+/// An agent on queue `sales` who blind-transfers every call back to `sales` (REFER).
+const TRANSFER_AGENT: &str = "1010";
+/// Agents whose state the API flips.
+const API_AGENTS: [&str; 2] = ["1005", "1009"];
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("soak: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<(), String> {
+    let seconds: u64 = std::env::var("SOAK_SECONDS")
+        .ok()
+        .map(|v| v.parse().map_err(|e| format!("SOAK_SECONDS={v}: {e}")))
+        .transpose()?
+        .unwrap_or(60);
+    if Command::new("sipp").arg("-v").output().is_err() {
+        return Err("sipp is not installed (apt-get install sip-tester)".into());
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let bin = daemon_binary(&root)?;
+    let work = Scratch::new()?;
+    let config = write_config(&root, work.path())?;
+    let daemon = Daemon::start(&bin, &config, work.path())?;
+    println!(
+        "soak: {seconds} s of mixed traffic against {} (pid {})",
+        bin.display(),
+        daemon.child.id()
+    );
+
+    let mut agents = Vec::new();
+    for agent in SUPPORT_AGENTS {
+        agents.push(sipp_agent(
+            &root,
+            &daemon,
+            work.path(),
+            agent,
+            "agent_answer.xml",
+            seconds,
+        )?);
+    }
+    for agent in SALES_AGENTS {
+        agents.push(sipp_agent(
+            &root,
+            &daemon,
+            work.path(),
+            agent,
+            "agent_answer_hangup.xml",
+            seconds,
+        )?);
+    }
+    agents.push(sipp_agent(
+        &root,
+        &daemon,
+        work.path(),
+        TRANSFER_AGENT,
+        "agent_soak_transfer.xml",
+        seconds,
+    )?);
+    wait_registered(&daemon, SUPPORT_AGENTS.len() + SALES_AGENTS.len() + 1)?;
+
+    let api_calls = Arc::new(AtomicU64::new(0));
+    let api_errors = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let api = {
+        let (grpc, calls, errors, stop) = (
+            daemon.grpc,
+            api_calls.clone(),
+            api_errors.clone(),
+            stop.clone(),
+        );
+        std::thread::spawn(move || api_traffic(grpc, &calls, &errors, &stop))
+    };
+
+    let support_calls = ((seconds * 4) / 5).max(1);
+    let sales_calls = seconds.max(1);
+    let started = Instant::now();
+    let mut support = sipp_caller(
+        &root,
+        &daemon,
+        work.path(),
+        "support",
+        "soak_caller_hold.xml",
+        "201",
+        &["-r", "4", "-rp", "5000"],
+        support_calls,
+        seconds,
+    )?;
+    let mut sales = sipp_caller(
+        &root,
+        &daemon,
+        work.path(),
+        "sales",
+        "caller_until_bye.xml",
+        "202",
+        &["-r", "1"],
+        sales_calls,
+        seconds,
+    )?;
+
+    println!(
+        "{:>6} {:>9} {:>5} {:>10} {:>11} {:>6} {:>9} {:>8} {:>7} {:>6}",
+        "t_s", "rss_kib", "fds", "db_kib", "record_kib", "cdrs", "qlog", "journal", "ended", "api"
+    );
+    let interval = Duration::from_secs((seconds / 12).clamp(5, 60));
+    let mut samples = Vec::new();
+    let mut next = started;
+    let deadline = started + Duration::from_secs(seconds + 120);
+    loop {
+        if Instant::now() >= next {
+            let s = sample(&daemon, started, api_calls.load(Ordering::Relaxed));
+            println!("{s}");
+            samples.push(s);
+            next += interval;
+        }
+        let done = support.child.try_wait().ok().flatten().is_some()
+            && sales.child.try_wait().ok().flatten().is_some();
+        if done || Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Let the last calls' records land, then the final figures.
+    std::thread::sleep(Duration::from_secs(3));
+    stop.store(true, Ordering::Relaxed);
+    let _ = api.join();
+    let last = sample(&daemon, started, api_calls.load(Ordering::Relaxed));
+    println!("{last}");
+    support.stop();
+    sales.stop();
+    drop(agents);
+
+    let (s_ok, s_failed) = support.results();
+    let (b_ok, b_failed) = sales.results();
+    let queue_log = fs::read_to_string(daemon.data.join("queue_log")).unwrap_or_default();
+    let count = |event: &str| {
+        queue_log
+            .lines()
+            .filter(|l| l.split('|').nth(4) == Some(event))
+            .count()
+    };
+    let entered = count("ENTERQUEUE");
+    let closed = [
+        "COMPLETECALLER",
+        "COMPLETEAGENT",
+        "ABANDON",
+        "EXITWITHTIMEOUT",
+        "TRANSFER",
+    ]
+    .iter()
+    .map(|e| count(e))
+    .sum::<usize>();
+    let call_ended_events = journal_count(daemon.grpc, "CallEnded");
+    println!(
+        "\ncalls: support {s_ok} ok / {s_failed} failed (SIPp), sales {b_ok} ok / {b_failed} failed; \
+         API calls {} ({} errors)",
+        api_calls.load(Ordering::Relaxed),
+        api_errors.load(Ordering::Relaxed)
+    );
+    println!(
+        "counts: CDR rows {}, switchboard_calls_ended_total {}, CallEnded in the journal {}, \
+         SIPp calls {}; queue_log ENTERQUEUE {entered}, closing lines {closed}",
+        last.cdrs,
+        last.ended,
+        call_ended_events.map_or("?".into(), |n| n.to_string()),
+        s_ok + s_failed + b_ok + b_failed
+    );
+    let transfers = count("TRANSFER");
+    println!("transfers: {transfers} (each re-enters a queue: ENTERQUEUE = CDR rows + transfers)");
+    let agree = last.cdrs == last.ended
+        && call_ended_events == Some(last.cdrs)
+        && (entered - transfers) as u64 == last.cdrs
+        && closed == entered
+        && last.cdrs == s_ok + s_failed + b_ok + b_failed;
+    println!("counts agree: {agree}");
+    if let (Some(first), Some(quarter)) = (samples.first(), samples.get(samples.len() / 4)) {
+        println!(
+            "RSS {} KiB at start, {} KiB at a quarter, {} KiB at the end; fds {} / {} / {}",
+            first.rss_kib, quarter.rss_kib, last.rss_kib, first.fds, quarter.fds, last.fds
+        );
+    }
+    Ok(())
+}
+
+/// One line of figures.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    t: Duration,
+    rss_kib: u64,
+    fds: usize,
+    db_kib: u64,
+    record_kib: u64,
+    cdrs: u64,
+    queue_log: u64,
+    journal: u64,
+    ended: u64,
+    api: u64,
+}
+
+impl std::fmt::Display for Sample {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:>6} {:>9} {:>5} {:>10} {:>11} {:>6} {:>9} {:>8} {:>7} {:>6}",
+            self.t.as_secs(),
+            self.rss_kib,
+            self.fds,
+            self.db_kib,
+            self.record_kib,
+            self.cdrs,
+            self.queue_log,
+            self.journal,
+            self.ended,
+            self.api
+        )
+    }
+}
+
+fn sample(daemon: &Daemon, started: Instant, api: u64) -> Sample {
+    let pid = daemon.child.id();
+    let lines = |name: &str| {
+        fs::read_to_string(daemon.data.join(name))
+            .map(|t| t.lines().count() as u64)
+            .unwrap_or(0)
+    };
+    let metrics = http_get(daemon.http, "/metrics").unwrap_or_default();
+    Sample {
+        t: started.elapsed(),
+        rss_kib: fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("VmRSS:"))
+                    .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            })
+            .unwrap_or(0),
+        fds: fs::read_dir(format!("/proc/{pid}/fd"))
+            .map(|d| d.count())
+            .unwrap_or(0),
+        db_kib: dir_bytes(&daemon.data, &["recordings", "cdr"]) / 1024,
+        record_kib: dir_bytes(&daemon.data.join("recordings"), &[]) / 1024,
+        cdrs: lines("cdr/Master.csv"),
+        queue_log: lines("queue_log"),
+        journal: journal_head(daemon.grpc).unwrap_or(0),
+        ended: metric(&metrics, "switchboard_calls_ended_total"),
+        api,
+    }
+}
+
+/// Bytes of the regular files under `dir`, skipping top-level entries named in `skip`.
+fn dir_bytes(dir: &Path, skip: &[&str]) -> u64 {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter(|e| !skip.iter().any(|s| e.file_name() == *s))
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_bytes(&e.path(), &[]),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+/// The sum of a counter's samples (all label sets) in Prometheus text.
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .filter(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64
+}
+
+fn runtime() -> Option<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()
+}
+
+fn authorized<T>(message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    if let Ok(value) = MetadataValue::try_from(format!("Bearer {DEMO_TOKEN}")) {
+        request.metadata_mut().insert("authorization", value);
+    }
+    request.set_timeout(Duration::from_secs(5));
+    request
+}
+
+fn journal_head(grpc: SocketAddr) -> Option<u64> {
+    runtime()?.block_on(async {
+        let mut client =
+            pb::event_service_client::EventServiceClient::connect(format!("http://{grpc}"))
+                .await
+                .ok()?;
+        let info = client
+            .get_journal_info(authorized(pb::GetJournalInfoRequest::default()))
+            .await
+            .ok()?;
+        Some(info.into_inner().head_seq)
+    })
+}
+
+/// How many journaled events of `kind` there are (ListEvents, paged).
+fn journal_count(grpc: SocketAddr, kind: &str) -> Option<u64> {
+    runtime()?.block_on(async {
+        let mut client =
+            pb::event_service_client::EventServiceClient::connect(format!("http://{grpc}"))
+                .await
+                .ok()?;
+        let mut after = 0;
+        let mut count = 0;
+        loop {
+            let page = client
+                .list_events(authorized(pb::ListEventsRequest {
+                    after_seq: after,
+                    page_size: 1000,
+                    ..Default::default()
+                }))
+                .await
+                .ok()?
+                .into_inner();
+            if page.events.is_empty() {
+                return Some(count);
+            }
+            for e in &page.events {
+                after = after.max(e.seq);
+                if e.kind == kind {
+                    count += 1;
+                }
+            }
+        }
+    })
+}
+
+/// Flips [`API_AGENTS`] between NOT_READY and READY and reads the status, every 200 ms.
+fn api_traffic(grpc: SocketAddr, calls: &AtomicU64, errors: &AtomicU64, stop: &AtomicBool) {
+    let Some(rt) = runtime() else {
+        return;
+    };
+    rt.block_on(async {
+        let endpoint = format!("http://{grpc}");
+        let Ok(mut agents) =
+            pb::agent_service_client::AgentServiceClient::connect(endpoint.clone()).await
+        else {
+            return;
+        };
+        let Ok(mut admin) =
+            pb::admin_service_client::AdminServiceClient::connect(endpoint.clone()).await
+        else {
+            return;
+        };
+        let mut n: u64 = 0;
+        while !stop.load(Ordering::Relaxed) {
+            n += 1;
+            for agent in API_AGENTS {
+                let (state, reason) = if n.is_multiple_of(2) {
+                    (pb::AgentState::Ready, "")
+                } else {
+                    (pb::AgentState::NotReady, "break")
+                };
+                let request = pb::SetAgentStateRequest {
+                    request_id: format!("soak-{agent}-{n}"),
+                    agent: agent.into(),
+                    state: state as i32,
+                    reason_code: reason.into(),
+                    ..Default::default()
+                };
+                // Counted as a call whatever the answer: the reply needs engine reads some
+                // builds lack; the state change itself shows in the journal.
+                let _ = agents.set_agent_state(authorized(request)).await;
+                calls.fetch_add(1, Ordering::Relaxed);
+            }
+            match admin.get_status(authorized(pb::GetStatusRequest {})).await {
+                Ok(_) => calls.fetch_add(1, Ordering::Relaxed),
+                Err(_) => errors.fetch_add(1, Ordering::Relaxed),
+            };
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    });
+}
+
+fn daemon_binary(root: &Path) -> Result<PathBuf, String> {
+    if let Ok(path) = std::env::var("SOAK_DAEMON") {
+        return Ok(PathBuf::from(path));
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("target"));
+    ["release", "debug"]
+        .iter()
+        .map(|profile| target.join(profile).join("switchboard"))
+        .find(|p| p.is_file())
+        .ok_or_else(|| {
+            format!(
+                "no daemon under {}/{{release,debug}}: cargo build --release --bin switchboard, or set SOAK_DAEMON",
+                target.display()
+            )
+        })
+}
+
+/// The demo configuration for the soak: agents 1001–1005 in `support` only, 1006–1010 in
+/// `sales` only, 1 s wrap-up, no survey (SIPp callers send no digit),
+/// `support` recorded, `sales` not, no OPTIONS keep-alives (the SIPp agents' out-of-call
+/// scenarios expect INVITEs only).
+fn write_config(root: &Path, work: &Path) -> Result<PathBuf, String> {
+    let demo = root.join("config/switchboard.toml");
+    let mut text =
+        fs::read_to_string(&demo).map_err(|e| format!("reading {}: {e}", demo.display()))?;
+    for (from, to) in [
+        (
+            "keepalive_interval_seconds = 30",
+            "keepalive_interval_seconds = 0",
+        ),
+        (
+            "wrap_up_seconds = 5\nrecord = true\nsurvey = true",
+            "wrap_up_seconds = 1\nrecord = true\nsurvey = false",
+        ),
+        (
+            "requirement = \"sales >= 1\"\nwrap_up_seconds = 5\nrecord = true",
+            "requirement = \"sales >= 1\"\nwrap_up_seconds = 1\nrecord = false",
+        ),
+    ] {
+        if !text.contains(from) {
+            return Err(format!("the demo configuration has no {from:?}"));
+        }
+        text = text.replacen(from, to, 1);
+    }
+    // One queue per agent group, so each agent's scripted behaviour meets the callers it was
+    // written for (a sales agent hangs up; a support caller hangs up itself).
+    for (from, to) in [
+        (
+            "skills = { support = 5, sales = 2 }",
+            "skills = { support = 5 }",
+        ),
+        (
+            "skills = { sales = 5, support = 1 }",
+            "skills = { sales = 5 }",
+        ),
+    ] {
+        if !text.contains(from) {
+            return Err(format!("the demo configuration has no {from:?}"));
+        }
+        text = text.replace(from, to);
+    }
+    for sub in ["ivr", "prompts"] {
+        std::os::unix::fs::symlink(root.join("config").join(sub), work.join(sub))
+            .map_err(|e| format!("linking {sub}: {e}"))?;
+    }
+    let path = work.join("switchboard.toml");
+    fs::write(&path, text).map_err(|e| format!("writing {}: {e}", path.display()))?;
+    Ok(path)
+}
+
+/// The daemon, killed and reaped on drop.
+struct Daemon {
+    child: Child,
+    sip: SocketAddr,
+    http: SocketAddr,
+    grpc: SocketAddr,
+    data: PathBuf,
+}
+
+impl Daemon {
+    fn start(bin: &Path, config: &Path, work: &Path) -> Result<Self, String> {
+        let sip = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port(true)?));
+        let http = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port(false)?));
+        let grpc = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port(false)?));
+        let data = work.join("data");
+        fs::create_dir_all(&data).map_err(|e| format!("creating {}: {e}", data.display()))?;
+        let log = File::create(work.join("switchboard.log")).map_err(|e| e.to_string())?;
+        let child = Command::new(bin)
+            .arg("--config")
+            .arg(config)
+            .args(["--sip-listen", &sip.to_string()])
+            .args(["--grpc-listen", &grpc.to_string()])
+            .args(["--http-listen", &http.to_string()])
+            .arg("--data-dir")
+            .arg(&data)
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| format!("starting {}: {e}", bin.display()))?;
+        let mut daemon = Self {
+            child,
+            sip,
+            http,
+            grpc,
+            data,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = daemon.child.try_wait() {
+                return Err(format!("the daemon exited with {status}"));
+            }
+            if http_get(http, "/healthz").is_some_and(|b| b.trim() == "ok") {
+                return Ok(daemon);
+            }
+            if Instant::now() >= deadline {
+                return Err("the daemon's /healthz did not answer within 30 s".into());
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_registered(daemon: &Daemon, n: usize) -> Result<(), String> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let metrics = http_get(daemon.http, "/metrics").unwrap_or_default();
+        if metric(&metrics, "switchboard_agents_registered") >= n as u64 {
+            return Ok(());
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("{n} agents did not register within 20 s"));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A SIPp process killed and reaped on drop; its screen kept for the final counts.
+struct Sipp {
+    child: Child,
+    screen: PathBuf,
+}
+
+impl Sipp {
+    /// Asks SIPp to stop (SIGUSR1 makes it quit after its calls end; we only wait 10 s).
+    fn stop(&mut self) {
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = Command::new("kill")
+                .args(["-USR1", &self.child.id().to_string()])
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while self.child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+
+    /// (successful, failed) calls from SIPp's final screen.
+    fn results(&self) -> (u64, u64) {
+        let screen = fs::read_to_string(&self.screen).unwrap_or_default();
+        let last = |name: &str| {
+            screen
+                .lines()
+                .filter(|l| l.trim_start().starts_with(name))
+                .filter_map(|l| l.rsplit('|').next()?.trim().parse().ok())
+                .next_back()
+                .unwrap_or(0)
+        };
+        (last("Successful call"), last("Failed call"))
+    }
+}
+
+impl Drop for Sipp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn sipp_agent(
+    root: &Path,
+    daemon: &Daemon,
+    work: &Path,
+    agent: &str,
+    answer: &str,
+    seconds: u64,
+) -> Result<Sipp, String> {
+    let port = free_port(true)?.to_string();
+    let stay_ms = ((seconds + 180) * 1000).to_string();
+    let screen = work.join(format!("agent-{agent}.txt"));
+    let out = File::create(&screen).map_err(|e| e.to_string())?;
+    let child = Command::new("sipp")
+        .arg(daemon.sip.to_string())
+        .arg("-sf")
+        .arg(root.join("tests/sipp/soak_agent_register.xml"))
+        .arg("-oocsf")
+        .arg(root.join("tests/sipp").join(answer))
+        .args(["-t", "u1", "-i", "127.0.0.1", "-p", &port])
+        .args(["-s", agent, "-au", agent, "-ap", "secret", "-m", "1"])
+        .args(["-d", &stay_ms, "-nostdin"])
+        .current_dir(work)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("spawning an agent's sipp: {e}"))?;
+    Ok(Sipp { child, screen })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn sipp_caller(
+    root: &Path,
+    daemon: &Daemon,
+    work: &Path,
+    label: &str,
+    scenario: &str,
+    dnis: &str,
+    rate: &[&str],
+    calls: u64,
+    seconds: u64,
+) -> Result<Sipp, String> {
+    let port = free_port(true)?.to_string();
+    let screen = work.join(format!("callers-{label}.txt"));
+    let out = File::create(&screen).map_err(|e| e.to_string())?;
+    let timeout = format!("{}s", seconds + 120);
+    let child = Command::new("sipp")
+        .arg(daemon.sip.to_string())
+        .arg("-sf")
+        .arg(root.join("tests/sipp").join(scenario))
+        .args(["-t", "u1", "-i", "127.0.0.1", "-p", &port, "-s", dnis])
+        .args(rate)
+        .args(["-m", &calls.to_string(), "-l", "40"])
+        .args([
+            "-timeout",
+            &timeout,
+            "-nostdin",
+            "-max_retrans",
+            "5",
+            "-trace_err",
+        ])
+        .current_dir(work)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("spawning the callers' sipp: {e}"))?;
+    Ok(Sipp { child, screen })
+}
+
+fn http_get(addr: SocketAddr, path: &str) -> Option<String> {
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut raw = String::new();
+    let _ = stream.read_to_string(&mut raw);
+    let (head, body) = raw.split_once("\r\n\r\n")?;
+    if head.split_whitespace().nth(1) != Some("200") {
+        return None;
+    }
+    // Small bodies; a chunked one is joined without its size lines.
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        let mut out = String::new();
+        let mut rest = body;
+        while let Some((size, after)) = rest.split_once("\r\n") {
+            let size = usize::from_str_radix(size.trim(), 16).ok()?;
+            if size == 0 || after.len() < size {
+                break;
+            }
+            out.push_str(after.get(..size)?);
+            rest = after.get(size..)?.trim_start_matches("\r\n");
+        }
+        return Some(out);
+    }
+    Some(body.to_owned())
+}
+
+fn free_port(udp_too: bool) -> Result<u16, String> {
+    for _ in 0..100 {
+        let Ok(tcp) = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)) else {
+            continue;
+        };
+        let Ok(port) = tcp.local_addr().map(|a| a.port()) else {
+            continue;
+        };
+        if !udp_too || UdpSocket::bind((Ipv4Addr::LOCALHOST, port)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err("no free loopback port".into())
+}
+
+/// A scratch directory removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Result<Self, String> {
+        let path = std::env::temp_dir().join(format!("switchboard-soak-{}", std::process::id()));
+        fs::create_dir_all(&path).map_err(|e| format!("creating {}: {e}", path.display()))?;
+        Ok(Self(path))
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if std::env::var_os("SOAK_KEEP").is_some() {
+            println!("soak: kept {}", self.0.display());
+        } else {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+}
