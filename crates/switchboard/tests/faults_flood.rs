@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::phone::{AgentPhone, Caller, Msg, RtpCounter, RtpSender, rss_kib};
-use common::{Daemon, ScratchDir, config_with};
+use common::{Daemon, ScratchDir, config_with, wait_no_calls};
 
 const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 const WAIT: Duration = Duration::from_secs(10);
@@ -392,7 +392,7 @@ fn invite_flood_gets_503_with_retry_after_while_a_bridged_call_keeps_its_media()
     // The established call ends normally in the middle of the flood: its media measured
     // until then, its BYE answered (resent every 500 ms like any UAC) and passed to the agent.
     // (The sleep paces the scenario; nothing waits on it.)
-    std::thread::sleep(Duration::from_millis(seconds * 1000 / 2));
+    std::thread::sleep(Duration::from_millis(seconds * 1000 * 3 / 5));
     let (mut expected, mut lost) = (0, 0);
     for call in &mut established {
         let (e, l) = call.stop_media();
@@ -498,4 +498,6 @@ fn invite_flood_gets_503_with_retry_after_while_a_bridged_call_keeps_its_media()
     assert_eq!(next.hang_up(), 200);
     let bye = agent.sip.expect_request("BYE", WAIT);
     agent.sip.reply(&bye, 200, "OK", None, None);
+    // No call leaked from the flood: every answered attempt was hung up and is gone.
+    wait_no_calls(&daemon, WAIT);
 }

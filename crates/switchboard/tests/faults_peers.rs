@@ -10,7 +10,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
 use common::phone::{AgentPhone, Caller, Msg, RtpCounter, RtpSender, rss_kib};
-use common::{Daemon, ScratchDir, config_with};
+use common::{Daemon, ScratchDir, config_with, wait_no_calls};
 
 /// The `sales` queue (DNIS 202) with a 1 s wrap-up and a 3 s ring timeout.
 const SALES: (&str, &str) = (
@@ -108,6 +108,7 @@ fn agent_that_vanishes_mid_call_is_released_by_media_inactivity_and_rung_for_the
     next_call_reaches(&daemon, &mut agent, "back");
     let (cdr, _) = daemon.records(2, WAIT);
     assert_eq!(cdr.lines().count(), 2, "{cdr}");
+    wait_no_calls(&daemon, WAIT);
 }
 
 #[test]
@@ -143,6 +144,7 @@ fn our_200_never_acked_is_retransmitted_then_bye_after_64_t1_and_the_call_is_clo
     let mut agent = AgentPhone::register(daemon.sip, "1006", "secret");
     next_call_reaches(&daemon, &mut agent, "after");
     daemon.records(2, WAIT);
+    wait_no_calls(&daemon, WAIT);
 }
 
 #[test]
@@ -203,6 +205,7 @@ fn agent_answering_twice_with_two_to_tags_keeps_the_first_dialog_and_byes_the_se
     assert!(cdr.contains("\"ANSWERED\""), "{cdr}");
 
     next_call_reaches(&daemon, &mut agent, "again");
+    wait_no_calls(&daemon, WAIT);
 }
 
 #[test]
@@ -286,4 +289,5 @@ fn re_invite_storm_from_the_caller_is_answered_bounded_and_the_call_survives() {
     let (cdr, _) = daemon.records(1, WAIT);
     assert_eq!(cdr.lines().count(), 1, "{cdr}");
     next_call_reaches(&daemon, &mut agent, "after-storm");
+    wait_no_calls(&daemon, WAIT);
 }

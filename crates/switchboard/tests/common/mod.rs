@@ -429,3 +429,43 @@ pub(crate) fn tail(text: &str, max: usize) -> &str {
     }
     text.get(start..).unwrap_or_default()
 }
+
+/// The daemon's GetStatus over gRPC with the demo token (`None` when it cannot be read).
+pub(crate) fn server_status(daemon: &Daemon) -> Option<switchboard_api::pb::ServerStatus> {
+    use switchboard_api::pb;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
+    rt.block_on(async {
+        let mut admin = pb::admin_service_client::AdminServiceClient::connect(format!(
+            "http://{}",
+            daemon.grpc
+        ))
+        .await
+        .ok()?;
+        let mut request = tonic::Request::new(pb::GetStatusRequest {});
+        let token = tonic::metadata::MetadataValue::try_from("Bearer demo-token-change-me").ok()?;
+        request.metadata_mut().insert("authorization", token);
+        request.set_timeout(Duration::from_secs(5));
+        Some(admin.get_status(request).await.ok()?.into_inner())
+    })
+}
+
+/// Waits up to `limit` until the engine holds no call (GetStatus `active_calls` 0): nothing
+/// leaked once every peer is done.
+pub(crate) fn wait_no_calls(daemon: &Daemon, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let status = server_status(daemon);
+        if status.as_ref().is_some_and(|s| s.active_calls == 0) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "calls still held after {limit:?}: {status:?}\n{}",
+            tail(&daemon.log(), 4000)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
