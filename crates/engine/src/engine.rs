@@ -132,6 +132,10 @@ pub struct Engine {
     pub(crate) caller_invites: HashMap<TransactionId, u128>,
     /// The 200 for a caller's BYE, held until the call's CDR is committed (by call).
     pub(crate) caller_byes: HashMap<u128, (TransactionId, Response)>,
+    /// Agents set NotReady because *our* media ports ran out while offering them a call, with
+    /// when to make them Ready again and the state that retry expects (see
+    /// `Engine::media_retries`).
+    pub(crate) media_retries: HashMap<String, (Instant, switchboard_acd::AgentState)>,
     /// A connected call's COMPLETECALLER/COMPLETEAGENT line, written with its CDR.
     pub(crate) pending: HashMap<u128, switchboard_store::QueueLogLine>,
     /// Overload warnings are rate-limited (one a second, with the count in between): a flood
@@ -249,6 +253,7 @@ impl Engine {
             pending: HashMap::new(),
             caller_invites: HashMap::new(),
             caller_byes: HashMap::new(),
+            media_retries: HashMap::new(),
             overload_log: OverloadLog::default(),
         })
     }
@@ -321,6 +326,7 @@ impl Engine {
         self.router.handle_timeout(now);
         self.ivr_timeouts(now);
         self.session_timeouts(now);
+        self.media_retries(now);
         self.drain(now);
     }
 
@@ -337,6 +343,7 @@ impl Engine {
             self.router.poll_timeout(),
             self.ivr_deadline(),
             self.session_deadline(),
+            self.media_retries.values().map(|(at, _)| *at).min(),
         ]
         .into_iter()
         .flatten()

@@ -262,6 +262,58 @@ fn caller_bye_is_answered_only_after_the_cdr_is_committed() {
     );
 }
 
+/// Legs while `left` allows: our media port pool, drained by the test.
+struct LimitedLegs {
+    next: u64,
+    left: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl LegAllocator for LimitedLegs {
+    fn create_leg(&mut self, _near: Option<LegId>) -> Option<(LegId, SocketAddr)> {
+        use std::sync::atomic::Ordering;
+        self.left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .ok()?;
+        self.next += 1;
+        let port = 30000 + 2 * u16::try_from(self.next).ok()?;
+        Some((LegId(self.next), SocketAddr::from(([127, 0, 0, 1], port))))
+    }
+}
+
+#[test]
+fn agent_whose_offer_failed_for_want_of_our_media_ports_is_ready_again_and_gets_the_call() {
+    let left = Arc::new(std::sync::atomic::AtomicUsize::new(1));
+    let config =
+        switchboard_config::parse(&CONFIG.replace("STRATEGY", "linear"), Path::new("t.toml"))
+            .unwrap();
+    let mut h = Harness::new("linear");
+    h.engine = Engine::new(
+        Arc::new(config),
+        HashMap::new(),
+        EngineOptions::default(),
+        Box::new(LimitedLegs {
+            next: 0,
+            left: left.clone(),
+        }),
+        h.now,
+        SystemTime::UNIX_EPOCH,
+    )
+    .unwrap();
+    h.register("1001", 1);
+    // The caller's leg takes the last port; the agent's leg cannot be made.
+    h.trunk_invite("201", "ports");
+    assert!(h.last_request_to(phone(1).remote, Method::Invite).is_none());
+    assert!(matches!(h.agent_state("1001"), AgentState::NotReady(_)));
+    // Ports are free again: the agent is not left NotReady for good; the call reaches it.
+    left.store(10, std::sync::atomic::Ordering::Relaxed);
+    h.advance(Duration::from_secs(3));
+    assert!(
+        h.last_request_to(phone(1).remote, Method::Invite).is_some(),
+        "the waiting call is offered again"
+    );
+    assert!(matches!(h.agent_state("1001"), AgentState::Reserved { .. }));
+}
+
 #[test]
 fn unknown_dnis_gets_404_and_no_call() {
     let mut h = Harness::new("linear");
