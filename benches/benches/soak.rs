@@ -3,7 +3,8 @@
 //! whether the counts in CDR, queue_log, journal and metrics agree.
 //!
 //! Traffic (all on loopback, real SIP from SIPp, real gRPC):
-//! * queue `support` (DNIS 201): SIPp callers at 0.8 call/s who are bridged to one of four
+//! * queue `support` (DNIS 201): SIPp callers at 0.6 call/s (below the four agents' ~0.7
+//!   calls/s, so the queue does not grow) who are bridged to one of four
 //!   SIPp agents (1001–1004, answer and wait), put the agent on hold with a re-INVITE
 //!   `a=sendonly`, take the call back (`a=sendrecv`) and hang up (tests/sipp/soak_caller_hold.xml);
 //!   recorded;
@@ -120,7 +121,7 @@ fn run() -> Result<(), String> {
         std::thread::spawn(move || api_traffic(grpc, &calls, &errors, &stop))
     };
 
-    let support_calls = ((seconds * 4) / 5).max(1);
+    let support_calls = ((seconds * 3) / 5).max(1);
     let sales_calls = seconds.max(1);
     let started = Instant::now();
     let mut support = sipp_caller(
@@ -130,7 +131,7 @@ fn run() -> Result<(), String> {
         "support",
         "soak_caller_hold.xml",
         "201",
-        &["-r", "4", "-rp", "5000"],
+        &["-r", "3", "-rp", "5000"],
         support_calls,
         seconds,
     )?;
@@ -463,6 +464,10 @@ fn write_config(root: &Path, work: &Path) -> Result<PathBuf, String> {
             "keepalive_interval_seconds = 30",
             "keepalive_interval_seconds = 0",
         ),
+        // Media ports of its own: the tests and other daemons on this machine use the demo's
+        // 20000-29999 on the same loopback address.
+        ("rtp_port_min = 20000", "rtp_port_min = 12000"),
+        ("rtp_port_max = 29999", "rtp_port_max = 17999"),
         (
             "wrap_up_seconds = 5\nrecord = true\nsurvey = true",
             "wrap_up_seconds = 1\nrecord = true\nsurvey = false",
