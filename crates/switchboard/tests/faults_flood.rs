@@ -16,7 +16,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::phone::{AgentPhone, Caller, Msg, RtpCounter, RtpSender, rss_kib};
+use common::phone::{AgentPhone, Caller, Msg};
+use common::rtp::{RtpCounter, RtpSender, rss_kib};
 use common::{Daemon, ScratchDir, config_with, wait_no_calls};
 
 const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);

@@ -9,7 +9,8 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
-use common::phone::{AgentPhone, Caller, Msg, RtpCounter, RtpSender, rss_kib};
+use common::phone::{AgentPhone, Caller, Msg};
+use common::rtp::{RtpCounter, RtpSender, rss_kib};
 use common::{Daemon, ScratchDir, config_with, wait_no_calls};
 
 /// The `sales` queue (DNIS 202) with a 1 s wrap-up and a 3 s ring timeout.

@@ -10,7 +10,8 @@ use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use common::Daemon;
-use common::phone::{AgentPhone, Caller, rss_kib};
+use common::phone::{AgentPhone, Caller};
+use common::rtp::rss_kib;
 use common::wire::{http_get, options_ping};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -125,7 +126,7 @@ mod grpc {
     use tonic::transport::Channel;
 
     use super::common::Daemon;
-    use super::common::phone::rss_kib;
+    use super::common::rtp::rss_kib;
 
     /// The demo configuration's token (config/switchboard.toml `[[api.token]]`).
     const DEMO_TOKEN: &str = "demo-token-change-me";

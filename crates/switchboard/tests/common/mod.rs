@@ -9,6 +9,7 @@
 
 pub(crate) mod netns;
 pub(crate) mod phone;
+pub(crate) mod rtp;
 pub(crate) mod sipp;
 pub(crate) mod wire;
 
