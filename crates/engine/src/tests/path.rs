@@ -315,6 +315,36 @@ fn agent_whose_offer_failed_for_want_of_our_media_ports_is_ready_again_and_gets_
 }
 
 #[test]
+fn nothing_is_held_per_call_once_calls_end_and_their_transactions_time_out() {
+    let mut h = Harness::new("longest-idle");
+    h.register("1001", 1);
+    for i in 0..3 {
+        let id = format!("held{i}");
+        h.trunk_invite("201", &id);
+        h.trunk_in_dialog(&id, "ACK", 1);
+        h.phone_answers(1, 200, "OK");
+        h.trunk_in_dialog(&id, "BYE", 2);
+        h.advance(Duration::from_secs(10)); // past the wrap-up
+    }
+    // Past Timer F / Timer J / Timer K (64·T1): every transaction is gone too.
+    h.advance(Duration::from_secs(64));
+    let e = &h.engine;
+    let held = [
+        ("calls", e.calls.len()),
+        ("agent_legs", e.agent_legs.len()),
+        ("client_tx", e.client_tx.len()),
+        ("dialogs", e.dialogs.len()),
+        ("tickets", e.tickets.len()),
+        ("caller_invites", e.caller_invites.len()),
+        ("caller_byes", e.caller_byes.len()),
+        ("pending", e.pending.len()),
+        ("media_retries", e.media_retries.len()),
+        ("transactions", e.layer.len()),
+    ];
+    assert!(held.iter().all(|(_, n)| *n == 0), "{held:?}");
+}
+
+#[test]
 fn unknown_dnis_gets_404_and_no_call() {
     let mut h = Harness::new("linear");
     h.trunk_invite("999", "h");
