@@ -18,6 +18,10 @@ use crate::engine::{AfterCommit, ClientPurpose, DialogOwner, Engine};
 use crate::events;
 use crate::output::MediaCommand;
 
+/// How long an agent stays NotReady after an offer failed for want of a media port on our
+/// side before it is made Ready again (and offered the waiting call if ports are free by then).
+const MEDIA_RETRY: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl Engine {
     pub(crate) fn on_decision(&mut self, now: Instant, decision: Decision) {
         match decision {
@@ -138,6 +142,35 @@ impl Engine {
         }
     }
 
+    /// Makes agents set NotReady by a media-port shortage Ready again once their retry is due,
+    /// if nothing else changed their state meanwhile (a supervisor, a logout, a registration
+    /// lost).
+    pub(crate) fn media_retries(&mut self, now: Instant) {
+        let due: Vec<(String, switchboard_acd::AgentState)> = self
+            .media_retries
+            .iter()
+            .filter(|(_, (at, _))| *at <= now)
+            .map(|(agent, (_, state))| (agent.clone(), state.clone()))
+            .collect();
+        for (agent, expected) in due {
+            self.media_retries.remove(&agent);
+            if self
+                .router
+                .agent(&agent)
+                .is_some_and(|v| v.state == expected)
+            {
+                tracing::info!(%agent, "agent Ready again after a media-port shortage");
+                self.route(
+                    now,
+                    RouterInput::AgentState {
+                        agent: agent.as_str().into(),
+                        state: switchboard_acd::RequestedState::Ready,
+                    },
+                );
+            }
+        }
+    }
+
     /// Issue 6 §4: journal the screen-pop, then (after the commit) INVITE the phone.
     fn on_offer(&mut self, now: Instant, offer: Offer) {
         let call_id = offer.call.0;
@@ -153,7 +186,17 @@ impl Engine {
         };
         let near = Some(call.caller.leg);
         let Some((leg, rtp)) = self.legs.create_leg(near) else {
+            // Our own RTP ports ran out (a flood, or another process holding the range): the
+            // router sets the agent NotReady as for a phone that failed, which would keep it
+            // out of service for good; the phone is not at fault, so it is made Ready again
+            // after MEDIA_RETRY unless its state changed meanwhile.
             self.route(now, RouterInput::OfferFailed { offer: offer.offer });
+            if let Some(view) = self.router.agent(offer.agent.as_str()) {
+                self.media_retries.insert(
+                    offer.agent.as_str().to_string(),
+                    (now + MEDIA_RETRY, view.state),
+                );
+            }
             return;
         };
         let wall = self.wall(now);
@@ -462,6 +505,10 @@ impl Engine {
         };
         let peer = leg.peer;
         let retransmission = leg.dialog.is_some();
+        // A 2xx with another to-tag than the dialog we kept: a second dialog (a forking proxy
+        // in front of the phone, or a phone that answers twice). RFC 3261 §13.2.2.4: ACK it,
+        // then end it with BYE, as we never use it.
+        let other_dialog = leg.dialog.as_ref().is_some_and(|d| d.id() != dialog.id());
         let standing = leg.state == AgentLegState::Ringing;
         let answer = SessionDescription::parse(&response.body)
             .ok()
@@ -470,6 +517,14 @@ impl Engine {
         // Every 2xx is ACKed (§13.2.2.4), a retransmitted one again.
         let ack = dialog.ack(&via_for(peer), &mut self.rng);
         self.send_ack(now, peer, ack);
+        if other_dialog {
+            let mut extra = dialog;
+            tracing::info!(dialog = ?extra.id(), "second dialog from an agent's INVITE: BYE");
+            let bye = extra.bye(&via_for(peer), &mut self.rng);
+            extra.terminate();
+            self.send_request(now, peer, bye, ClientPurpose::Bye);
+            return;
+        }
         if retransmission {
             return;
         }

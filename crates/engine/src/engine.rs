@@ -93,8 +93,15 @@ pub(crate) enum AfterCommit {
     Nothing,
     /// `AgentAlerting` is durable: send the agent INVITE.
     SendAgentInvite(OfferId),
-    /// The CDR is durable: free the call's media.
-    ReleaseLegs(Vec<LegId>),
+    /// The CDR is durable: free the call's media, and answer the caller's BYE if it ended
+    /// the call (the 200 waits for the commit, so a crash between the two cannot turn a call
+    /// the caller saw end into one closed `restart`).
+    ReleaseLegs {
+        /// The call's media legs.
+        legs: Vec<LegId>,
+        /// The BYE transaction and its 200.
+        bye: Option<(TransactionId, Response)>,
+    },
 }
 
 /// The call engine core. See the module docs.
@@ -123,6 +130,12 @@ pub struct Engine {
     pub(crate) registered: HashSet<String>,
     /// Caller INVITE server transactions whose 2xx awaits its ACK.
     pub(crate) caller_invites: HashMap<TransactionId, u128>,
+    /// The 200 for a caller's BYE, held until the call's CDR is committed (by call).
+    pub(crate) caller_byes: HashMap<u128, (TransactionId, Response)>,
+    /// Agents set NotReady because *our* media ports ran out while offering them a call, with
+    /// when to make them Ready again and the state that retry expects (see
+    /// `Engine::media_retries`).
+    pub(crate) media_retries: HashMap<String, (Instant, switchboard_acd::AgentState)>,
     /// A connected call's COMPLETECALLER/COMPLETEAGENT line, written with its CDR.
     pub(crate) pending: HashMap<u128, switchboard_store::QueueLogLine>,
     /// Overload warnings are rate-limited (one a second, with the count in between): a flood
@@ -239,6 +252,8 @@ impl Engine {
             registered: HashSet::new(),
             pending: HashMap::new(),
             caller_invites: HashMap::new(),
+            caller_byes: HashMap::new(),
+            media_retries: HashMap::new(),
             overload_log: OverloadLog::default(),
         })
     }
@@ -282,9 +297,12 @@ impl Engine {
                     self.offer_failed(now, offer);
                 }
             }
-            Some(AfterCommit::ReleaseLegs(legs)) => {
+            Some(AfterCommit::ReleaseLegs { legs, bye }) => {
                 if !ok {
                     tracing::error!("a CDR write failed; releasing the call's media anyway");
+                }
+                if let Some((id, response)) = bye {
+                    self.respond(now, id, response);
                 }
                 for leg in legs {
                     self.outputs
@@ -308,6 +326,7 @@ impl Engine {
         self.router.handle_timeout(now);
         self.ivr_timeouts(now);
         self.session_timeouts(now);
+        self.media_retries(now);
         self.drain(now);
     }
 
@@ -324,6 +343,7 @@ impl Engine {
             self.router.poll_timeout(),
             self.ivr_deadline(),
             self.session_deadline(),
+            self.media_retries.values().map(|(at, _)| *at).min(),
         ]
         .into_iter()
         .flatten()

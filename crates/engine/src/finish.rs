@@ -135,13 +135,17 @@ impl Engine {
         };
         tracing::info!(call = %call.text_id, side = ending.side.as_str(), reason, "call ended");
         metrics::counter!("switchboard_calls_ended_total").increment(1);
+        let bye = self.caller_byes.remove(&call_id);
         self.store(
             WriteOp::FinishCall {
                 cdr: Box::new(cdr),
                 queue_log: lines,
                 events: vec![event],
             },
-            AfterCommit::ReleaseLegs(vec![call.caller.leg]),
+            AfterCommit::ReleaseLegs {
+                legs: vec![call.caller.leg],
+                bye,
+            },
         );
     }
 

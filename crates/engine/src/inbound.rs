@@ -363,17 +363,28 @@ impl Engine {
             Method::Bye => {
                 let response =
                     switchboard_sip::message::response_to(&request, StatusCode::OK, None);
-                self.respond(now, id, response);
                 match owner {
-                    DialogOwner::Caller(call) => self.end_call(
-                        now,
-                        call,
-                        Ending {
-                            side: HangupSide::Caller,
-                            reason: "normal",
-                        },
-                    ),
-                    DialogOwner::Agent(offer) => self.agent_hung_up(now, offer),
+                    DialogOwner::Caller(call) => {
+                        // Answered once the CDR is committed (AfterCommit::ReleaseLegs); the
+                        // layer absorbs the BYE's retransmissions meanwhile (§17.2.2).
+                        self.caller_byes.insert(call, (id, response));
+                        self.end_call(
+                            now,
+                            call,
+                            Ending {
+                                side: HangupSide::Caller,
+                                reason: "normal",
+                            },
+                        );
+                        // A call that wrote no CDR now (already ending) is answered at once.
+                        if let Some((id, response)) = self.caller_byes.remove(&call) {
+                            self.respond(now, id, response);
+                        }
+                    }
+                    DialogOwner::Agent(offer) => {
+                        self.respond(now, id, response);
+                        self.agent_hung_up(now, offer);
+                    }
                 }
             }
             Method::Invite => {

@@ -185,7 +185,10 @@ impl Harness {
                         self.sent.push((peer.remote, msg));
                     }
                     Output::Store { ticket, op } => {
-                        if let WriteOp::Append(events) | WriteOp::Record { events, .. } = &op {
+                        if let WriteOp::Append(events)
+                        | WriteOp::Record { events, .. }
+                        | WriteOp::FinishCall { events, .. } = &op
+                        {
                             for e in events {
                                 self.log.push(format!("store:{}", e.kind));
                             }
@@ -364,6 +367,11 @@ impl Harness {
 
     /// The phone's response to the engine's INVITE.
     fn phone_answers(&mut self, n: u16, code: u16, reason: &str) {
+        self.phone_answers_tagged(n, code, reason, &format!("ph{n}"));
+    }
+
+    /// The phone's response to the engine's INVITE, under its own `to_tag`.
+    fn phone_answers_tagged(&mut self, n: u16, code: u16, reason: &str, to_tag: &str) {
         let peer = phone(n);
         let invite = self
             .last_request_to(peer.remote, Method::Invite)
@@ -379,7 +387,7 @@ impl Harness {
                 }
                 rsip::Header::To(to) => {
                     text.push_str(&format!(
-                        "To: {};tag=ph{n}\r\n",
+                        "To: {};tag={to_tag}\r\n",
                         rsip::headers::UntypedHeader::value(to)
                     ));
                 }

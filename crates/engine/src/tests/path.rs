@@ -207,6 +207,144 @@ fn ring_all_second_answer_gets_ack_and_bye() {
 }
 
 #[test]
+fn phone_answering_twice_with_two_to_tags_keeps_the_first_dialog_and_byes_the_second() {
+    let mut h = Harness::new("linear");
+    h.register("1001", 1);
+    h.trunk_invite("201", "two");
+    h.phone_answers(1, 180, "Ringing");
+    h.phone_answers(1, 200, "OK");
+    h.phone_answers_tagged(1, 200, "OK", "other");
+    h.phone_answers(1, 200, "OK"); // the first 200, retransmitted
+    let to_tags = |method: Method| -> Vec<String> {
+        h.sent_to(phone(1).remote)
+            .into_iter()
+            .filter_map(|m| match m {
+                SipMessage::Request(r) if r.method == method => r
+                    .headers
+                    .iter()
+                    .find_map(|h| match h {
+                        rsip::Header::To(to) => Some(to.to_string()),
+                        _ => None,
+                    })
+                    .and_then(|to| to.split("tag=").nth(1).map(str::to_owned)),
+                _ => None,
+            })
+            .collect()
+    };
+    // RFC 3261 §13.2.2.4: each 2xx is ACKed, the retransmission too.
+    assert_eq!(to_tags(Method::Ack), ["ph1", "other", "ph1"]);
+    // The dialog we do not keep is ended; the kept one carries the call.
+    assert_eq!(to_tags(Method::Bye), ["other"]);
+    assert!(matches!(h.agent_state("1001"), AgentState::OnCall { .. }));
+}
+
+#[test]
+fn caller_bye_is_answered_only_after_the_cdr_is_committed() {
+    let mut h = Harness::new("linear");
+    h.register("1001", 1);
+    h.trunk_invite("201", "bye");
+    h.trunk_in_dialog("bye", "ACK", 1);
+    h.phone_answers(1, 200, "OK");
+    let before = h.log.len();
+    h.trunk_in_dialog("bye", "BYE", 2);
+    let after: Vec<&str> = h.log[before..]
+        .iter()
+        .map(String::as_str)
+        .filter(|l| *l == "store:CallEnded" || *l == "sip:200")
+        .collect();
+    // A kill -9 between the two must not leave the caller told "ended" and the store saying
+    // "in progress" (closed `restart` on the next start).
+    assert_eq!(
+        after,
+        ["store:CallEnded", "sip:200"],
+        "{:?}",
+        &h.log[before..]
+    );
+}
+
+/// Legs while `left` allows: our media port pool, drained by the test.
+struct LimitedLegs {
+    next: u64,
+    left: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl LegAllocator for LimitedLegs {
+    fn create_leg(&mut self, _near: Option<LegId>) -> Option<(LegId, SocketAddr)> {
+        use std::sync::atomic::Ordering;
+        self.left
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+            .ok()?;
+        self.next += 1;
+        let port = 30000 + 2 * u16::try_from(self.next).ok()?;
+        Some((LegId(self.next), SocketAddr::from(([127, 0, 0, 1], port))))
+    }
+}
+
+#[test]
+fn agent_whose_offer_failed_for_want_of_our_media_ports_is_ready_again_and_gets_the_call() {
+    let left = Arc::new(std::sync::atomic::AtomicUsize::new(1));
+    let config =
+        switchboard_config::parse(&CONFIG.replace("STRATEGY", "linear"), Path::new("t.toml"))
+            .unwrap();
+    let mut h = Harness::new("linear");
+    h.engine = Engine::new(
+        Arc::new(config),
+        HashMap::new(),
+        EngineOptions::default(),
+        Box::new(LimitedLegs {
+            next: 0,
+            left: left.clone(),
+        }),
+        h.now,
+        SystemTime::UNIX_EPOCH,
+    )
+    .unwrap();
+    h.register("1001", 1);
+    // The caller's leg takes the last port; the agent's leg cannot be made.
+    h.trunk_invite("201", "ports");
+    assert!(h.last_request_to(phone(1).remote, Method::Invite).is_none());
+    assert!(matches!(h.agent_state("1001"), AgentState::NotReady(_)));
+    // Ports are free again: the agent is not left NotReady for good; the call reaches it.
+    left.store(10, std::sync::atomic::Ordering::Relaxed);
+    h.advance(Duration::from_secs(3));
+    assert!(
+        h.last_request_to(phone(1).remote, Method::Invite).is_some(),
+        "the waiting call is offered again"
+    );
+    assert!(matches!(h.agent_state("1001"), AgentState::Reserved { .. }));
+}
+
+#[test]
+fn nothing_is_held_per_call_once_calls_end_and_their_transactions_time_out() {
+    let mut h = Harness::new("longest-idle");
+    h.register("1001", 1);
+    for i in 0..3 {
+        let id = format!("held{i}");
+        h.trunk_invite("201", &id);
+        h.trunk_in_dialog(&id, "ACK", 1);
+        h.phone_answers(1, 200, "OK");
+        h.trunk_in_dialog(&id, "BYE", 2);
+        h.advance(Duration::from_secs(10)); // past the wrap-up
+    }
+    // Past Timer F / Timer J / Timer K (64·T1): every transaction is gone too.
+    h.advance(Duration::from_secs(64));
+    let e = &h.engine;
+    let held = [
+        ("calls", e.calls.len()),
+        ("agent_legs", e.agent_legs.len()),
+        ("client_tx", e.client_tx.len()),
+        ("dialogs", e.dialogs.len()),
+        ("tickets", e.tickets.len()),
+        ("caller_invites", e.caller_invites.len()),
+        ("caller_byes", e.caller_byes.len()),
+        ("pending", e.pending.len()),
+        ("media_retries", e.media_retries.len()),
+        ("transactions", e.layer.len()),
+    ];
+    assert!(held.iter().all(|(_, n)| *n == 0), "{held:?}");
+}
+
+#[test]
 fn unknown_dnis_gets_404_and_no_call() {
     let mut h = Harness::new("linear");
     h.trunk_invite("999", "h");

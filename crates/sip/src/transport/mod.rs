@@ -6,7 +6,15 @@
 //! ([`Inbound`]). Malformed input is answered `400` straight from here when the error can be
 //! routed, otherwise dropped and counted (`switchboard_sip_parse_errors_total`). When the core's
 //! channel is full, a new INVITE is refused with `503` and `Retry-After` and anything else is
-//! dropped and counted: UDP peers retransmit, and the core never queues without bound.
+//! dropped and counted: UDP peers retransmit, and the core never queues without bound. The last
+//! quarter of the channel is kept for calls in progress: past that mark new requests (outside
+//! a dialog) are refused `503` while responses and in-dialog requests (ACK, BYE, re-INVITE)
+//! still go through, so a flood of new INVITEs cannot crowd out the BYE of an established call.
+//!
+//! The UDP socket asks for a [`TransportConfig::udp_receive_buffer`] of 4 MiB (capped by the
+//! kernel at `net.core.rmem_max`): with Linux's 208 KiB default a burst of a few hundred
+//! datagrams (a re-INVITE storm, an INVITE flood) overflowed it in the e2e fault tests, and the
+//! kernel drops without looking at what it drops.
 //!
 //! Sending is synchronous and never waits for a slow peer: [`TransportHandle::send`] uses
 //! `try_send_to` on UDP and a bounded per-connection queue on TCP.
@@ -46,6 +54,8 @@ pub struct TransportConfig {
     pub tcp_idle_timeout: Duration,
     /// Seconds put in `Retry-After` when a new INVITE is refused for overload.
     pub retry_after_seconds: u32,
+    /// `SO_RCVBUF` asked for the UDP socket, bytes (the kernel caps it at `rmem_max`).
+    pub udp_receive_buffer: usize,
 }
 
 impl TransportConfig {
@@ -58,6 +68,7 @@ impl TransportConfig {
             max_tcp_connections: 4096,
             tcp_idle_timeout: Duration::from_secs(600),
             retry_after_seconds: 5,
+            udp_receive_buffer: 4 * 1024 * 1024,
         }
     }
 }
@@ -146,7 +157,7 @@ pub async fn start(
     tracker: &TaskTracker,
     shutdown: CancellationToken,
 ) -> std::io::Result<(TransportHandle, mpsc::Receiver<Inbound>)> {
-    let udp = Arc::new(UdpSocket::bind(config.listen).await?);
+    let udp = Arc::new(bind_udp(config.listen, config.udp_receive_buffer)?);
     let local = udp.local_addr()?;
     // Same port for TCP, also when the caller asked for port 0.
     let tcp_listener = TcpListener::bind(local).await?;
@@ -177,6 +188,34 @@ pub async fn start(
     Ok((handle, rx))
 }
 
+/// Binds the UDP socket with a receive buffer of `receive_buffer` bytes (best effort: the
+/// kernel caps it, and a refusal only leaves the default).
+fn bind_udp(listen: SocketAddr, receive_buffer: usize) -> std::io::Result<UdpSocket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(
+        Domain::for_address(listen),
+        Type::DGRAM,
+        Some(Protocol::UDP),
+    )?;
+    if let Err(e) = socket.set_recv_buffer_size(receive_buffer) {
+        tracing::warn!(error = %e, receive_buffer, "could not size the SIP UDP receive buffer");
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&listen.into())?;
+    tracing::debug!(
+        asked = receive_buffer,
+        got = socket.recv_buffer_size().unwrap_or(0),
+        "SIP UDP receive buffer"
+    );
+    UdpSocket::from_std(socket.into())
+}
+
+/// Free slots of the core's channel below which new requests are refused: a quarter of it,
+/// kept for responses and in-dialog requests of calls in progress.
+fn in_dialog_reserve(capacity: usize) -> usize {
+    (capacity / 4).max(1)
+}
+
 /// What the receive side did with one message; shared by UDP and TCP.
 enum Disposition {
     /// Passed to the core.
@@ -204,6 +243,22 @@ fn dispose(
     }
     let is_new_invite = matches!(&message, rsip::SipMessage::Request(r)
         if r.method == rsip::Method::Invite && !has_to_tag(r));
+    // A request that starts something new (not ACK or CANCEL, which belong to a transaction
+    // already under way) is refused while only the in-dialog reserve is left.
+    if let rsip::SipMessage::Request(request) = &message
+        && !has_to_tag(request)
+        && !matches!(request.method, rsip::Method::Ack | rsip::Method::Cancel)
+        && tx.capacity() < in_dialog_reserve(config.inbound_capacity)
+    {
+        metrics::counter!("switchboard_overload_rejections_total").increment(1);
+        return Disposition::Reply(message::serialize(
+            &message::overloaded(
+                request,
+                std::time::Duration::from_secs(config.retry_after_seconds.into()),
+            )
+            .into(),
+        ));
+    }
     match tx.try_send(Inbound {
         peer,
         message,
@@ -277,4 +332,74 @@ fn has_to_tag(request: &rsip::Request) -> bool {
         .ok()
         .and_then(|to| to.tag().ok().flatten())
         .is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peer() -> Peer {
+        let remote: SocketAddr = "127.0.0.2:5060".parse().unwrap();
+        Peer {
+            transport: Transport::Udp,
+            remote,
+            local: "127.0.0.1:5060".parse().unwrap(),
+        }
+    }
+
+    fn request(method: &str, to_tag: &str, n: usize) -> Vec<u8> {
+        format!(
+            "{method} sip:201@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2:5060;branch=z9hG4bK-{n}\r\n\
+             Max-Forwards: 70\r\nFrom: <sip:a@127.0.0.2>;tag=a\r\nTo: <sip:201@127.0.0.1>{to_tag}\r\n\
+             Call-ID: c{n}@t\r\nCSeq: 1 {method}\r\nContent-Length: 0\r\n\r\n"
+        )
+        .into_bytes()
+    }
+
+    fn code(disposition: &Disposition) -> Option<u16> {
+        match disposition {
+            Disposition::Reply(bytes) => std::str::from_utf8(bytes)
+                .ok()?
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok(),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn last_quarter_of_the_core_channel_is_kept_for_calls_in_progress() {
+        let mut config = TransportConfig::new("127.0.0.1:5060".parse().unwrap());
+        config.inbound_capacity = 8;
+        let (tx, _rx) = mpsc::channel(config.inbound_capacity);
+        // Six of eight slots taken: two left, the reserve (a quarter) still free.
+        for n in 0..6 {
+            let d = dispose(&request("INVITE", "", n), peer(), &config, &tx);
+            assert!(matches!(d, Disposition::Delivered));
+        }
+        // One more in-dialog request fits; now only the reserve minus one is left.
+        let bye = request("BYE", ";tag=b", 6);
+        assert!(matches!(
+            dispose(&bye, peer(), &config, &tx),
+            Disposition::Delivered
+        ));
+        // New requests are refused 503 with Retry-After...
+        let refused = dispose(&request("INVITE", "", 7), peer(), &config, &tx);
+        assert_eq!(code(&refused), Some(503));
+        let Disposition::Reply(bytes) = &refused else {
+            unreachable!()
+        };
+        assert!(String::from_utf8_lossy(bytes).contains("Retry-After: 5"));
+        assert_eq!(
+            code(&dispose(&request("OPTIONS", "", 8), peer(), &config, &tx)),
+            Some(503)
+        );
+        // ...while a call in progress still gets its BYE through.
+        let bye = request("BYE", ";tag=b", 9);
+        assert!(matches!(
+            dispose(&bye, peer(), &config, &tx),
+            Disposition::Delivered
+        ));
+    }
 }

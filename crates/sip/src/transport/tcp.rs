@@ -19,6 +19,12 @@ use crate::{Peer, Transport};
 /// Bytes queued to one connection before it counts as congested.
 const WRITE_QUEUE_MESSAGES: usize = 256;
 
+/// A write that makes no progress for this long means the peer stopped reading (or vanished
+/// without a RST): the connection is closed and its queued messages dropped. Without it a peer
+/// that never reads, then half-closes, held its connection, task and permit forever (e2e test
+/// faults_streams.rs); a live peer takes a SIP message (64 KiB at most) far faster.
+const WRITE_STALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub(super) async fn accept_loop(
     listener: TcpListener,
     local: SocketAddr,
@@ -76,19 +82,30 @@ async fn serve(
     let (mut reader, mut writer) = stream.into_split();
     let (out_tx, mut out_rx) = mpsc::channel::<Bytes>(WRITE_QUEUE_MESSAGES);
     connections.insert(peer.remote, out_tx.clone());
+    let writer_gone = CancellationToken::new();
+    let gone = writer_gone.clone();
     let writer_task = tokio::spawn(async move {
         while let Some(bytes) = out_rx.recv().await {
-            if writer.write_all(&bytes).await.is_err() {
-                break;
+            match tokio::time::timeout(WRITE_STALL_TIMEOUT, writer.write_all(&bytes)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => break,
+                Err(_) => {
+                    metrics::counter!("switchboard_sip_tcp_write_stalls_total").increment(1);
+                    tracing::info!(%peer, "TCP peer stopped reading: closing the connection");
+                    break;
+                }
             }
         }
-        let _ = writer.shutdown().await;
+        // The reader stops too: a connection we cannot write to is of no use.
+        gone.cancel();
+        let _ = tokio::time::timeout(WRITE_STALL_TIMEOUT, writer.shutdown()).await;
     });
 
     let mut buf = BytesMut::with_capacity(4096);
     'conn: loop {
         let read = tokio::select! {
             _ = shutdown.cancelled() => break,
+            _ = writer_gone.cancelled() => break,
             _ = tokio::time::sleep(config.tcp_idle_timeout) => break,
             r = reader.read_buf(&mut buf) => r,
         };

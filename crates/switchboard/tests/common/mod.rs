@@ -10,12 +10,14 @@
 pub(crate) mod events;
 pub(crate) mod flow;
 pub(crate) mod netns;
+pub(crate) mod phone;
 pub(crate) mod rtp;
 pub(crate) mod sipp;
+pub(crate) mod tagged_rtp;
 pub(crate) mod wire;
 
 use std::collections::BTreeSet;
-use std::fs::{self, File};
+use std::fs;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -198,6 +200,7 @@ pub(crate) struct Daemon {
     pub(crate) grpc: SocketAddr,
     log_path: PathBuf,
     dir: ScratchDir,
+    config: PathBuf,
 }
 
 impl Daemon {
@@ -239,36 +242,7 @@ impl Daemon {
         let http = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port(false)));
         let grpc = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port(false)));
         let log_path = dir.path().join("switchboard.log");
-        let log = File::create(&log_path)
-            .map_err(|e| StartFailure::NotReady(format!("creating log file: {e}")))?;
-        let log_err = log
-            .try_clone()
-            .map_err(|e| StartFailure::NotReady(format!("cloning log file: {e}")))?;
-        let child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
-            .arg("--config")
-            .arg(config)
-            .arg("--sip-listen")
-            .arg(sip.to_string())
-            .arg("--grpc-listen")
-            .arg(grpc.to_string())
-            .arg("--http-listen")
-            .arg(http.to_string())
-            .arg("--data-dir")
-            .arg(&data_dir)
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
-            )
-            .stdin(Stdio::null())
-            .stdout(log)
-            .stderr(log_err)
-            .spawn()
-            .map_err(|e| {
-                StartFailure::NotReady(format!(
-                    "spawning {}: {e}",
-                    env!("CARGO_BIN_EXE_switchboard")
-                ))
-            })?;
+        let child = spawn_daemon(config, sip, http, grpc, &data_dir, &log_path)?;
         let mut daemon = Self {
             child,
             sip,
@@ -276,6 +250,7 @@ impl Daemon {
             grpc,
             log_path,
             dir,
+            config: config.to_path_buf(),
         };
         match daemon.wait_ready() {
             Ok(()) => Ok(daemon),
@@ -287,6 +262,32 @@ impl Daemon {
                     StartFailure::NotReady(failure)
                 })
             }
+        }
+    }
+
+    /// Starts the daemon again on the same configuration and data directory, on fresh ports
+    /// (after [`Daemon::signal`] `KILL`, say: what a supervisor does after a crash), and waits
+    /// until it is ready. Its log is appended to the same file.
+    pub(crate) fn restart(&mut self) {
+        if self.exited().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        let data_dir = self.dir().join("data");
+        self.sip = SocketAddr::new(self.sip.ip(), free_port_on(self.sip.ip(), true));
+        self.http = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port(false)));
+        self.grpc = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port(false)));
+        self.child = spawn_daemon(
+            &self.config,
+            self.sip,
+            self.http,
+            self.grpc,
+            &data_dir,
+            &self.log_path,
+        )
+        .unwrap_or_else(|e| panic!("restarting the daemon: {e:?}"));
+        if let Err(e) = self.wait_ready() {
+            panic!("the restarted daemon is not ready: {e}\n{}", self.log());
         }
     }
 
@@ -355,6 +356,32 @@ impl Daemon {
     pub(crate) fn dir(&self) -> &Path {
         self.dir.path()
     }
+
+    /// The daemon's process id (for /proc readings: RSS, open descriptors).
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits up to `limit` until `Master.csv` holds at least `rows` rows; returns it and the
+    /// queue_log as they are then.
+    pub(crate) fn records(&self, rows: usize, limit: Duration) -> (String, String) {
+        let data = self.dir().join("data");
+        let deadline = Instant::now() + limit;
+        loop {
+            let cdr = fs::read_to_string(data.join("cdr/Master.csv")).unwrap_or_default();
+            let queue_log = fs::read_to_string(data.join("queue_log")).unwrap_or_default();
+            if cdr.lines().count() >= rows {
+                return (cdr, queue_log);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} CDRs, expected {rows}\n{cdr}\n{queue_log}\n{}",
+                cdr.lines().count(),
+                self.log()
+            );
+            std::thread::sleep(PROBE_INTERVAL);
+        }
+    }
 }
 
 impl Drop for Daemon {
@@ -365,6 +392,68 @@ impl Drop for Daemon {
             eprintln!("--- switchboard log ({}) ---\n{}", self.sip, self.log());
         }
     }
+}
+
+/// Spawns the daemon binary with its log appended to `log_path`.
+fn spawn_daemon(
+    config: &Path,
+    sip: SocketAddr,
+    http: SocketAddr,
+    grpc: SocketAddr,
+    data_dir: &Path,
+    log_path: &Path,
+) -> Result<Child, StartFailure> {
+    let log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path)
+        .map_err(|e| StartFailure::NotReady(format!("opening the log file: {e}")))?;
+    let log_err = log
+        .try_clone()
+        .map_err(|e| StartFailure::NotReady(format!("cloning log file: {e}")))?;
+    Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--config")
+        .arg(config)
+        .arg("--sip-listen")
+        .arg(sip.to_string())
+        .arg("--grpc-listen")
+        .arg(grpc.to_string())
+        .arg("--http-listen")
+        .arg(http.to_string())
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_err)
+        .spawn()
+        .map_err(|e| {
+            StartFailure::NotReady(format!(
+                "spawning {}: {e}",
+                env!("CARGO_BIN_EXE_switchboard")
+            ))
+        })
+}
+
+/// Writes the demo configuration with each `(from, to)` text replacement applied (each must
+/// match: the demo changing shape fails the test, not silently the fault it sets up) into
+/// `dir`, next to links to the demo's `ivr/` and `prompts/`; returns the file's path.
+pub(crate) fn config_with(dir: &Path, replacements: &[(&str, &str)]) -> PathBuf {
+    let mut text = fs::read_to_string(demo_config()).expect("demo config");
+    for (from, to) in replacements {
+        assert!(text.contains(from), "demo config has no {from:?}");
+        text = text.replacen(from, to, 1);
+    }
+    for sub in ["ivr", "prompts"] {
+        std::os::unix::fs::symlink(repo_root().join("config").join(sub), dir.join(sub))
+            .expect("linking the demo's flows and prompts");
+    }
+    let path = dir.join("switchboard.toml");
+    fs::write(&path, text).expect("writing the test config");
+    path
 }
 
 /// Waits for `child` up to `limit`; kills it when the limit passes and returns `None`.
@@ -390,4 +479,44 @@ pub(crate) fn tail(text: &str, max: usize) -> &str {
         start += 1;
     }
     text.get(start..).unwrap_or_default()
+}
+
+/// The daemon's GetStatus over gRPC with the demo token (`None` when it cannot be read).
+pub(crate) fn server_status(daemon: &Daemon) -> Option<switchboard_api::pb::ServerStatus> {
+    use switchboard_api::pb;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
+    rt.block_on(async {
+        let mut admin = pb::admin_service_client::AdminServiceClient::connect(format!(
+            "http://{}",
+            daemon.grpc
+        ))
+        .await
+        .ok()?;
+        let mut request = tonic::Request::new(pb::GetStatusRequest {});
+        let token = tonic::metadata::MetadataValue::try_from("Bearer demo-token-change-me").ok()?;
+        request.metadata_mut().insert("authorization", token);
+        request.set_timeout(Duration::from_secs(5));
+        Some(admin.get_status(request).await.ok()?.into_inner())
+    })
+}
+
+/// Waits up to `limit` until the engine holds no call (GetStatus `active_calls` 0): nothing
+/// leaked once every peer is done.
+pub(crate) fn wait_no_calls(daemon: &Daemon, limit: Duration) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let status = server_status(daemon);
+        if status.as_ref().is_some_and(|s| s.active_calls == 0) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "calls still held after {limit:?}: {status:?}\n{}",
+            tail(&daemon.log(), 4000)
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
