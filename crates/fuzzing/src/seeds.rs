@@ -119,8 +119,15 @@ fn dtmf_script() -> Vec<u8> {
     script
 }
 
-/// The seed inputs of the target called `name` (empty for an unknown name).
+/// The seed inputs of the target called `name` (empty for an unknown name), followed by every
+/// input a fuzzing run once failed on (`crates/fuzzing/regressions/<name>/`, kept byte-exact).
 pub fn seeds(name: &str) -> Vec<Vec<u8>> {
+    let mut seeds = corpus(name);
+    seeds.extend(files(&format!("crates/fuzzing/regressions/{name}"), ""));
+    seeds
+}
+
+fn corpus(name: &str) -> Vec<Vec<u8>> {
     let inline_sip = || vec![INVITE.to_vec(), REFER.to_vec(), OK.to_vec()];
     match name {
         "sip_datagram" => {

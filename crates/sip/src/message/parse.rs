@@ -185,6 +185,29 @@ mod tests {
     }
 
     #[test]
+    fn a_bare_lf_in_the_head_is_refused_so_no_header_hides_in_another_line() {
+        // Fuzz findings (sip_datagram, sip_stream): after `SIP/2.0 100 -\n` the fork read the
+        // Via as part of the reason phrase while the byte scanner saw a Via header, so the
+        // response passed validation and printed without a Via; a bare LF inside the head
+        // folded Call-ID into the Via value the same way.
+        let response = b"SIP/2.0 100 -\nVia: SIP/2.0/UDP 192.0.2.105;branch=z9hG4bK2\r\n\
+            Call-ID: x\r\nCSeq: 35 INVITE\r\nFrom: <sip:u@e.com>;tag=1\r\n\
+            To: <sip:u@e.com>;tag=2\r\nContent-Length: 0\r\n\r\n";
+        assert!(matches!(
+            parse(response, &Limits::default()),
+            Err(ParseError::InvalidResponse(_))
+        ));
+        let raw = String::from_utf8(options("l: 0\r\n", "")).unwrap();
+        let folded = raw.replacen("z9hG4bK7\r\n", "z9hG4bK7\n", 1);
+        let err = parse(folded.as_bytes(), &Limits::default()).unwrap_err();
+        assert_eq!(err, ParseError::BareLineFeed);
+        assert_eq!(
+            error_response(folded.as_bytes(), &err).map(|r| r.status_code.code()),
+            Some(400)
+        );
+    }
+
+    #[test]
     fn udp_octets_beyond_content_length_are_discarded() {
         let message = parse(&options("l: 3\r\n", "abcdef"), &Limits::default()).unwrap();
         assert_eq!(message.body(), b"abc");
