@@ -9,10 +9,10 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::digest::answer_challenge;
 use common::{Daemon, ScratchDir, demo_config_with, free_port};
 use switchboard_api::pb;
 use switchboard_api::pb::admin_service_client::AdminServiceClient;
-use switchboard_sip::digest::{compute_response, parse_credentials};
 use switchboard_sip::message::{Frame, Limits, next_frame};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -127,39 +127,6 @@ fn register(port: u16, cseq: u32, authorization: Option<&str>) -> String {
     )
 }
 
-/// The `Authorization` answering the first challenge in `response` for agent 1001.
-fn answer_challenge(response: &str) -> String {
-    let challenge = response
-        .lines()
-        .find_map(|l| l.strip_prefix("WWW-Authenticate: "))
-        .expect("a WWW-Authenticate challenge");
-    let param = |name: &str| {
-        let start = challenge.find(&format!("{name}="))? + name.len() + 1;
-        let rest = &challenge[start..];
-        Some(match rest.strip_prefix('"') {
-            Some(quoted) => quoted[..quoted.find('"')?].to_owned(),
-            None => rest[..rest.find(',').unwrap_or(rest.len())]
-                .trim()
-                .to_owned(),
-        })
-    };
-    let (realm, nonce, opaque, algorithm) = (
-        param("realm").expect("realm"),
-        param("nonce").expect("nonce"),
-        param("opaque").expect("opaque"),
-        param("algorithm").expect("algorithm"),
-    );
-    let value = |response: &str| {
-        format!(
-            "Digest username=\"{AGENT}\", realm=\"{realm}\", nonce=\"{nonce}\", \
-             uri=\"sip:switchboard\", response=\"{response}\", algorithm={algorithm}, \
-             qop=auth, nc=00000001, cnonce=\"c0ffee\", opaque=\"{opaque}\""
-        )
-    };
-    let credentials = parse_credentials(&value("0")).expect("our own credentials parse");
-    value(&compute_response(&credentials, PASSWORD, "REGISTER"))
-}
-
 #[test]
 fn a_phone_registers_over_tls_with_digest_and_is_answered_on_its_connection() {
     let d = start();
@@ -171,7 +138,8 @@ fn a_phone_registers_over_tls_with_digest_and_is_answered_on_its_connection() {
         assert!(challenge.starts_with("SIP/2.0 401 "), "{challenge}");
         assert!(challenge.contains("Via: SIP/2.0/TLS"), "{challenge}");
 
-        let authorization = answer_challenge(&challenge);
+        let authorization =
+            answer_challenge(&challenge, AGENT, PASSWORD, "REGISTER", "sip:switchboard");
         let ok = exchange(&mut stream, &register(port, 2, Some(&authorization))).await;
         assert!(ok.starts_with("SIP/2.0 200 "), "{ok}");
         assert!(

@@ -7,6 +7,7 @@
 // Each test file uses a different part of the harness.
 #![allow(dead_code)]
 
+pub(crate) mod digest;
 pub(crate) mod netns;
 pub(crate) mod sipp;
 pub(crate) mod wire;
