@@ -169,6 +169,80 @@ fn a_phone_registers_over_tls_with_digest_and_is_answered_on_its_connection() {
     );
 }
 
+/// A trunk INVITE for DNIS 201 (queue `support`) with a G.711 offer, over UDP.
+fn trunk_invite(local: SocketAddr, target: SocketAddr) -> String {
+    let sdp = format!(
+        "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n\
+         m=audio {} RTP/AVP 0 8\r\n",
+        local.port() + 2
+    );
+    format!(
+        "INVITE sip:201@{target} SIP/2.0\r\n\
+         Via: SIP/2.0/UDP {local};branch=z9hG4bK-tls-trunk;rport\r\n\
+         Max-Forwards: 70\r\n\
+         From: <sip:+15550100@127.0.0.1>;tag=trunk1\r\n\
+         To: <sip:201@{target}>\r\n\
+         Call-ID: tls-trunk-call@127.0.0.1\r\n\
+         CSeq: 1 INVITE\r\n\
+         Contact: <sip:+15550100@{local}>\r\n\
+         Content-Type: application/sdp\r\n\
+         Content-Length: {}\r\n\r\n{sdp}",
+        sdp.len()
+    )
+}
+
+#[test]
+fn an_agent_registered_over_tls_is_rung_over_its_tls_connection() {
+    let d = start();
+    runtime().block_on(async {
+        let mut stream = connect_sip(&d).await;
+        let port = stream.get_ref().0.local_addr().expect("local").port();
+        let challenge = exchange(&mut stream, &register(port, 1, None)).await;
+        let authorization =
+            answer_challenge(&challenge, AGENT, PASSWORD, "REGISTER", "sip:switchboard");
+        let ok = exchange(&mut stream, &register(port, 2, Some(&authorization))).await;
+        assert!(ok.starts_with("SIP/2.0 200 "), "{ok}");
+
+        // A trunk call to the support queue: 1001 (Ready on register) is offered it.
+        let trunk = tokio::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .expect("udp");
+        let local = trunk.local_addr().expect("local");
+        trunk
+            .send_to(trunk_invite(local, d.daemon.sip).as_bytes(), d.daemon.sip)
+            .await
+            .expect("send INVITE");
+        let mut buf = Vec::new();
+        let invite = tokio::time::timeout(WAIT, async {
+            loop {
+                if let Ok(Some((Frame::Message(m), used))) = next_frame(&buf, &Limits::default()) {
+                    let text = String::from_utf8_lossy(m).into_owned();
+                    buf.drain(..used);
+                    if text.starts_with("INVITE ") {
+                        return text;
+                    }
+                    continue;
+                }
+                let mut chunk = [0u8; 4096];
+                let n = stream.read(&mut chunk).await.expect("read");
+                assert!(n > 0, "the daemon closed the TLS connection");
+                buf.extend_from_slice(&chunk[..n]);
+            }
+        })
+        .await
+        .expect("an INVITE for the agent on its TLS connection");
+        assert!(invite.contains("Via: SIP/2.0/TLS "), "{invite}");
+        assert!(
+            invite.to_ascii_lowercase().contains(";transport=tls>"),
+            "our Contact keeps the agent on TLS: {invite}"
+        );
+        assert!(
+            invite.starts_with(&format!("INVITE sip:{AGENT}@127.0.0.1:{port}")),
+            "{invite}"
+        );
+    });
+}
+
 #[test]
 fn grpc_over_tls_serves_a_client_that_trusts_the_certificate_and_refuses_plaintext() {
     let d = start();
