@@ -32,6 +32,12 @@ const KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default cap on open event streams.
 pub const DEFAULT_MAX_STREAMS: usize = 256;
 
+/// Largest request message a client may send, in bytes (tonic's default is 4 MiB). The
+/// largest legitimate request carries call data of at most [`CALL_DATA_LIMIT`](crate::CALL_DATA_LIMIT)
+/// plus names; anything bigger is refused before it is decoded (`OUT_OF_RANGE`), so a client
+/// cannot make the server buffer megabytes per call.
+pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
+
 /// A certificate chain and key in PEM files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TlsFiles {
@@ -214,21 +220,26 @@ impl ApiServer {
             .layer(AuthLayer::new(self.tokens.clone()))
             .add_service(health_service)
             .add_service(reflection)
-            .add_service(pb::event_service_server::EventServiceServer::new(Events(
-                s.clone(),
-            )))
-            .add_service(pb::call_service_server::CallServiceServer::new(Calls(
-                s.clone(),
-            )))
-            .add_service(pb::agent_service_server::AgentServiceServer::new(Agents(
-                s.clone(),
-            )))
-            .add_service(pb::queue_service_server::QueueServiceServer::new(Queues(
-                s.clone(),
-            )))
-            .add_service(pb::admin_service_server::AdminServiceServer::new(Admin(
-                s.clone(),
-            )))
+            .add_service(
+                pb::event_service_server::EventServiceServer::new(Events(s.clone()))
+                    .max_decoding_message_size(MAX_REQUEST_BYTES),
+            )
+            .add_service(
+                pb::call_service_server::CallServiceServer::new(Calls(s.clone()))
+                    .max_decoding_message_size(MAX_REQUEST_BYTES),
+            )
+            .add_service(
+                pb::agent_service_server::AgentServiceServer::new(Agents(s.clone()))
+                    .max_decoding_message_size(MAX_REQUEST_BYTES),
+            )
+            .add_service(
+                pb::queue_service_server::QueueServiceServer::new(Queues(s.clone()))
+                    .max_decoding_message_size(MAX_REQUEST_BYTES),
+            )
+            .add_service(
+                pb::admin_service_server::AdminServiceServer::new(Admin(s.clone()))
+                    .max_decoding_message_size(MAX_REQUEST_BYTES),
+            )
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
             .await?;
         Ok(())

@@ -70,7 +70,7 @@ pub use requirement::{
 };
 pub use routing::{IvrFlow, Route, Target, Trunk};
 pub use server::{LogLevel, ServerConfig};
-pub use sip::{DigestAlgorithm, RegistrarConfig, SipConfig};
+pub use sip::{DigestAlgorithm, RegistrarConfig, SipConfig, SipTls};
 
 /// Reads and validates the configuration file at `path`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {

@@ -92,6 +92,15 @@ pub(crate) struct RawSip {
     pub(crate) max_pending_invites: Option<Number>,
     pub(crate) retry_after_seconds: Option<Number>,
     pub(crate) registrar: Option<RawRegistrar>,
+    pub(crate) tls: Option<RawSipTls>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSipTls {
+    pub(crate) listen: Text,
+    pub(crate) cert: Text,
+    pub(crate) key: Text,
 }
 
 #[derive(Deserialize, Default)]

@@ -2,6 +2,8 @@
 //! registrar that agent phones REGISTER with.
 
 use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// The `[sip]` section.
@@ -36,6 +38,20 @@ pub struct SipConfig {
     pub retry_after: Duration,
     /// `[sip.registrar]`.
     pub registrar: RegistrarConfig,
+    /// `[sip.tls]`: a SIP-over-TLS listener (RFC 3261 §26.2.1, RFC 5630); `None`: UDP and TCP
+    /// only.
+    pub tls: Option<SipTls>,
+}
+
+/// `[sip.tls]`: where SIP over TLS is served and with which certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SipTls {
+    /// Address of the TLS listener (5061 is the registered `sips` port, RFC 3261 §19.1.2).
+    pub listen: SocketAddr,
+    /// PEM certificate chain, the server's own certificate first.
+    pub cert: PathBuf,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
 }
 
 impl Default for SipConfig {
@@ -52,6 +68,7 @@ impl Default for SipConfig {
             max_pending_invites: 1_000,
             retry_after: Duration::from_secs(5),
             registrar: RegistrarConfig::default(),
+            tls: None,
         }
     }
 }

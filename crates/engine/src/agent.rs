@@ -288,7 +288,10 @@ impl Engine {
                 local.ip()
             ))),
             Header::CSeq(headers::CSeq::new("1 INVITE")),
-            Header::Contact(headers::Contact::new(format!("<sip:switchboard@{local}>"))),
+            Header::Contact(headers::Contact::new(format!(
+                "<{}>",
+                peer.contact_uri("switchboard")
+            ))),
             Header::Other("X-Switchboard-Call-Id".into(), call_id.to_string()),
             Header::Allow(crate::policy::ALLOW.into()),
         ];

@@ -105,7 +105,7 @@ impl Engine {
         };
         let mut response = self.response(&request, StatusCode::OK);
         response.headers.push(Header::Contact(
-            format!("<sip:switchboard@{}>", peer.local).into(),
+            format!("<{}>", peer.contact_uri("switchboard")).into(),
         ));
         let session_timer = crate::session_timer::negotiate(now, &request, &mut response);
         let response = response_with_body(
@@ -469,14 +469,14 @@ impl Engine {
         let parsed = SessionDescription::parse(&request.body)
             .ok()
             .filter(|_| !request.body.is_empty());
-        let (result, leg, local_addr, call_id) = match owner {
+        let (result, leg, peer, call_id) = match owner {
             DialogOwner::Caller(call_id) => {
                 let Some(call) = self.calls.get_mut(&call_id) else {
                     return;
                 };
                 let local = LocalMedia::g711(call.caller.rtp.ip(), call.caller.rtp.port());
                 let result = parsed.map(|sdp| call.caller.sdp.answer(&SdpOffer(sdp), &local));
-                (result, call.caller.leg, call.caller.peer.local, call_id)
+                (result, call.caller.leg, call.caller.peer, call_id)
             }
             DialogOwner::Agent(offer) => {
                 let Some(leg) = self.agent_legs.get_mut(&offer) else {
@@ -484,7 +484,7 @@ impl Engine {
                 };
                 let local = LocalMedia::g711(leg.rtp.ip(), leg.rtp.port());
                 let result = parsed.map(|sdp| leg.sdp.answer(&SdpOffer(sdp), &local));
-                (result, leg.leg, leg.peer.local, leg.call)
+                (result, leg.leg, leg.peer, leg.call)
             }
         };
         let Some(Ok((answer, media))) = result else {
@@ -497,7 +497,7 @@ impl Engine {
         let held = media.held_by_remote;
         let mut response = switchboard_sip::message::response_to(request, StatusCode::OK, None);
         response.headers.push(Header::Contact(
-            format!("<sip:switchboard@{local_addr}>").into(),
+            format!("<{}>", peer.contact_uri("switchboard")).into(),
         ));
         let response = response_with_body(
             response,

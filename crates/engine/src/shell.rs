@@ -17,8 +17,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use switchboard_config::Config;
 use switchboard_ivr::Flow;
-use switchboard_sip::Transport;
-use switchboard_sip::transport::{self, Inbound, TransportConfig, TransportHandle};
+use switchboard_sip::transport::{
+    self, Inbound, TlsListenerConfig, TransportConfig, TransportHandle,
+};
 use switchboard_store::writer::{Reply, StoreWriter, SubmitError, WriterHandle};
 use switchboard_store::{NewEvent, Store, WriteOp, WriteOutcome};
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -250,6 +251,11 @@ impl EngineHandle {
         self.transport.local_addr()
     }
 
+    /// The bound SIP-over-TLS address, when `[sip.tls]` is configured.
+    pub fn tls_local_addr(&self) -> Option<SocketAddr> {
+        self.transport.tls_local_addr()
+    }
+
     /// Committed events, live.
     pub fn subscribe(&self) -> broadcast::Receiver<PublishedEvent> {
         self.events.subscribe()
@@ -273,6 +279,9 @@ pub enum StartError {
     /// Binding the SIP listeners failed.
     #[error("binding SIP: {0}")]
     Bind(#[from] std::io::Error),
+    /// The `[sip.tls]` certificate or key could not be loaded.
+    #[error("SIP TLS certificate: {0}")]
+    Tls(std::io::Error),
     /// The engine refused the configuration.
     #[error(transparent)]
     Engine(#[from] EngineError),
@@ -299,6 +308,13 @@ pub async fn start(
     transport_config.limits.max_headers = sip.max_headers;
     transport_config.inbound_capacity = sip.max_pending_invites;
     transport_config.retry_after_seconds = sip.retry_after.as_secs().try_into().unwrap_or(u32::MAX);
+    if let Some(tls) = &sip.tls {
+        transport_config.tls = Some(TlsListenerConfig {
+            listen: tls.listen,
+            server_config: transport::load_server_config(&tls.cert, &tls.key)
+                .map_err(StartError::Tls)?,
+        });
+    }
     let (transport, inbound) =
         transport::start(transport_config, tracker, shutdown.clone()).await?;
     let MediaBackend {
@@ -391,7 +407,7 @@ impl Shell {
                     if let Err(err) = self.transport.send(&peer, bytes) {
                         metrics::counter!("switchboard_sip_send_errors_total").increment(1);
                         tracing::debug!(%peer, error = %err, "send failed");
-                        if peer.transport == Transport::Tcp {
+                        if peer.transport.is_reliable() {
                             self.engine.handle_transport_error(Instant::now(), peer);
                         }
                     }

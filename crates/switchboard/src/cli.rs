@@ -13,6 +13,10 @@ pub(crate) struct Args {
     /// SIP listen address, UDP and TCP on the same port (overrides `server.sip_listen`).
     #[arg(long, value_name = "ADDR:PORT")]
     pub(crate) sip_listen: Option<SocketAddr>,
+    /// SIP-over-TLS listen address (overrides `sip.tls.listen`; needs `[sip.tls]` for the
+    /// certificate and key).
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub(crate) sip_tls_listen: Option<SocketAddr>,
     /// gRPC API listen address (overrides `server.grpc_listen`).
     #[arg(long, value_name = "ADDR:PORT")]
     pub(crate) grpc_listen: Option<SocketAddr>,

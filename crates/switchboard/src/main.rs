@@ -28,6 +28,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.sip_tls_listen.is_some() && config.sip.tls.is_none() {
+        eprintln!(
+            "switchboard: --sip-tls-listen needs a [sip.tls] table (cert, key) in {}",
+            args.config.display()
+        );
+        return ExitCode::from(2);
+    }
     if args.check_config {
         println!(
             "{}: configuration OK ({} agents, {} queues, {} routes, {} trunks)",
@@ -82,6 +89,9 @@ fn load_config(
     let mut config = switchboard_config::load(&args.config)?;
     if let Some(addr) = args.sip_listen {
         config.server.sip_listen = addr;
+    }
+    if let (Some(addr), Some(tls)) = (args.sip_tls_listen, config.sip.tls.as_mut()) {
+        tls.listen = addr;
     }
     if let Some(addr) = args.grpc_listen {
         config.server.grpc_listen = addr;
@@ -237,6 +247,7 @@ async fn run(
     });
     tracing::info!(
         sip = %sip.local_addr(),
+        sip_tls = ?sip.tls_local_addr(),
         grpc = %config.server.grpc_listen,
         http = %config.server.http_listen,
         data_dir = %config.server.data_dir.display(),

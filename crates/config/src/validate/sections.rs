@@ -15,7 +15,7 @@ use crate::raw::{RawAgent, RawIvr, RawMedia, RawRegistrar, RawServer, RawSip, Ra
 use crate::requirement::{MAX_SKILL_LEVEL, SkillLevel};
 use crate::routing::{IvrFlow, Trunk};
 use crate::server::{LogLevel, ServerConfig};
-use crate::sip::{DigestAlgorithm, RegistrarConfig, SipConfig};
+use crate::sip::{DigestAlgorithm, RegistrarConfig, SipConfig, SipTls};
 
 impl Validator<'_> {
     pub(super) fn server(&self, raw: RawServer) -> Result<ServerConfig> {
@@ -165,6 +165,19 @@ impl Validator<'_> {
                 86_400,
             )?,
             registrar: self.registrar(raw.registrar.unwrap_or_default())?,
+            tls: match raw.tls {
+                None => None,
+                Some(tls) => Some(SipTls {
+                    // `listen` is required in [sip.tls], so the default here is never used.
+                    listen: self.socket(
+                        "listen",
+                        Some(&tls.listen),
+                        std::net::SocketAddr::from(([127, 0, 0, 1], 5061)),
+                    )?,
+                    cert: PathBuf::from(self.non_empty("cert", &tls.cert)?),
+                    key: PathBuf::from(self.non_empty("key", &tls.key)?),
+                }),
+            },
         })
     }
 

@@ -290,7 +290,10 @@ pub fn accept_answer(
     let index = o
         .media
         .iter()
-        .position(|m| m.media == "audio" && m.port != 0)
+        // The same test `answer` applies (media type compared case-insensitively, RTP/AVP(F)
+        // only), so both sides of a negotiation pick the same m-line; found by the `sdp` fuzz
+        // target with an offer of `m=auDio`.
+        .position(is_usable_audio)
         .ok_or(NegotiationError::NoAudio)?;
     let (om, am) = (&o.media[index], &a.media[index]);
     if am.port == 0 {

@@ -208,3 +208,19 @@ fn an_rtcp_mux_offer_is_accepted_and_rtcp_goes_to_the_rtp_port() {
         .unwrap();
     assert!(!n.rtcp_mux && !a.0.media[0].has_attribute("rtcp-mux"));
 }
+
+#[test]
+fn accept_answer_reads_the_audio_line_answer_chose_whatever_its_case() {
+    // Fuzz finding (sdp target): `answer` took `m=auDio` as audio, `accept_answer` did not, and
+    // an SRTP line before it made them pick different m-lines.
+    let o = offer(
+        "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n\
+         m=audio 5000 RTP/SAVP 0\r\nm=auDio 4000 RTP/AVP 0 120\r\n\
+         a=rtpmap:120 telephone-event/8000\r\n",
+    );
+    let (answer, answered) = LocalSdp::new(1).answer(&o, &local()).unwrap();
+    let accepted = accept_answer(&o, &answer).unwrap();
+    assert_eq!(answered.media_index, 1);
+    assert_eq!(accepted.media_index, 1);
+    assert_eq!(accepted.codec, Codec::Pcmu);
+}

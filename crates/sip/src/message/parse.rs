@@ -65,6 +65,12 @@ fn parse_message(bytes: &[u8], limits: &Limits) -> Result<rsip::SipMessage, Pars
     } else {
         Some(check_request_line(head.start_line)?)
     };
+    // RFC 3261 §7.3.1: a fold (CRLF then SP/HT) is one SP in the value. The fork keeps folds
+    // verbatim in header values, and a value holding CRLF would print as extra lines (a
+    // whitespace-only fold line printed as an empty line ends the head early: a fuzz finding,
+    // sip_datagram). Unfold the head before the fork sees it; folds are rare, so the copy is too.
+    let unfolded = unfold(message, head_len);
+    let message = unfolded.as_deref().unwrap_or(message);
     let parsed = rsip::SipMessage::try_from(message).map_err(|e| {
         match request_uri_scheme(head.start_line) {
             // rsip models sip/sips/tel URIs only; any other Request-URI is answered 416
@@ -83,6 +89,29 @@ fn parse_message(bytes: &[u8], limits: &Limits) -> Result<rsip::SipMessage, Pars
         }
     }
     Ok(parsed)
+}
+
+/// `message` with every fold in its first `head_len` bytes (CRLF followed by SP or HT) replaced
+/// by one SP, or `None` when the head has no fold.
+fn unfold(message: &[u8], head_len: usize) -> Option<Vec<u8>> {
+    let head = message.get(..head_len)?;
+    let is_fold = |w: &[u8]| matches!(w, [b'\r', b'\n', b' ' | b'\t']);
+    if !head.windows(3).any(is_fold) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(message.len());
+    let mut i = 0;
+    while let Some(&byte) = head.get(i) {
+        if head.get(i..i + 3).is_some_and(is_fold) {
+            out.push(b' ');
+            i += 2;
+        } else {
+            out.push(byte);
+            i += 1;
+        }
+    }
+    out.extend_from_slice(message.get(head_len..).unwrap_or_default());
+    Some(out)
 }
 
 /// `Method SP Request-URI SP SIP-Version`, single spaces (RFC 3261 §7.1; RFC 4475 §3.1.2.7–11).
@@ -182,6 +211,55 @@ mod tests {
              CSeq: 1 OPTIONS\r\n{extra}\r\n{body}"
         )
         .into_bytes()
+    }
+
+    #[test]
+    fn a_bare_lf_in_the_head_is_refused_so_no_header_hides_in_another_line() {
+        // Fuzz findings (sip_datagram, sip_stream): after `SIP/2.0 100 -\n` the fork read the
+        // Via as part of the reason phrase while the byte scanner saw a Via header, so the
+        // response passed validation and printed without a Via; a bare LF inside the head
+        // folded Call-ID into the Via value the same way.
+        let response = b"SIP/2.0 100 -\nVia: SIP/2.0/UDP 192.0.2.105;branch=z9hG4bK2\r\n\
+            Call-ID: x\r\nCSeq: 35 INVITE\r\nFrom: <sip:u@e.com>;tag=1\r\n\
+            To: <sip:u@e.com>;tag=2\r\nContent-Length: 0\r\n\r\n";
+        assert!(matches!(
+            parse(response, &Limits::default()),
+            Err(ParseError::InvalidResponse(_))
+        ));
+        let raw = String::from_utf8(options("l: 0\r\n", "")).unwrap();
+        let folded = raw.replacen("z9hG4bK7\r\n", "z9hG4bK7\n", 1);
+        let err = parse(folded.as_bytes(), &Limits::default()).unwrap_err();
+        assert_eq!(err, ParseError::BareLineFeed);
+        assert_eq!(
+            error_response(folded.as_bytes(), &err).map(|r| r.status_code.code()),
+            Some(400)
+        );
+    }
+
+    #[test]
+    fn folded_header_values_are_unfolded_so_printing_never_adds_lines() {
+        // Fuzz finding (sip_datagram, from RFC 4475 wsinv): a Contact folded over a
+        // whitespace-only line kept CRLF SP CRLF in its value; printed, that is an empty line
+        // that ends the head early.
+        let raw = String::from_utf8(options(
+            "Contact: <sip:a@192.0.2.9>;p =\r\n \r\n   v\r\nSubject: one\r\n\ttwo\r\nl: 0\r\n",
+            "",
+        ))
+        .unwrap();
+        let message = parse(raw.as_bytes(), &Limits::default()).unwrap();
+        let wire = crate::message::serialize(&message);
+        let head = &wire[..wire.len() - 4];
+        assert!(!head.windows(4).any(|w| w == b"\r\n\r\n"), "{wire:?}");
+        assert!(
+            !head.windows(3).any(|w| w == b"\r\n " || w == b"\r\n\t"),
+            "{wire:?}"
+        );
+        let again = parse(&wire, &Limits::default()).unwrap();
+        assert_eq!(crate::message::serialize(&again), wire);
+        assert!(
+            String::from_utf8_lossy(&wire).contains("Subject: one \ttwo\r\n"),
+            "{wire:?}"
+        );
     }
 
     #[test]

@@ -147,6 +147,19 @@ pub(crate) struct RawHead<'a> {
 /// Lines that are neither `name: value` nor a fold are reported as [`ParseError::MalformedHeader`],
 /// lines longer than `max_line` bytes as [`ParseError::HeaderLineTooLong`].
 pub(crate) fn split_head(head: &[u8], max_line: usize) -> Result<RawHead<'_>, ParseError> {
+    // Every LF of the head must close a CRLF (RFC 3261 §7), so that this scanner and the
+    // fork's parser agree on where each line ends.
+    let mut from = 0;
+    while let Some(at) = head
+        .get(from..)
+        .and_then(|r| r.iter().position(|c| *c == b'\n'))
+    {
+        let lf = from + at;
+        if lf == 0 || head.get(lf - 1) != Some(&b'\r') {
+            return Err(ParseError::BareLineFeed);
+        }
+        from = lf + 1;
+    }
     let mut lines = LineIter {
         rest: head,
         offset: 0,

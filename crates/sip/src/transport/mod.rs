@@ -1,5 +1,6 @@
-//! The SIP transport shell: UDP and TCP listeners on one address (RFC 3261 §18), the only
-//! part of this crate that does I/O.
+//! The SIP transport shell: UDP and TCP listeners on one address (RFC 3261 §18), optionally a
+//! TLS listener on another (RFC 3261 §26.2.1, RFC 5630), the only part of this crate that does
+//! I/O.
 //!
 //! Receive tasks frame and parse messages, stamp `received`/`rport` into the top Via of
 //! requests, and hand each message to the core task through one bounded channel
@@ -17,10 +18,11 @@
 //! kernel drops without looking at what it drops.
 //!
 //! Sending is synchronous and never waits for a slow peer: [`TransportHandle::send`] uses
-//! `try_send_to` on UDP and a bounded per-connection queue on TCP.
+//! `try_send_to` on UDP and a bounded per-connection queue on TCP and TLS.
 
 mod received;
 mod tcp;
+mod tls;
 mod udp;
 
 use std::net::SocketAddr;
@@ -38,6 +40,16 @@ use crate::message::{self, Limits};
 use crate::{Peer, Transport};
 
 pub use received::stamp_received;
+pub use tls::load_server_config;
+
+/// The optional SIP-over-TLS listener.
+#[derive(Debug, Clone)]
+pub struct TlsListenerConfig {
+    /// Address of the TLS listener (its own port; 5061 by convention).
+    pub listen: SocketAddr,
+    /// The server's certificate and key, from [`load_server_config`].
+    pub server_config: Arc<tokio_rustls::rustls::ServerConfig>,
+}
 
 /// Settings of the transport shell.
 #[derive(Debug, Clone)]
@@ -56,6 +68,8 @@ pub struct TransportConfig {
     pub retry_after_seconds: u32,
     /// `SO_RCVBUF` asked for the UDP socket, bytes (the kernel caps it at `rmem_max`).
     pub udp_receive_buffer: usize,
+    /// A TLS listener beside UDP and TCP, or none.
+    pub tls: Option<TlsListenerConfig>,
 }
 
 impl TransportConfig {
@@ -69,6 +83,7 @@ impl TransportConfig {
             tcp_idle_timeout: Duration::from_secs(600),
             retry_after_seconds: 5,
             udp_receive_buffer: 4 * 1024 * 1024,
+            tls: None,
         }
     }
 }
@@ -91,11 +106,12 @@ pub enum SendError {
     /// retransmits on UDP).
     #[error("UDP send buffer full")]
     WouldBlock,
-    /// No open TCP connection to that peer (Switchboard reuses the connection a phone opened).
-    #[error("no TCP connection to {0}")]
+    /// No open TCP or TLS connection to that peer (Switchboard reuses the connection a phone
+    /// opened).
+    #[error("no connection to {0}")]
     NoConnection(SocketAddr),
-    /// The TCP connection's write queue is full: the peer is not reading.
-    #[error("TCP write queue to {0} is full")]
+    /// The connection's write queue is full: the peer is not reading.
+    #[error("write queue to {0} is full")]
     ConnectionCongested(SocketAddr),
     /// Any other socket error.
     #[error("send failed: {0}")]
@@ -107,13 +123,20 @@ pub enum SendError {
 pub struct TransportHandle {
     udp: Arc<UdpSocket>,
     tcp: Arc<DashMap<SocketAddr, mpsc::Sender<Bytes>>>,
+    tls: Arc<DashMap<SocketAddr, mpsc::Sender<Bytes>>>,
     local: SocketAddr,
+    tls_local: Option<SocketAddr>,
 }
 
 impl TransportHandle {
     /// The bound local address (useful when listening on port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.local
+    }
+
+    /// The bound TLS listener address, when TLS is on.
+    pub fn tls_local_addr(&self) -> Option<SocketAddr> {
+        self.tls_local
     }
 
     /// Sends `bytes` to `peer` without waiting.
@@ -124,8 +147,12 @@ impl TransportHandle {
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Err(SendError::WouldBlock),
                 Err(e) => Err(SendError::Io(e.to_string())),
             },
-            Transport::Tcp => {
-                let Some(conn) = self.tcp.get(&peer.remote) else {
+            Transport::Tcp | Transport::Tls => {
+                let table = match peer.transport {
+                    Transport::Tls => &self.tls,
+                    _ => &self.tcp,
+                };
+                let Some(conn) = table.get(&peer.remote) else {
                     return Err(SendError::NoConnection(peer.remote));
                 };
                 conn.try_send(bytes).map_err(|e| match e {
@@ -148,7 +175,8 @@ impl TransportHandle {
     }
 }
 
-/// Binds UDP and TCP on `config.listen` and starts the receive tasks on `tracker`.
+/// Binds UDP and TCP on `config.listen` (and TLS on `config.tls`, if set) and starts the receive
+/// tasks on `tracker`.
 ///
 /// Returns the send handle and the receiving end of the core's channel. The tasks stop when
 /// `shutdown` is cancelled.
@@ -161,13 +189,39 @@ pub async fn start(
     let local = udp.local_addr()?;
     // Same port for TCP, also when the caller asked for port 0.
     let tcp_listener = TcpListener::bind(local).await?;
+    let tls_listener = match &config.tls {
+        Some(tls) => Some(TcpListener::bind(tls.listen).await?),
+        None => None,
+    };
+    let tls_local = match &tls_listener {
+        Some(listener) => Some(listener.local_addr()?),
+        None => None,
+    };
     let (tx, rx) = mpsc::channel(config.inbound_capacity);
     let handle = TransportHandle {
         udp: udp.clone(),
         tcp: Arc::new(DashMap::new()),
+        tls: Arc::new(DashMap::new()),
         local,
+        tls_local,
     };
+    let acceptor = config
+        .tls
+        .as_ref()
+        .map(|tls| tokio_rustls::TlsAcceptor::from(tls.server_config.clone()));
     let config = Arc::new(config);
+    if let (Some(listener), Some(local), Some(acceptor)) = (tls_listener, tls_local, acceptor) {
+        tracker.spawn(tls::accept_loop(tls::Listener {
+            listener,
+            local,
+            acceptor,
+            config: config.clone(),
+            tx: tx.clone(),
+            connections: handle.tls.clone(),
+            tracker: tracker.clone(),
+            shutdown: shutdown.clone(),
+        }));
+    }
 
     tracker.spawn(udp::receive_loop(
         udp,
@@ -216,7 +270,7 @@ fn in_dialog_reserve(capacity: usize) -> usize {
     (capacity / 4).max(1)
 }
 
-/// What the receive side did with one message; shared by UDP and TCP.
+/// What the receive side did with one message; shared by UDP, TCP and TLS.
 enum Disposition {
     /// Passed to the core.
     Delivered,

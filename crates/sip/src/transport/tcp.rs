@@ -1,4 +1,4 @@
-//! TCP: accept connections, frame messages by Content-Length (RFC 3261 §18.3), answer RFC 5626
+//! TCP: accept connections (TLS ones arrive here after their handshake, see `tls.rs`), frame messages by Content-Length (RFC 3261 §18.3), answer RFC 5626
 //! double-CRLF pings with a CRLF pong, and keep each connection's writer queue bounded.
 
 use std::net::SocketAddr;
@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use bytes::{Buf, Bytes, BytesMut};
 use dashmap::DashMap;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -64,22 +64,50 @@ pub(super) async fn accept_loop(
             shutdown.clone(),
         );
         tracker.spawn(async move {
-            serve(stream, peer, config, tx, connections, shutdown).await;
+            let (reader, writer) = stream.into_split();
+            let conn = Connection {
+                peer,
+                config,
+                tx,
+                connections,
+                shutdown,
+                gauge: "switchboard_sip_tcp_connections",
+            };
+            serve(reader, writer, conn).await;
             drop(permit);
         });
     }
 }
 
-async fn serve(
-    stream: TcpStream,
-    peer: Peer,
-    config: Arc<TransportConfig>,
-    tx: mpsc::Sender<Inbound>,
-    connections: Arc<DashMap<SocketAddr, mpsc::Sender<Bytes>>>,
-    shutdown: CancellationToken,
-) {
-    metrics::gauge!("switchboard_sip_tcp_connections").increment(1.0);
-    let (mut reader, mut writer) = stream.into_split();
+/// What a stream connection's serving task needs besides its two halves.
+pub(super) struct Connection {
+    pub(super) peer: Peer,
+    pub(super) config: Arc<TransportConfig>,
+    pub(super) tx: mpsc::Sender<Inbound>,
+    /// The connection table of this transport: the entry for `peer.remote` is this
+    /// connection's writer queue while it is open.
+    pub(super) connections: Arc<DashMap<SocketAddr, mpsc::Sender<Bytes>>>,
+    pub(super) shutdown: CancellationToken,
+    /// Gauge of open connections of this transport.
+    pub(super) gauge: &'static str,
+}
+
+/// Serves one stream connection, plain TCP or TLS: frames and delivers what it reads, writes
+/// what the core sends through a bounded queue, closes on idle, framing error or shutdown.
+pub(super) async fn serve<R, W>(mut reader: R, mut writer: W, conn: Connection)
+where
+    R: AsyncRead + Unpin,
+    W: AsyncWrite + Unpin + Send + 'static,
+{
+    let Connection {
+        peer,
+        config,
+        tx,
+        connections,
+        shutdown,
+        gauge,
+    } = conn;
+    metrics::gauge!(gauge).increment(1.0);
     let (out_tx, mut out_rx) = mpsc::channel::<Bytes>(WRITE_QUEUE_MESSAGES);
     connections.insert(peer.remote, out_tx.clone());
     let writer_gone = CancellationToken::new();
@@ -94,6 +122,10 @@ async fn serve(
                     tracing::info!(%peer, "TCP peer stopped reading: closing the connection");
                     break;
                 }
+            }
+            // TLS buffers records: flush so each message leaves now (a no-op on plain TCP).
+            if writer.flush().await.is_err() {
+                break;
             }
         }
         // The reader stops too: a connection we cannot write to is of no use.
@@ -144,5 +176,5 @@ async fn serve(
     connections.remove_if(&peer.remote, |_, sender| sender.same_channel(&out_tx));
     drop(out_tx);
     let _ = writer_task.await;
-    metrics::gauge!("switchboard_sip_tcp_connections").decrement(1.0);
+    metrics::gauge!(gauge).decrement(1.0);
 }

@@ -161,3 +161,34 @@ fn callbacks_survive_reopen_until_removed() {
     assert!(!store.remove_callback("cb1").unwrap());
     assert_eq!(store.callbacks().unwrap(), vec![cb("cb2", 20)]);
 }
+
+#[test]
+fn sql_shaped_caller_data_is_stored_verbatim_and_never_runs() {
+    // Strings a caller controls (From user and display name, DNIS, IVR digits relayed as call
+    // data) reach SQLite only as bound parameters: they come back byte-exact, tables survive,
+    // and a lookup by an injection-shaped id matches nothing else.
+    let fx = Fixture::new();
+    let mut store = fx.open();
+    let hostile = "x'); DROP TABLE cdr; --";
+    let mut record = cdr(hostile, 0);
+    record.src = "' OR '1'='1".into();
+    record.clid = "\"Robert'); DROP TABLE queue_log;--\" <sip:bobby@tables>".into();
+    record.dst = "201\"; DELETE FROM journal; --".into();
+    record.userfield = "\0nul and ; semicolons; \u{202e}rtl".into();
+    store
+        .finish_call(
+            &record,
+            &end_lines(hostile),
+            &[event(62, "CallEnded", Some(hostile))],
+        )
+        .unwrap();
+    store
+        .finish_call(&cdr("plain", 100), &end_lines("plain"), &[])
+        .unwrap();
+    assert_eq!(store.cdr(hostile).unwrap(), Some(record));
+    assert_eq!(store.cdr("' OR '1'='1").unwrap(), None);
+    assert_eq!(store.cdr("x' OR 1=1 --").unwrap(), None);
+    assert_eq!(store.cdr("plain").unwrap(), Some(cdr("plain", 100)));
+    assert_eq!(store.queue_log_of_call(hostile).unwrap().len(), 1);
+    assert_eq!(store.head_seq().unwrap(), 1);
+}

@@ -9,6 +9,7 @@
 
 pub(crate) mod events;
 pub(crate) mod flow;
+pub(crate) mod digest;
 pub(crate) mod netns;
 pub(crate) mod phone;
 pub(crate) mod rtp;
@@ -38,6 +39,19 @@ const CI_ENV: &str = "CI";
 pub(crate) fn repo_root() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     root.canonicalize().unwrap_or(root)
+}
+
+/// Writes the demo configuration with `extra` appended (TOML tables such as `[sip.tls]`) into
+/// `dir`, next to links to the demo's IVR flows and prompts, and returns its path.
+pub(crate) fn demo_config_with(dir: &Path, extra: &str) -> PathBuf {
+    let demo = fs::read_to_string(demo_config()).expect("reading the demo configuration");
+    for sub in ["ivr", "prompts"] {
+        std::os::unix::fs::symlink(repo_root().join("config").join(sub), dir.join(sub))
+            .expect("linking the demo's flows and prompts");
+    }
+    let path = dir.join("switchboard.toml");
+    fs::write(&path, format!("{demo}\n{extra}")).expect("writing the test config");
+    path
 }
 
 /// The demo configuration every test starts the daemon with.

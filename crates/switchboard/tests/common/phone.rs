@@ -4,7 +4,7 @@
 //! test reads as the script of a misbehaving peer; SIPp cannot express "send a second 200 with
 //! another to-tag" or "stop reading" as plainly.
 //!
-//! Each has an RTP socket whose port goes in its SDP; `super::rtp` sends and counts tagged
+//! Each has an RTP socket whose port goes in its SDP; `super::tagged_rtp` sends and counts tagged
 //! packets on it.
 
 use std::io;

@@ -159,3 +159,44 @@ pub(crate) fn udp_request(
         }
     }
 }
+
+/// Sends one SIP request over UDP from `socket` to `target` and returns the first final
+/// response as text (`None` when none arrives by `timeout`). `{local}` and `{target}` in
+/// `request` stand for the two addresses, as in [`udp_request`].
+pub(crate) fn udp_final_response(
+    socket: &UdpSocket,
+    target: SocketAddr,
+    request: &str,
+    timeout: Duration,
+) -> io::Result<Option<String>> {
+    let local = socket.local_addr()?;
+    let message = request
+        .replace("{local}", &local.to_string())
+        .replace("{target}", &target.to_string());
+    socket.send_to(message.as_bytes(), target)?;
+    let deadline = Instant::now() + timeout;
+    let mut buf = vec![0u8; 65_535];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(None);
+        }
+        socket.set_read_timeout(Some(left))?;
+        let len = match socket.recv(&mut buf) {
+            Ok(len) => len,
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(e),
+        };
+        let bytes = buf.get(..len).unwrap_or_default();
+        if status_code(bytes).is_some_and(|code| code >= 200) {
+            return Ok(Some(String::from_utf8_lossy(bytes).into_owned()));
+        }
+    }
+}
