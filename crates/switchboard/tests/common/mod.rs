@@ -7,9 +7,9 @@
 // Each test file uses a different part of the harness.
 #![allow(dead_code)]
 
+pub(crate) mod digest;
 pub(crate) mod events;
 pub(crate) mod flow;
-pub(crate) mod digest;
 pub(crate) mod netns;
 pub(crate) mod phone;
 pub(crate) mod rtp;
