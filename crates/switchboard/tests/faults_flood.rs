@@ -346,6 +346,13 @@ fn invite_flood_gets_503_with_retry_after_while_a_bridged_call_keeps_its_media()
                 "keepalive_interval_seconds = 30",
                 "keepalive_interval_seconds = 0",
             ),
+            // Every flood call that wins a 200 holds RTP ports until its BYE and their rest after
+            // it: the harness's shared 200-port blocks (30000-32599) run dry, so this test keeps
+            // the demo's 10,000 ports (other test daemons are moved off them by the harness).
+            (
+                "rtp_port_min = 20000\nrtp_port_max = 29999",
+                "rtp_port_min = 20000\nrtp_port_max = 29997",
+            ),
             (
                 "name = \"sales\"\nrequirement = \"sales >= 1\"\nwrap_up_seconds = 5",
                 "name = \"sales\"\nrequirement = \"sales >= 1\"\nwrap_up_seconds = 1",
