@@ -104,7 +104,15 @@ impl Engine {
                     self.enqueue(now, call.0, &queue);
                     return;
                 }
-                // Overflow to a URI needs an outbound leg: the call ends here.
+                // Overflow to a URI: forwarded out through the trunk.
+                if let Some(switchboard_acd::OverflowTarget::Route(route)) = &overflow
+                    && let Some(uri) = route.strip_prefix("uri:")
+                    && self.calls.contains_key(&call.0)
+                {
+                    let uri = uri.to_string();
+                    self.forward(now, call.0, &uri);
+                    return;
+                }
                 let reason = match reason {
                     LeaveReason::MaxWait => "queue-timeout",
                     LeaveReason::JoinEmpty => "queue-empty",

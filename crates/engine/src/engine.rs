@@ -77,6 +77,8 @@ pub(crate) enum ClientPurpose {
     Bye,
     /// A registrar keep-alive OPTIONS.
     Keepalive(BindingId),
+    /// An INVITE out through a trunk.
+    Outbound(crate::outbound::OutboundId),
 }
 
 /// Which leg a dialog is.
@@ -84,6 +86,8 @@ pub(crate) enum ClientPurpose {
 pub(crate) enum DialogOwner {
     Caller(u128),
     Agent(OfferId),
+    /// A far leg (forwarded call) dialled through a trunk.
+    Outbound(crate::outbound::OutboundId),
 }
 
 /// What to do once a store write is committed.
@@ -114,6 +118,9 @@ pub struct Engine {
     pub(crate) legs: Box<dyn LegAllocator>,
     pub(crate) calls: HashMap<u128, Call>,
     pub(crate) agent_legs: HashMap<OfferId, AgentLeg>,
+    /// Legs dialled out through a trunk.
+    pub(crate) outbound: HashMap<crate::outbound::OutboundId, crate::outbound::OutboundLeg>,
+    pub(crate) next_outbound: crate::outbound::OutboundId,
     pub(crate) client_tx: HashMap<TransactionId, ClientPurpose>,
     pub(crate) dialogs: HashMap<DialogId, DialogOwner>,
     pub(crate) tickets: HashMap<Ticket, AfterCommit>,
@@ -231,6 +238,8 @@ impl Engine {
             options,
             calls: HashMap::new(),
             agent_legs: HashMap::new(),
+            outbound: HashMap::new(),
+            next_outbound: 1,
             client_tx: HashMap::new(),
             dialogs: HashMap::new(),
             tickets: HashMap::new(),
@@ -308,6 +317,7 @@ impl Engine {
         self.router.handle_timeout(now);
         self.ivr_timeouts(now);
         self.session_timeouts(now);
+        self.outbound_timeouts(now);
         self.drain(now);
     }
 
@@ -324,6 +334,7 @@ impl Engine {
             self.router.poll_timeout(),
             self.ivr_deadline(),
             self.session_deadline(),
+            self.outbound_deadline(),
         ]
         .into_iter()
         .flatten()

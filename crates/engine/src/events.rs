@@ -236,3 +236,47 @@ pub(crate) fn call_ended(call: &Call, wall: SystemTime, side: &str, reason: &str
     );
     journal_event(wall, &event)
 }
+
+/// A blind transfer: `old_leg` (the transferring agent's) left, `new_leg` joined (empty while
+/// the target is a queue: its agent leg comes with the offer).
+pub(crate) fn call_transferred(
+    call: &Call,
+    old_leg: &str,
+    new_leg: &str,
+    target: pb::transfer_target::Target,
+    wall: SystemTime,
+) -> NewEvent {
+    let transfer = pb::TransferRecord {
+        at: Some(prost_types::Timestamp::from(wall)),
+        from_leg_id: old_leg.to_owned(),
+        to_leg_id: new_leg.to_owned(),
+        by_leg_id: old_leg.to_owned(),
+        kind: pb::TransferKind::Blind as i32,
+        target: Some(pb::TransferTarget {
+            target: Some(target),
+        }),
+    };
+    let mut event = envelope(
+        call,
+        Payload::CallTransferred(pb::CallTransferred {
+            old_leg_id: old_leg.to_owned(),
+            new_leg_id: new_leg.to_owned(),
+            transfer: Some(transfer),
+        }),
+    );
+    event.request_id = call.request_id.clone();
+    journal_event(wall, &event)
+}
+
+/// The far leg of a forwarded call (or the customer of a click-to-dial) answered.
+pub(crate) fn far_connected(call: &Call, leg: &str, wall: SystemTime) -> NewEvent {
+    let mut event = envelope(
+        call,
+        Payload::CallConnected(pb::CallConnected {
+            leg_id: leg.to_owned(),
+            agent: call.agent.clone().unwrap_or_default(),
+        }),
+    );
+    event.request_id = call.request_id.clone();
+    journal_event(wall, &event)
+}

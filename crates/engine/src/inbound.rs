@@ -42,7 +42,13 @@ impl Engine {
             return;
         }
         let target = self.config.route(dnis).map(|r| r.target.clone());
+        let forward = match &target {
+            Some(Target::Uri(uri)) => Some(uri.as_str().to_string()),
+            _ => None,
+        };
         let (context, queue) = match &target {
+            // Forwarded out through the trunk once answered here (media anchored).
+            Some(Target::Uri(uri)) => (uri.as_str().to_string(), None),
             Some(Target::Queue(q)) => (q.as_str().to_string(), Some(q.as_str().to_string())),
             Some(Target::Ivr(flow)) if self.flows.contains_key(flow.as_str()) => {
                 (flow.as_str().to_string(), None)
@@ -56,13 +62,12 @@ impl Engine {
                 let queue = crate::acd_map::personal_queue(dnis);
                 (queue.clone(), Some(queue))
             }
-            Some(_) => {
-                // External URI routes need an outbound B2BUA leg without a queue; until then
-                // they are refused honestly, before answering.
+            Some(Target::Ivr(_)) => {
+                // A route to a flow that did not load.
                 let mut response = self.response(&request, StatusCode::TemporarilyUnavailable);
                 response.headers.push(Header::Other(
                     "Warning".into(),
-                    "399 switchboard \"route target not supported yet\"".into(),
+                    "399 switchboard \"route target not available\"".into(),
                 ));
                 self.respond(now, id, response);
                 return;
@@ -156,7 +161,7 @@ impl Engine {
                 leg,
                 rtp,
                 peer,
-                dialog,
+                dialog: Some(dialog),
                 sdp,
             },
             clid: format!("\"{display}\" <{src}>"),
@@ -181,6 +186,10 @@ impl Engine {
             rona: false,
             held: false,
             session_timer,
+            dial_customer: None,
+            far: None,
+            callback: false,
+            request_id: String::new(),
         };
         tracing::info!(call = %text_id, dnis, "call answered");
         let progress = self.in_progress(&call, "answered");
@@ -197,9 +206,10 @@ impl Engine {
             .get(&call_id)
             .map(|c| events::call_started(c, wall));
         self.journal(event.into_iter().collect());
-        match queue {
-            Some(queue) => self.enqueue(now, call_id, &queue),
-            None => self.start_ivr(now, call_id),
+        match (forward, queue) {
+            (Some(uri), _) => self.forward(now, call_id, &uri),
+            (None, Some(queue)) => self.enqueue(now, call_id, &queue),
+            (None, None) => self.start_ivr(now, call_id),
         }
     }
 
@@ -335,11 +345,19 @@ impl Engine {
         owner: DialogOwner,
         request: Request,
     ) {
+        let owner = match owner {
+            DialogOwner::Outbound(leg) => {
+                return self.on_outbound_in_dialog(now, id, leg, &request);
+            }
+            other => other,
+        };
         let check = match owner {
+            DialogOwner::Outbound(_) => None,
             DialogOwner::Caller(call) => self
                 .calls
                 .get_mut(&call)
-                .map(|c| c.caller.dialog.on_request(&request)),
+                .and_then(|c| c.caller.dialog.as_mut())
+                .map(|d| d.on_request(&request)),
             DialogOwner::Agent(offer) => self
                 .agent_legs
                 .get_mut(&offer)
@@ -374,6 +392,7 @@ impl Engine {
                         },
                     ),
                     DialogOwner::Agent(offer) => self.agent_hung_up(now, offer),
+                    DialogOwner::Outbound(_) => {} // handled by on_outbound_in_dialog
                 }
             }
             Method::Invite => {
@@ -384,7 +403,7 @@ impl Engine {
             }
             Method::Refer => match owner {
                 DialogOwner::Agent(offer) => self.on_agent_refer(now, id, offer, &request),
-                DialogOwner::Caller(_) => {
+                DialogOwner::Caller(_) | DialogOwner::Outbound(_) => {
                     // The customer's side does not transfer the agent.
                     let response = switchboard_sip::message::response_to(
                         &request,
@@ -475,6 +494,7 @@ impl Engine {
                 let result = parsed.map(|sdp| leg.sdp.answer(&SdpOffer(sdp), &local));
                 (result, leg.leg, leg.peer.local, leg.call)
             }
+            DialogOwner::Outbound(_) => return, // handled by on_outbound_in_dialog
         };
         let Some(Ok((answer, media))) = result else {
             // No offer in the re-INVITE (we would offer in the 200), or nothing in common.
@@ -569,8 +589,11 @@ impl Engine {
             transport: peer.transport,
             sent_by: peer.local.to_string(),
         };
-        let bye = call.caller.dialog.bye(&via, &mut self.rng);
-        call.caller.dialog.terminate();
+        let Some(dialog) = call.caller.dialog.as_mut() else {
+            return; // not dialled yet, or already gone
+        };
+        let bye = dialog.bye(&via, &mut self.rng);
+        dialog.terminate();
         self.send_request(now, peer, bye, crate::engine::ClientPurpose::Bye);
     }
 

@@ -103,9 +103,10 @@ impl Engine {
                             let queue = crate::acd_map::personal_queue(agent.as_ref());
                             self.enqueue(now, call_id, &queue);
                         }
-                        // URI targets need an outbound leg without a queue: not yet.
-                        RouteTarget::Uri(_) => {
-                            self.end_call(now, call_id, system("route-unsupported"));
+                        // Out through the trunk (media stays anchored here).
+                        RouteTarget::Uri(uri) => {
+                            let uri = uri.to_string();
+                            self.forward(now, call_id, &uri);
                         }
                     }
                     return;

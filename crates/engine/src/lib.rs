@@ -42,6 +42,7 @@
 mod acd_map;
 mod agent;
 mod call;
+mod callback;
 mod command;
 mod engine;
 mod events;
@@ -49,6 +50,8 @@ mod finish;
 mod ids;
 mod inbound;
 mod ivr;
+mod outbound;
+mod outbound_auth;
 mod output;
 mod policy;
 mod session_timer;

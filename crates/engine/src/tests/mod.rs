@@ -444,5 +444,6 @@ queue = "sales"
 "#;
 
 mod features;
+mod outbound;
 mod path;
 mod properties;

@@ -1,0 +1,241 @@
+//! Outbound legs through the trunk: a DNIS routed to a URI, a digest challenge from the
+//! carrier, busy and unanswered far ends, a blind REFER to an outside number.
+
+use super::*;
+
+/// The carrier: the trunk's `outbound` address (the test's SIPp UAS in the e2e tests).
+fn carrier() -> Peer {
+    Peer {
+        transport: Transport::Udp,
+        remote: "127.0.0.3:5070".parse().unwrap(),
+        local: local(),
+    }
+}
+
+fn config() -> String {
+    CONFIG.replace("STRATEGY", "linear").replace(
+        "sources = [\"127.0.0.2/32\"]",
+        "sources = [\"127.0.0.2/32\"]\noutbound = \"127.0.0.3:5070\"\nusername = \"sb\"\n\
+         password = \"carrier-pw\"\ncaller_id = \"2000\"\ndial_prefix = \"9\"",
+    ) + "[[route]]\ndnis = \"203\"\nuri = \"sip:5551203@127.0.0.3:5070\"\n"
+}
+
+/// The last INVITE the carrier got, answered with `code` (SDP on a 2xx), `extra` headers added.
+fn carrier_answers(h: &mut Harness, code: u16, extra: &str) {
+    let invite = h
+        .last_request_to(carrier().remote, Method::Invite)
+        .expect("the carrier was invited");
+    let mut text = format!("SIP/2.0 {code} Whatever\r\n");
+    for header in invite.headers.iter() {
+        match header {
+            rsip::Header::Via(_)
+            | rsip::Header::From(_)
+            | rsip::Header::CallId(_)
+            | rsip::Header::CSeq(_) => text.push_str(&format!("{header}\r\n")),
+            rsip::Header::To(to) => text.push_str(&format!(
+                "To: {};tag=carrier\r\n",
+                rsip::headers::UntypedHeader::value(to)
+            )),
+            _ => {}
+        }
+    }
+    text.push_str(extra);
+    text.push_str(&format!("Contact: <sip:far@{}>\r\n", carrier().remote));
+    if code == 200 {
+        let body = SDP.replace("127.0.0.2", "127.0.0.3");
+        text.push_str(&format!(
+            "Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        ));
+    } else {
+        text.push_str("Content-Length: 0\r\n\r\n");
+    }
+    h.deliver(carrier(), &text);
+}
+
+/// A BYE from the carrier on its answered dialog.
+fn carrier_byes(h: &mut Harness) {
+    let ack = h
+        .last_request_to(carrier().remote, Method::Ack)
+        .expect("the carrier's 2xx was ACKed");
+    let from = rsip::headers::UntypedHeader::value(ack.from_header().unwrap()).to_string();
+    let to = rsip::headers::UntypedHeader::value(ack.to_header().unwrap()).to_string();
+    let call_id = rsip::headers::UntypedHeader::value(ack.call_id_header().unwrap()).to_string();
+    let bye = format!(
+        "BYE sip:switchboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {};branch=z9hG4bKfarbye\r\n\
+         Max-Forwards: 70\r\nFrom: {to}\r\nTo: {from}\r\nCall-ID: {call_id}\r\nCSeq: 7 BYE\r\n\
+         Content-Length: 0\r\n\r\n",
+        carrier().remote
+    );
+    h.deliver(carrier(), &bye);
+}
+
+fn header(request: &rsip::Request, name: &str) -> Option<String> {
+    request.headers.iter().find_map(|h| {
+        let text = h.to_string();
+        let (n, v) = text.split_once(':')?;
+        n.trim()
+            .eq_ignore_ascii_case(name)
+            .then(|| v.trim().to_string())
+    })
+}
+
+#[test]
+fn dnis_routed_to_a_uri_is_dialled_through_the_trunk_answering_its_challenge_and_bridged() {
+    let mut h = Harness::with(&config(), &[]);
+    h.trunk_invite("203", "u");
+    h.trunk_in_dialog("u", "ACK", 1);
+    assert_eq!(h.responses_to(trunk().remote), vec![100, 200]);
+    let first = h.last_request_to(carrier().remote, Method::Invite).unwrap();
+    assert_eq!(first.uri.to_string(), "sip:5551203@127.0.0.3:5070");
+    // Forwarded: the customer's own number is presented.
+    assert!(header(&first, "From").unwrap().contains("sip:5551234@"));
+    let call_id = header(&first, "X-Switchboard-Call-Id").unwrap();
+    carrier_answers(
+        &mut h,
+        407,
+        "Proxy-Authenticate: Digest realm=\"carrier\", nonce=\"n1\", qop=\"auth\"\r\n",
+    );
+    let second = h.last_request_to(carrier().remote, Method::Invite).unwrap();
+    assert_eq!(header(&second, "CSeq").unwrap(), "2 INVITE");
+    assert_eq!(header(&second, "Call-ID"), header(&first, "Call-ID"));
+    let auth = parse_credentials(&header(&second, "Proxy-Authorization").unwrap()).unwrap();
+    assert_eq!(auth.username, "sb");
+    assert_eq!(
+        auth.response,
+        compute_response(&auth, "carrier-pw", "INVITE"),
+        "digest computed with the trunk's password"
+    );
+    carrier_answers(&mut h, 180, "");
+    carrier_answers(&mut h, 200, "");
+    assert!(h.last_request_to(carrier().remote, Method::Ack).is_some());
+    let bridged = h
+        .media
+        .iter()
+        .any(|m| matches!(m, MediaCommand::Bridge { .. }));
+    assert!(bridged, "caller and far leg bridged: {:?}", h.media);
+    carrier_byes(&mut h);
+    assert!(h.last_request_to(trunk().remote, Method::Bye).is_some());
+    let cdr = h.cdr().unwrap();
+    assert_eq!(cdr.call_id, call_id);
+    assert_eq!(cdr.lastapp, "Dial");
+    assert_eq!(cdr.lastdata, "sip:5551203@127.0.0.3:5070");
+    assert!(
+        cdr.dstchannel.starts_with("SIP/carrier-"),
+        "{}",
+        cdr.dstchannel
+    );
+    assert_eq!(cdr.disposition, Disposition::Answered);
+    assert_eq!(cdr.hangup_side, Some(HangupSide::Agent));
+    assert_eq!(h.engine.call_count(), 0);
+    assert!(h.engine.outbound.is_empty());
+}
+
+#[test]
+fn a_busy_far_end_ends_the_forwarded_call_with_disposition_busy() {
+    let mut h = Harness::with(&config(), &[]);
+    h.trunk_invite("203", "b");
+    h.trunk_in_dialog("b", "ACK", 1);
+    carrier_answers(&mut h, 486, "");
+    assert!(h.last_request_to(trunk().remote, Method::Bye).is_some());
+    let cdr = h.cdr().unwrap();
+    assert_eq!(cdr.disposition, Disposition::Busy);
+    assert_eq!(cdr.end_reason, "dial-busy");
+    assert!(h.engine.outbound.is_empty());
+}
+
+#[test]
+fn an_unanswered_far_end_is_cancelled_after_the_ring_timeout() {
+    let mut h = Harness::with(&config(), &[]);
+    h.trunk_invite("203", "n");
+    h.trunk_in_dialog("n", "ACK", 1);
+    carrier_answers(&mut h, 180, "");
+    h.advance(Duration::from_secs(59));
+    assert!(
+        h.last_request_to(carrier().remote, Method::Cancel)
+            .is_none()
+    );
+    h.advance(Duration::from_secs(2));
+    assert!(
+        h.last_request_to(carrier().remote, Method::Cancel)
+            .is_some()
+    );
+    assert!(h.last_request_to(trunk().remote, Method::Bye).is_some());
+    assert_eq!(h.cdr().unwrap().disposition, Disposition::NoAnswer);
+    // The 487 to the CANCEL closes the leg without a second CDR.
+    carrier_answers(&mut h, 487, "");
+    assert!(h.engine.outbound.is_empty());
+    let cdrs = h
+        .writes
+        .iter()
+        .filter(|w| matches!(w, WriteOp::FinishCall { .. }))
+        .count();
+    assert_eq!(cdrs, 1);
+}
+
+#[test]
+fn blind_refer_to_an_outside_number_dials_it_and_keeps_the_call_id() {
+    let mut h = Harness::with(&config(), &[]);
+    h.register("1001", 1);
+    h.trunk_invite("201", "t");
+    h.trunk_in_dialog("t", "ACK", 1);
+    h.phone_answers(1, 200, "OK");
+    let agent_invite = h.last_request_to(phone(1).remote, Method::Invite).unwrap();
+    let call_id = header(&agent_invite, "X-Switchboard-Call-Id").unwrap();
+    let ack = h.last_request_to(phone(1).remote, Method::Ack).unwrap();
+    let to = rsip::headers::UntypedHeader::value(ack.to_header().unwrap()).to_string();
+    let from = rsip::headers::UntypedHeader::value(ack.from_header().unwrap()).to_string();
+    let dialog = rsip::headers::UntypedHeader::value(ack.call_id_header().unwrap()).to_string();
+    let refer = format!(
+        "REFER sip:switchboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {};branch=z9hG4bKref9\r\n\
+         Max-Forwards: 70\r\nFrom: {to}\r\nTo: {from}\r\nCall-ID: {dialog}\r\nCSeq: 3 REFER\r\n\
+         Contact: <sip:1001@{}>\r\nRefer-To: <sip:5559999@127.0.0.1>\r\nContent-Length: 0\r\n\r\n",
+        phone(1).remote,
+        phone(1).remote
+    );
+    h.deliver(phone(1), &refer);
+    assert!(h.responses_to(phone(1).remote).contains(&202));
+    assert!(h.last_request_to(phone(1).remote, Method::Bye).is_some());
+    let out = h.last_request_to(carrier().remote, Method::Invite).unwrap();
+    // The trunk's dial prefix goes before the number.
+    assert_eq!(out.uri.to_string(), "sip:95559999@127.0.0.3:5070");
+    assert_eq!(header(&out, "X-Switchboard-Call-Id").unwrap(), call_id);
+    assert!(matches!(h.agent_state("1001"), AgentState::WrapUp { .. }));
+    carrier_answers(&mut h, 200, "");
+    assert_eq!(h.queue_log(), vec!["ENTERQUEUE", "CONNECT", "TRANSFER"]);
+    assert!(
+        h.log.iter().any(|l| l == "store:CallTransferred"),
+        "{:?}",
+        h.log
+    );
+    h.trunk_in_dialog("t", "BYE", 2);
+    assert!(h.last_request_to(carrier().remote, Method::Bye).is_some());
+    let cdr = h.cdr().unwrap();
+    assert_eq!(cdr.call_id, call_id);
+    assert_eq!(cdr.lastdata, "5559999");
+    assert_eq!(cdr.agent.as_deref(), Some("1001"));
+    assert_eq!(h.engine.call_count(), 0);
+}
+
+#[test]
+fn refer_to_an_outside_number_without_an_outbound_trunk_is_still_404() {
+    let mut h = Harness::new("linear");
+    h.register("1001", 1);
+    h.trunk_invite("201", "z");
+    h.trunk_in_dialog("z", "ACK", 1);
+    h.phone_answers(1, 200, "OK");
+    let ack = h.last_request_to(phone(1).remote, Method::Ack).unwrap();
+    let to = rsip::headers::UntypedHeader::value(ack.to_header().unwrap()).to_string();
+    let from = rsip::headers::UntypedHeader::value(ack.from_header().unwrap()).to_string();
+    let dialog = rsip::headers::UntypedHeader::value(ack.call_id_header().unwrap()).to_string();
+    let refer = format!(
+        "REFER sip:switchboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {};branch=z9hG4bKref8\r\n\
+         Max-Forwards: 70\r\nFrom: {to}\r\nTo: {from}\r\nCall-ID: {dialog}\r\nCSeq: 3 REFER\r\n\
+         Contact: <sip:1001@{}>\r\nRefer-To: <sip:5559999@127.0.0.1>\r\nContent-Length: 0\r\n\r\n",
+        phone(1).remote,
+        phone(1).remote
+    );
+    h.deliver(phone(1), &refer);
+    assert!(h.responses_to(phone(1).remote).contains(&404));
+    assert!(h.last_request_to(phone(1).remote, Method::Bye).is_none());
+}
