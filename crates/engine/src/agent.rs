@@ -300,9 +300,13 @@ impl Engine {
         reason: pb::AlertingEndReason,
     ) {
         let wall = self.wall(now);
-        let (text_id, queue) = match self.calls.get(&call) {
-            Some(c) => (c.text_id.clone(), c.queue.as_ref().map(|q| q.queue.clone())),
-            None => (crate::ids::uuid_text(call), None),
+        let (text_id, queue, request_id) = match self.calls.get(&call) {
+            Some(c) => (
+                c.text_id.clone(),
+                c.queue.as_ref().map(|q| q.queue.clone()),
+                c.request_id.clone(),
+            ),
+            None => (crate::ids::uuid_text(call), None, String::new()),
         };
         self.journal(vec![events::agent_alerting_ended(
             &text_id,
@@ -310,6 +314,7 @@ impl Engine {
             agent,
             wall,
             reason,
+            &request_id,
         )]);
     }
 
@@ -549,6 +554,7 @@ impl Engine {
             &agent,
             wall,
             pb::AlertingEndReason::Answered,
+            &call.request_id,
         );
         let event = events::call_connected(call, &agent, wall);
         let recording = call.recording_path.as_ref().map(|_| call.text_id.clone());
@@ -590,6 +596,8 @@ impl Engine {
         if let Some(call) = self.calls.get(&call_id) {
             tracing::info!(call = %call.text_id, %agent, "bridged");
         }
+        // Click-to-dial and callbacks: the agent is on; now the customer.
+        self.dial_customer(now, call_id);
     }
 
     /// A 2xx no transaction matches any more (after Timer M): if it is an agent dialog we

@@ -31,6 +31,7 @@ fn envelope(call: &Call, payload: Payload) -> pb::Event {
             .map(|q| q.queue.clone())
             .unwrap_or_default(),
         agent: call.agent.clone().unwrap_or_default(),
+        request_id: call.request_id.clone(),
         payload: Some(payload),
         ..Default::default()
     }
@@ -149,9 +150,11 @@ pub(crate) fn agent_alerting_ended(
     agent: &str,
     wall: SystemTime,
     reason: pb::AlertingEndReason,
+    request_id: &str,
 ) -> NewEvent {
     let event = pb::Event {
         call_id: call_id.to_owned(),
+        request_id: request_id.to_owned(),
         queue: queue.unwrap_or_default().to_owned(),
         agent: agent.to_owned(),
         payload: Some(Payload::AgentAlertingEnded(pb::AgentAlertingEnded {

@@ -304,6 +304,7 @@ impl Engine {
         }
         let line = QueueLogLine::enter_queue(wall, &call.text_id, queue, "", &call.src, position);
         let event = events::call_queued(call, wall, position);
+        let click_to_dial = call.dial_customer.is_some() && !call.callback;
         let Some(progress) = self
             .calls
             .get(&call_id)
@@ -313,11 +314,20 @@ impl Engine {
         };
         self.store(
             WriteOp::Record {
-                queue_log: vec![line],
+                // An originated call passes the agent's personal queue: no queue call.
+                queue_log: if click_to_dial {
+                    Vec::new()
+                } else {
+                    vec![line]
+                },
                 events: vec![event],
             },
             AfterCommit::Nothing,
         );
+        if click_to_dial && let Some(call) = self.calls.get_mut(&call_id) {
+            // The stay is the router's business only; no CONNECT/COMPLETE lines either.
+            call.queue = None;
+        }
         self.store(
             WriteOp::SaveCall {
                 call: Box::new(progress),

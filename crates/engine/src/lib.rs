@@ -43,6 +43,7 @@ mod acd_map;
 mod agent;
 mod call;
 mod callback;
+mod click_to_dial;
 mod command;
 mod engine;
 mod events;
@@ -60,6 +61,7 @@ pub mod shell;
 mod transfer;
 mod tu;
 
+pub use click_to_dial::MakeCall;
 pub use command::{CommandError, EngineCommand};
 pub use engine::{Engine, EngineError, EngineOptions};
 pub use output::{LegAllocator, LegId, MediaCommand, MediaEvent, Output, PlaybackRef, Ticket};

@@ -239,3 +239,165 @@ fn refer_to_an_outside_number_without_an_outbound_trunk_is_still_404() {
     assert!(h.responses_to(phone(1).remote).contains(&404));
     assert!(h.last_request_to(phone(1).remote, Method::Bye).is_none());
 }
+
+const C2D_ID: &str = "0190a0b0-0000-7000-8000-000000000001";
+
+fn make_call(h: &mut Harness, destination: &str) -> Result<(), crate::CommandError> {
+    let result = h.engine.handle_command(
+        h.now,
+        crate::EngineCommand::MakeCall(crate::MakeCall {
+            call_id: C2D_ID.into(),
+            agent: "1001".into(),
+            destination: destination.into(),
+            data: [("ticket".to_string(), "T-42".to_string())].into(),
+            request_id: "req-7".into(),
+        }),
+    );
+    h.pump();
+    result
+}
+
+#[test]
+fn click_to_dial_rings_the_agent_first_then_the_customer_and_bridges_them() {
+    let mut h = Harness::with(&config(), &[]);
+    h.register("1001", 1);
+    assert_eq!(make_call(&mut h, "5550100"), Ok(()));
+    // The agent's phone rings first (after the screen-pop), the customer not yet.
+    let invite = h.last_request_to(phone(1).remote, Method::Invite).unwrap();
+    assert_eq!(header(&invite, "X-Switchboard-Call-Id").unwrap(), C2D_ID);
+    assert!(header(&invite, "From").unwrap().contains("5550100"));
+    assert!(
+        h.last_request_to(carrier().remote, Method::Invite)
+            .is_none()
+    );
+    let alerting = h
+        .log
+        .iter()
+        .position(|l| l == "store:AgentAlerting")
+        .unwrap();
+    let ring = h.log.iter().position(|l| l == "sip:INVITE").unwrap();
+    assert!(alerting < ring, "screen-pop before the ring: {:?}", h.log);
+    h.phone_answers(1, 200, "OK");
+    // Now the customer, presenting the trunk's caller id, with the dial prefix.
+    let out = h.last_request_to(carrier().remote, Method::Invite).unwrap();
+    assert_eq!(out.uri.to_string(), "sip:95550100@127.0.0.3:5070");
+    assert!(header(&out, "From").unwrap().contains("sip:2000@"));
+    assert_eq!(header(&out, "X-Switchboard-Call-Id").unwrap(), C2D_ID);
+    assert!(matches!(h.agent_state("1001"), AgentState::OnCall { .. }));
+    carrier_answers(&mut h, 200, "");
+    assert!(h.last_request_to(carrier().remote, Method::Ack).is_some());
+    // The customer hangs up: the agent gets BYE and goes to wrap-up / Ready.
+    carrier_byes(&mut h);
+    assert!(h.last_request_to(phone(1).remote, Method::Bye).is_some());
+    let cdr = h.cdr().unwrap();
+    assert_eq!(cdr.call_id, C2D_ID);
+    assert_eq!(cdr.dst, "5550100");
+    assert_eq!(cdr.agent.as_deref(), Some("1001"));
+    assert_eq!(cdr.lastapp, "Dial");
+    assert_eq!(cdr.disposition, Disposition::Answered);
+    assert_eq!(cdr.hangup_side, Some(HangupSide::Caller));
+    assert!(h.queue_log().is_empty(), "{:?}", h.queue_log());
+    // Every event of the call carries the command's request_id.
+    let tagged = h
+        .writes
+        .iter()
+        .flat_map(|w| match w {
+            WriteOp::Append(e) | WriteOp::Record { events: e, .. } => e.clone(),
+            WriteOp::FinishCall { events, .. } => events.clone(),
+            _ => Vec::new(),
+        })
+        .filter(|e| e.call_id.as_deref() == Some(C2D_ID))
+        .map(|e| (e.kind.clone(), e.request_id.clone()))
+        .collect::<Vec<_>>();
+    assert!(tagged.len() >= 4, "{tagged:?}");
+    assert!(
+        tagged.iter().all(|(_, r)| r.as_deref() == Some("req-7")),
+        "{tagged:?}"
+    );
+    assert_eq!(h.engine.call_count(), 0);
+}
+
+#[test]
+fn click_to_dial_customer_busy_releases_the_agent_with_disposition_busy() {
+    let mut h = Harness::with(&config(), &[]);
+    h.register("1001", 1);
+    make_call(&mut h, "5550101").unwrap();
+    h.phone_answers(1, 200, "OK");
+    carrier_answers(&mut h, 486, "");
+    assert!(h.last_request_to(phone(1).remote, Method::Bye).is_some());
+    assert_eq!(h.cdr().unwrap().disposition, Disposition::Busy);
+    assert!(!matches!(h.agent_state("1001"), AgentState::OnCall { .. }));
+}
+
+#[test]
+fn click_to_dial_is_refused_for_a_busy_or_unknown_agent_and_a_bad_number() {
+    let mut h = Harness::with(&config(), &[]);
+    assert!(matches!(
+        make_call(&mut h, "5550100"),
+        Err(crate::CommandError::AgentBusy(_))
+    ));
+    h.register("1001", 1);
+    assert!(matches!(
+        make_call(&mut h, "not a number"),
+        Err(crate::CommandError::BadDestination(_))
+    ));
+    assert_eq!(h.engine.call_count(), 0);
+    make_call(&mut h, "5550100").unwrap();
+    assert!(matches!(
+        make_call(&mut h, "5550100"),
+        Err(crate::CommandError::Refused(_))
+    ));
+}
+
+#[test]
+fn api_blind_transfer_to_a_number_and_to_an_agent_keep_the_call_id() {
+    let mut h = Harness::with(&config(), &[]);
+    h.register("1001", 1);
+    h.register("1002", 2);
+    h.trunk_invite("201", "api");
+    h.trunk_in_dialog("api", "ACK", 1);
+    h.phone_answers(1, 200, "OK");
+    let call_id = header(
+        &h.last_request_to(phone(1).remote, Method::Invite).unwrap(),
+        "X-Switchboard-Call-Id",
+    )
+    .unwrap();
+    h.engine
+        .handle_command(
+            h.now,
+            crate::EngineCommand::TransferToAgent {
+                call_id: call_id.clone(),
+                agent: "1002".into(),
+            },
+        )
+        .unwrap();
+    h.pump();
+    assert!(h.last_request_to(phone(1).remote, Method::Bye).is_some());
+    let invite = h.last_request_to(phone(2).remote, Method::Invite).unwrap();
+    assert_eq!(header(&invite, "X-Switchboard-Call-Id").unwrap(), call_id);
+    h.phone_answers(2, 200, "OK");
+    h.engine
+        .handle_command(
+            h.now,
+            crate::EngineCommand::TransferToNumber {
+                call_id: call_id.clone(),
+                destination: "5557777".into(),
+            },
+        )
+        .unwrap();
+    h.pump();
+    assert!(h.last_request_to(phone(2).remote, Method::Bye).is_some());
+    let out = h.last_request_to(carrier().remote, Method::Invite).unwrap();
+    assert_eq!(header(&out, "X-Switchboard-Call-Id").unwrap(), call_id);
+    assert_eq!(
+        h.queue_log(),
+        vec![
+            "ENTERQUEUE",
+            "CONNECT",
+            "TRANSFER",
+            "ENTERQUEUE",
+            "CONNECT",
+            "TRANSFER"
+        ]
+    );
+}
