@@ -57,6 +57,14 @@ pub enum EngineCommand {
         /// The number or URI.
         destination: String,
     },
+    /// Turn a waiting call into a callback to `number` (the caller's own when `None`): it
+    /// keeps its place; the customer is dialled when an agent takes it.
+    RequestCallback {
+        /// The call (UUID text).
+        call_id: String,
+        /// The number to call back.
+        number: Option<String>,
+    },
     /// Move a connected or waiting call to a queue (blind transfer by the CRM): the agent leg,
     /// if any, is released to wrap-up.
     TransferToQueue {
@@ -136,6 +144,10 @@ impl Engine {
                 Ok(())
             }
             EngineCommand::MakeCall(request) => self.make_call(now, request),
+            EngineCommand::RequestCallback { call_id, number } => {
+                let id = self.call_by_text(&call_id)?;
+                self.request_callback(now, id, number, None)
+            }
             EngineCommand::TransferToAgent { call_id, agent } => {
                 let id = self.call_by_text(&call_id)?;
                 if self.config.agent(&agent).is_none() {

@@ -57,6 +57,8 @@ impl Engine {
                 ));
             }
         }
+        // A callback that ends is no longer pending (answered ones were removed already).
+        self.callback_done(call_id);
         // Outbound legs: CANCEL what rings, BYE what answered (not the far end that hung up).
         let far = self.far_party(call_id);
         let far_hung_up = ending.side == HangupSide::Agent

@@ -328,13 +328,21 @@ impl Engine {
             // The stay is the router's business only; no CONNECT/COMPLETE lines either.
             call.queue = None;
         }
-        self.store(
-            WriteOp::SaveCall {
-                call: Box::new(progress),
-                now: wall,
-            },
-            AfterCommit::Nothing,
-        );
+        // A callback waiting without its customer is kept in the callbacks table, not as a call
+        // in progress (a restart restores it instead of closing it).
+        let waiting_callback = self
+            .calls
+            .get(&call_id)
+            .is_some_and(|c| c.callback && c.caller.dialog.is_none());
+        if !waiting_callback {
+            self.store(
+                WriteOp::SaveCall {
+                    call: Box::new(progress),
+                    now: wall,
+                },
+                AfterCommit::Nothing,
+            );
+        }
         if !accepted {
             self.end_call(
                 now,

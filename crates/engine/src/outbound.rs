@@ -446,6 +446,7 @@ impl Engine {
                 call.caller.dialog = Some(dialog);
                 call.dial_customer = None;
                 call.answered = wall;
+                self.callback_done(call_id);
                 self.media(MediaCommand::Stop { leg: media_leg });
                 if let Some(call) = self.calls.get(&call_id) {
                     tracing::info!(call = %call.text_id, "customer answered");

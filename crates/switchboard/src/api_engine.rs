@@ -252,6 +252,29 @@ impl Engine for ApiEngine {
                     ..Accepted::default()
                 })
             }
+            Action::RequestCallback {
+                call_id: Some(call_id),
+                number,
+                ..
+            } => {
+                // The waiting call keeps its place in its queue; its id is the callback's.
+                self.run(EngineCommand::RequestCallback {
+                    call_id: call_id.clone(),
+                    number: Some(number).filter(|n| !n.is_empty()),
+                })
+                .await?;
+                Ok(Accepted {
+                    call_id: Some(call_id.clone()),
+                    created_id: Some(call_id),
+                    ..Accepted::default()
+                })
+            }
+            Action::RequestCallback { call_id: None, .. } => Err(ApiError::InvalidArgument {
+                field: "call_id",
+                description: "a callback is requested for a waiting call (it keeps the call's \
+                              place); scheduling one without a call is not in this build"
+                    .into(),
+            }),
             Action::MakeCall {
                 agent,
                 to,

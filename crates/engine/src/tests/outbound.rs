@@ -401,3 +401,129 @@ fn api_blind_transfer_to_a_number_and_to_an_agent_keep_the_call_id() {
         ]
     );
 }
+
+fn caller_leg(h: &Harness) -> LegId {
+    h.media
+        .iter()
+        .find_map(|c| match c {
+            MediaCommand::SetMedia { leg, .. } => Some(*leg),
+            _ => None,
+        })
+        .unwrap()
+}
+
+fn callback_writes(h: &Harness) -> (Vec<switchboard_store::CallbackEntry>, Vec<String>) {
+    let mut saved = Vec::new();
+    let mut removed = Vec::new();
+    for w in &h.writes {
+        match w {
+            WriteOp::SaveCallback(e) => saved.push((**e).clone()),
+            WriteOp::RemoveCallback(id) => removed.push(id.clone()),
+            _ => {}
+        }
+    }
+    (saved, removed)
+}
+
+#[test]
+fn pressing_9_while_queued_becomes_a_callback_that_rings_the_agent_then_dials_the_caller() {
+    let mut h = Harness::with(&config(), &[]);
+    h.trunk_invite("201", "cb");
+    h.trunk_in_dialog("cb", "ACK", 1);
+    let leg = caller_leg(&h);
+    h.advance(Duration::from_secs(4));
+    h.press(leg, '9');
+    // The caller is released, the entry persisted, the router keeps it.
+    assert!(h.last_request_to(trunk().remote, Method::Bye).is_some());
+    assert_eq!(h.queue_log(), vec!["ENTERQUEUE", "EXITWITHKEY"]);
+    let (saved, removed) = callback_writes(&h);
+    assert_eq!(saved.len(), 1);
+    assert_eq!(saved[0].number, "5551234");
+    assert_eq!(saved[0].queue, "support");
+    assert!(removed.is_empty());
+    assert!(h.cdr().is_none(), "the call goes on as a callback");
+    assert!(h.log.iter().any(|l| l == "store:CallbackRequested"));
+    assert_eq!(h.engine.call_count(), 1);
+    // A minute of no RTP on the released leg does not end it.
+    h.engine.handle_media(h.now, MediaEvent::Inactive { leg });
+    h.pump();
+    assert_eq!(h.engine.call_count(), 1);
+    // An agent becomes Ready: it is offered the callback, answers, then the caller is dialled.
+    h.register("1001", 1);
+    let invite = h.last_request_to(phone(1).remote, Method::Invite).unwrap();
+    let call_id = header(&invite, "X-Switchboard-Call-Id").unwrap();
+    assert_eq!(call_id, saved[0].id);
+    assert!(
+        h.last_request_to(carrier().remote, Method::Invite)
+            .is_none()
+    );
+    h.phone_answers(1, 200, "OK");
+    let out = h.last_request_to(carrier().remote, Method::Invite).unwrap();
+    assert_eq!(out.uri.to_string(), "sip:95551234@127.0.0.3:5070");
+    assert_eq!(header(&out, "X-Switchboard-Call-Id").unwrap(), call_id);
+    carrier_answers(&mut h, 200, "");
+    let (_, removed) = callback_writes(&h);
+    assert_eq!(
+        removed,
+        vec![call_id.clone()],
+        "no longer pending once answered"
+    );
+    carrier_byes(&mut h);
+    assert!(h.last_request_to(phone(1).remote, Method::Bye).is_some());
+    let cdr = h.cdr().unwrap();
+    assert_eq!(cdr.call_id, call_id);
+    assert_eq!(cdr.disposition, Disposition::Answered);
+    assert_eq!(h.engine.call_count(), 0);
+}
+
+#[test]
+fn an_unreached_callback_customer_releases_the_agent_and_the_entry_waits_again() {
+    let mut h = Harness::with(&config(), &[]);
+    h.trunk_invite("201", "un");
+    h.trunk_in_dialog("un", "ACK", 1);
+    let leg = caller_leg(&h);
+    h.press(leg, '9');
+    h.register("1001", 1);
+    h.phone_answers(1, 200, "OK");
+    carrier_answers(&mut h, 486, "");
+    assert!(h.last_request_to(phone(1).remote, Method::Bye).is_some());
+    assert!(h.cdr().is_none(), "the callback is retried, not ended");
+    assert_eq!(h.engine.call_count(), 1);
+    assert!(!matches!(h.agent_state("1001"), AgentState::OnCall { .. }));
+}
+
+#[test]
+fn callbacks_persisted_before_a_restart_are_restored_and_placed() {
+    let mut before = Harness::with(&config(), &[]);
+    before.trunk_invite("201", "rs");
+    before.trunk_in_dialog("rs", "ACK", 1);
+    let leg = caller_leg(&before);
+    before.advance(Duration::from_secs(30));
+    before.press(leg, '9');
+    let (saved, _) = callback_writes(&before);
+    // The callback is no call in progress: a restart does not close it `restart`.
+    assert!(
+        before
+            .writes
+            .iter()
+            .any(|w| matches!(w, WriteOp::CallFinished(id) if *id == saved[0].id))
+    );
+    // "Restart": a new engine, the store's pending callbacks handed in.
+    let mut after = Harness::with(&config(), &[]);
+    after.engine.restore_callbacks(after.now, saved.clone());
+    after.pump();
+    assert_eq!(after.engine.call_count(), 1);
+    after.register("1001", 1);
+    let invite = after
+        .last_request_to(phone(1).remote, Method::Invite)
+        .unwrap();
+    assert_eq!(
+        header(&invite, "X-Switchboard-Call-Id").unwrap(),
+        saved[0].id
+    );
+    after.phone_answers(1, 200, "OK");
+    let out = after
+        .last_request_to(carrier().remote, Method::Invite)
+        .unwrap();
+    assert_eq!(out.uri.to_string(), "sip:95551234@127.0.0.3:5070");
+}
