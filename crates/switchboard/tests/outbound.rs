@@ -1,6 +1,8 @@
 //! Outbound legs end to end on loopback: a SIPp UAS stands for the carrier behind the trunk's
 //! `outbound` address. A call to DNIS 203 (routed to a URI) is forwarded to it; a click-to-dial
-//! over the gRPC API rings the SIPp agent first and the carrier only after the agent answered.
+//! over the gRPC API rings the SIPp agent first and the carrier only after the agent answered;
+//! a caller who presses 9 while queued is called back by the first agent after a kill -9 and a
+//! restart.
 //! Skipped when `sipp` is missing outside CI.
 
 mod common;
@@ -318,4 +320,161 @@ fn click_to_dial_over_the_api_rings_the_agent_then_the_customer() {
     assert!(row.contains("\"5550100\""), "dst is the number: {row}");
     assert!(row.contains("\"1001\""), "the agent is in the CDR: {row}");
     assert!(row.contains("\"ANSWERED\""), "answered: {row}");
+}
+
+/// Starts the daemon again on `data` (a restart after a crash), on fresh ports.
+fn restart(config: &Path, data: &Path, log: &Path) -> (Child, std::net::SocketAddr) {
+    let sip = std::net::SocketAddr::from(([127, 0, 0, 1], free_port(true)));
+    let http = std::net::SocketAddr::from(([127, 0, 0, 1], free_port(false)));
+    let grpc = std::net::SocketAddr::from(([127, 0, 0, 1], free_port(false)));
+    let out = File::create(log).expect("restart log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+        .arg("--config")
+        .arg(config)
+        .args(["--sip-listen", &sip.to_string()])
+        .args(["--http-listen", &http.to_string()])
+        .args(["--grpc-listen", &grpc.to_string()])
+        .arg("--data-dir")
+        .arg(data)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().expect("clone"))
+        .stderr(out)
+        .spawn()
+        .expect("restarting the daemon");
+    let deadline = Instant::now() + SETTLE;
+    while !matches!(
+        http_get(http, "/healthz", Duration::from_millis(500)),
+        Ok((200, _))
+    ) {
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "restart not ready\n{}",
+                fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, sip)
+}
+
+#[test]
+fn a_callback_asked_for_with_9_survives_kill_9_and_is_placed_after_the_restart() {
+    let test = "a_callback_asked_for_with_9_survives_kill_9_and_is_placed_after_the_restart";
+    if !require_sipp(test) {
+        return;
+    }
+    let dir = ScratchDir::new("outbound-cfg");
+    let carrier_port = free_port(true);
+    let config = outbound_config(dir.path(), carrier_port);
+    let mut daemon = Daemon::start_with(&config, IpAddr::V4(Ipv4Addr::LOCALHOST));
+    // No agent yet: the caller waits, presses 9, is released.
+    let caller = run_sipp(
+        &daemon,
+        "caller_press_9.xml",
+        SippTransport::Udp,
+        &["-s", "201"],
+    );
+    assert!(
+        caller.succeeded(),
+        "caller `{}` failed: {:?}\n{}\n--- daemon ---\n{}",
+        caller.command,
+        caller.status,
+        caller.report,
+        daemon.log()
+    );
+    // EXITWITHKEY is written in the transaction after the callback's: once it is in the
+    // queue_log file, the callback is durable.
+    let data = daemon.dir().join("data");
+    let deadline = Instant::now() + SETTLE;
+    let call_id = loop {
+        let queue_log = fs::read_to_string(data.join("queue_log")).unwrap_or_default();
+        if let Some(line) = queue_log.lines().find(|l| l.contains("|EXITWITHKEY|")) {
+            break line.split('|').nth(1).unwrap_or_default().to_string();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no EXITWITHKEY\n{queue_log}\n{}",
+            daemon.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        daemon.signal("KILL", Duration::from_secs(5)).is_some(),
+        "kill -9 did not stop the daemon"
+    );
+
+    let log = daemon.dir().join("restart.log");
+    let (mut restarted, sip) = restart(&config, &data, &log);
+    let carrier_dir = ScratchDir::new("carrier");
+    let mut carrier = spawn_carrier(carrier_dir.path(), carrier_port, "agent_answer_hangup.xml");
+    let agent_dir = ScratchDir::new("agent");
+    let port = free_port(true).to_string();
+    let out = File::create(agent_dir.path().join("screen.txt")).expect("agent screen");
+    let mut agent = Command::new("sipp")
+        .arg(sip.to_string())
+        .arg("-sf")
+        .arg(sipp_scenario("agent_register_stay.xml"))
+        .arg("-oocsf")
+        .arg(sipp_scenario("agent_answer.xml"))
+        .args(["-t", "u1", "-i", "127.0.0.1", "-p", &port])
+        .args(["-s", "1001", "-au", "1001", "-ap", "secret", "-m", "1"])
+        .args([
+            "-nostdin",
+            "-timeout",
+            "40s",
+            "-timeout_error",
+            "-trace_err",
+            "-trace_msg",
+        ])
+        .current_dir(agent_dir.path())
+        .env("TZ", "UTC")
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().expect("clone"))
+        .stderr(out)
+        .spawn()
+        .expect("spawning the agent's sipp");
+    let carrier_status = wait_with_deadline(&mut carrier, Duration::from_secs(40));
+    let agent_status = wait_with_deadline(&mut agent, Duration::from_secs(40));
+    let cdr_path = data.join("cdr/Master.csv");
+    let deadline = Instant::now() + SETTLE;
+    let row = loop {
+        let cdr = fs::read_to_string(&cdr_path).unwrap_or_default();
+        if let Some(row) = cdr
+            .lines()
+            .find(|l| l.contains(&call_id) && l.contains("Dial"))
+        {
+            break Some(row.to_string());
+        }
+        if Instant::now() >= deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let _ = restarted.kill();
+    let _ = restarted.wait();
+    let (agent_report, carrier_report) = (report(agent_dir.path()), report(carrier_dir.path()));
+    let context = format!(
+        "--- agent ---\n{agent_report}\n--- carrier ---\n{carrier_report}\n--- restarted ---\n{}",
+        tail(&fs::read_to_string(&log).unwrap_or_default(), 8000)
+    );
+    assert!(
+        carrier_status.is_some_and(|s| s.success()) && agent_status.is_some(),
+        "the callback did not ring agent and customer: {carrier_status:?} {agent_status:?}\n{context}"
+    );
+    assert!(
+        agent_report.contains(&format!("X-Switchboard-Call-Id: {call_id}")),
+        "the restored callback keeps its call id\n{context}"
+    );
+    assert!(
+        carrier_report.contains("INVITE sip:5551234@127.0.0.1"),
+        "the caller's own number is called back\n{context}"
+    );
+    let Some(row) = row else {
+        panic!("no CDR for the callback\n{context}");
+    };
+    assert!(row.contains("\"ANSWERED\""), "answered: {row}");
+    assert!(row.contains("\"1001\""), "by the agent: {row}");
 }
