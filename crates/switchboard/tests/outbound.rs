@@ -478,3 +478,110 @@ fn a_callback_asked_for_with_9_survives_kill_9_and_is_placed_after_the_restart()
     assert!(row.contains("\"ANSWERED\""), "answered: {row}");
     assert!(row.contains("\"1001\""), "by the agent: {row}");
 }
+
+#[test]
+fn a_blind_refer_to_an_outside_number_dials_it_and_keeps_the_call_id() {
+    let test = "a_blind_refer_to_an_outside_number_dials_it_and_keeps_the_call_id";
+    if !require_sipp(test) {
+        return;
+    }
+    let dir = ScratchDir::new("outbound-cfg");
+    let carrier_port = free_port(true);
+    let config = outbound_config(dir.path(), carrier_port);
+    let daemon = Daemon::start_with(&config, IpAddr::V4(Ipv4Addr::LOCALHOST));
+    // Agent 1001 answers, talks a second, REFERs the caller to 5559999.
+    let agent_dir = ScratchDir::new("agent");
+    let port = free_port(true).to_string();
+    let out = File::create(agent_dir.path().join("screen.txt")).expect("agent screen");
+    let mut agent = Command::new("sipp")
+        .arg(daemon.sip.to_string())
+        .arg("-sf")
+        .arg(sipp_scenario("agent_register_stay.xml"))
+        .arg("-oocsf")
+        .arg(sipp_scenario("agent_answer_refer.xml"))
+        .args(["-t", "u1", "-i", "127.0.0.1", "-p", &port])
+        .args(["-s", "1001", "-au", "1001", "-ap", "secret", "-m", "1"])
+        .args([
+            "-nostdin",
+            "-timeout",
+            "40s",
+            "-timeout_error",
+            "-trace_err",
+            "-trace_msg",
+        ])
+        .current_dir(agent_dir.path())
+        .stdin(Stdio::null())
+        .stdout(out.try_clone().expect("clone"))
+        .stderr(out)
+        .spawn()
+        .expect("spawning the agent's sipp");
+    wait_registered(&daemon);
+    // The outside number answers and waits for our BYE (the caller hangs up after 3 s).
+    let carrier_dir = ScratchDir::new("carrier");
+    let mut carrier = spawn_carrier(carrier_dir.path(), carrier_port, "agent_answer.xml");
+    let caller = run_sipp(
+        &daemon,
+        "caller_queue.xml",
+        SippTransport::Udp,
+        &["-s", "201"],
+    );
+    let carrier_status = wait_with_deadline(&mut carrier, Duration::from_secs(40));
+    let agent_status = wait_with_deadline(&mut agent, Duration::from_secs(40));
+    let (agent_report, carrier_report) = (report(agent_dir.path()), report(carrier_dir.path()));
+    let context = || {
+        format!(
+            "--- agent ---\n{agent_report}\n--- carrier ---\n{carrier_report}\n--- daemon ---\n{}",
+            daemon.log()
+        )
+    };
+    assert!(
+        caller.succeeded(),
+        "caller failed: {:?}\n{}\n{}",
+        caller.status,
+        caller.report,
+        context()
+    );
+    assert!(
+        agent_status.is_some_and(|s| s.success()),
+        "the agent's REFER scenario did not complete: {agent_status:?}\n{}",
+        context()
+    );
+    assert!(
+        carrier_status.is_some_and(|s| s.success()),
+        "the outside number was not dialled and released: {carrier_status:?}\n{}",
+        context()
+    );
+    let call_id = agent_report
+        .lines()
+        .find_map(|l| l.strip_prefix("X-Switchboard-Call-Id: "))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no call id at the agent\n{}", context()))
+        .to_string();
+    assert!(
+        carrier_report.contains("INVITE sip:5559999@127.0.0.1")
+            && carrier_report.contains(&format!("X-Switchboard-Call-Id: {call_id}")),
+        "the number is dialled for the same call\n{}",
+        context()
+    );
+    let row = first_cdr(&daemon);
+    assert!(row.contains(&call_id), "one CDR for the call: {row}");
+    assert!(
+        row.contains("\"Dial\",\"5559999\""),
+        "ended at the number: {row}"
+    );
+    let queue_log = fs::read_to_string(daemon.dir().join("data/queue_log")).unwrap_or_default();
+    let events: Vec<&str> = queue_log
+        .lines()
+        .filter(|l| l.contains(&call_id))
+        .filter_map(|l| l.split('|').nth(4))
+        .collect();
+    assert_eq!(
+        events,
+        ["ENTERQUEUE", "CONNECT", "TRANSFER"],
+        "queue_log:\n{queue_log}"
+    );
+    assert!(
+        queue_log.contains("|TRANSFER|5559999|outbound|"),
+        "queue_log:\n{queue_log}"
+    );
+}
