@@ -1,7 +1,9 @@
 //! The API's seam ([`switchboard_api::Engine`]) over the call engine's [`EngineHandle`].
 //!
 //! Commands the engine carries out are mapped onto [`EngineCommand`]s and run on the engine
-//! task; the rest are refused with [`ApiError::NotSupported`] naming what is missing. The
+//! task (MakeCall, BlindTransfer to an agent, queue or number, RequestCallback for a waiting
+//! call among them); the rest are refused with [`ApiError::NotSupported`] naming what is
+//! missing. The
 //! engine has no query commands yet, so the reads (snapshot, calls, agents, queues) are refused
 //! the same way; `status` reports the start time, the configuration digest and counters kept
 //! from the committed events this process published.

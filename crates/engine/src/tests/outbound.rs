@@ -527,3 +527,36 @@ fn callbacks_persisted_before_a_restart_are_restored_and_placed() {
         .unwrap();
     assert_eq!(out.uri.to_string(), "sip:95551234@127.0.0.3:5070");
 }
+
+#[test]
+fn max_wait_overflow_to_a_uri_forwards_the_waiting_caller_through_the_trunk() {
+    let config = config().replace(
+        "record = true\n",
+        "record = true\nmax_wait_seconds = 10\noverflow = { uri = \"sip:voicemail@127.0.0.3:5070\" }\n",
+    );
+    assert!(config.contains("max_wait_seconds = 10"));
+    let mut h = Harness::with(&config, &[]);
+    h.trunk_invite("201", "ov");
+    h.trunk_in_dialog("ov", "ACK", 1);
+    h.advance(Duration::from_secs(9));
+    assert!(
+        h.last_request_to(carrier().remote, Method::Invite)
+            .is_none()
+    );
+    h.advance(Duration::from_secs(2));
+    let out = h.last_request_to(carrier().remote, Method::Invite).unwrap();
+    assert_eq!(out.uri.to_string(), "sip:voicemail@127.0.0.3:5070");
+    assert_eq!(h.queue_log(), vec!["ENTERQUEUE", "EXITWITHTIMEOUT"]);
+    carrier_answers(&mut h, 200, "");
+    assert!(
+        h.media
+            .iter()
+            .any(|m| matches!(m, MediaCommand::Bridge { .. }))
+    );
+    h.trunk_in_dialog("ov", "BYE", 2);
+    assert!(h.last_request_to(carrier().remote, Method::Bye).is_some());
+    let cdr = h.cdr().unwrap();
+    assert_eq!(cdr.lastapp, "Dial");
+    assert_eq!(cdr.queue.as_deref(), Some("support"));
+    assert_eq!(cdr.disposition, Disposition::Answered);
+}
