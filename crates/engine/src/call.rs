@@ -100,6 +100,9 @@ pub(crate) struct Call {
     /// Waiting as a callback (the customer hung up and is called back when an agent takes
     /// it): a failed dial of the customer retries instead of ending the call.
     pub(crate) callback: bool,
+    /// The number presented to a customer we dial (click-to-dial's `caller_id`); `None`: the
+    /// trunk's `caller_id`.
+    pub(crate) present_as: Option<String>,
     /// The `request_id` of the API command that created the call, quoted in its events.
     pub(crate) request_id: String,
 }

@@ -217,6 +217,7 @@ impl Engine {
                 dial_customer: Some(entry.number.clone()),
                 far: None,
                 callback: true,
+                present_as: None,
                 request_id: String::new(),
             };
             self.calls.insert(id, call);

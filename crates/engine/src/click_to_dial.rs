@@ -31,6 +31,8 @@ pub struct MakeCall {
     pub agent: String,
     /// The customer: a number (the trunk's dial prefix goes first) or a `sip:` URI.
     pub destination: String,
+    /// The number presented to the customer; `None`: the trunk's `caller_id`.
+    pub caller_id: Option<String>,
     /// Initial call data (shown in the screen-pop).
     pub data: BTreeMap<String, String>,
     /// The command's `request_id`, carried by every event of the call.
@@ -80,6 +82,19 @@ impl Engine {
         if outbound.request_uri(&request.destination).is_none() {
             return Err(CommandError::BadDestination(request.destination));
         }
+        // It becomes the From user part: a number only (RFC 3261 §25.1 `user`).
+        let caller_id = request.caller_id.filter(|c| !c.is_empty());
+        if let Some(id) = &caller_id
+            && !(id.len() <= 32
+                && !id.is_empty()
+                && id.char_indices().all(|(i, c)| {
+                    c.is_ascii_digit() || (c == '+' && i == 0) || matches!(c, '*' | '#')
+                }))
+        {
+            return Err(CommandError::Refused(format!(
+                "caller id {id:?} is not a number"
+            )));
+        }
         let peer = Peer {
             transport: Transport::Udp,
             remote: outbound.proxy,
@@ -128,6 +143,7 @@ impl Engine {
             dial_customer: Some(destination),
             far: None,
             callback: false,
+            present_as: caller_id,
             request_id: request.request_id,
         };
         tracing::info!(call = %call.text_id, agent = %request.agent, "click-to-dial");

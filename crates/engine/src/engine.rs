@@ -505,6 +505,13 @@ impl Engine {
         if let Some(call) = self.calls.values().find(|c| c.caller.leg == leg) {
             return Some((call.id, true));
         }
+        if let Some(far) = self
+            .outbound
+            .values()
+            .find(|l| l.leg == leg && l.role == crate::outbound::Role::Far)
+        {
+            return Some((far.call, false));
+        }
         self.agent_legs
             .values()
             .find(|a| a.leg == leg)

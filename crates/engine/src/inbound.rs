@@ -189,6 +189,7 @@ impl Engine {
             dial_customer: None,
             far: None,
             callback: false,
+            present_as: None,
             request_id: String::new(),
         };
         tracing::info!(call = %text_id, dnis, "call answered");

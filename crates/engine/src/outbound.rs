@@ -128,7 +128,11 @@ impl Engine {
         let (from_user, display) = match role {
             Role::Far => (call.src.clone(), call.src.clone()),
             Role::Customer => {
-                let id = caller_id.unwrap_or_else(|| "switchboard".into());
+                let id = call
+                    .present_as
+                    .clone()
+                    .or(caller_id)
+                    .unwrap_or_else(|| "switchboard".into());
                 (id.clone(), id)
             }
         };

@@ -280,9 +280,9 @@ impl Engine for ApiEngine {
             Action::MakeCall {
                 agent,
                 to,
+                caller_id,
                 call_data,
                 call_id,
-                ..
             } => {
                 // The API made the call id (a UUIDv7), so the answer needs no round trip to
                 // the far ends: it returns once the engine has accepted the call.
@@ -290,6 +290,7 @@ impl Engine for ApiEngine {
                     call_id: call_id.clone(),
                     agent,
                     destination: to,
+                    caller_id,
                     data: call_data.into_iter().collect(),
                     request_id: command.request_id.clone(),
                 }))

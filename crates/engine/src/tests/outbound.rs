@@ -249,6 +249,7 @@ fn make_call(h: &mut Harness, destination: &str) -> Result<(), crate::CommandErr
             call_id: C2D_ID.into(),
             agent: "1001".into(),
             destination: destination.into(),
+            caller_id: None,
             data: [("ticket".to_string(), "T-42".to_string())].into(),
             request_id: "req-7".into(),
         }),
@@ -559,4 +560,52 @@ fn max_wait_overflow_to_a_uri_forwards_the_waiting_caller_through_the_trunk() {
     assert_eq!(cdr.lastapp, "Dial");
     assert_eq!(cdr.queue.as_deref(), Some("support"));
     assert_eq!(cdr.disposition, Disposition::Answered);
+}
+
+#[test]
+fn click_to_dial_presents_the_commands_caller_id_instead_of_the_trunks() {
+    let mut h = Harness::with(&config(), &[]);
+    h.register("1001", 1);
+    h.engine
+        .handle_command(
+            h.now,
+            crate::EngineCommand::MakeCall(crate::MakeCall {
+                call_id: C2D_ID.into(),
+                agent: "1001".into(),
+                destination: "5550102".into(),
+                caller_id: Some("+15559000".into()),
+                data: Default::default(),
+                request_id: String::new(),
+            }),
+        )
+        .unwrap();
+    h.pump();
+    h.phone_answers(1, 200, "OK");
+    let out = h.last_request_to(carrier().remote, Method::Invite).unwrap();
+    assert!(
+        header(&out, "From").unwrap().contains("sip:+15559000@"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_silent_far_leg_ends_the_forwarded_call() {
+    let mut h = Harness::with(&config(), &[]);
+    h.trunk_invite("203", "q");
+    h.trunk_in_dialog("q", "ACK", 1);
+    carrier_answers(&mut h, 200, "");
+    let far = h
+        .media
+        .iter()
+        .find_map(|m| match m {
+            MediaCommand::Bridge { agent, .. } => Some(*agent),
+            _ => None,
+        })
+        .unwrap();
+    h.engine
+        .handle_media(h.now, MediaEvent::Inactive { leg: far });
+    h.pump();
+    assert!(h.last_request_to(carrier().remote, Method::Bye).is_some());
+    assert!(h.last_request_to(trunk().remote, Method::Bye).is_some());
+    assert_eq!(h.cdr().unwrap().end_reason, "media-timeout");
 }
