@@ -41,9 +41,11 @@ impl Engine {
                     stay.position = u32::try_from(position).unwrap_or(u32::MAX);
                 }
                 // Position announcements: the prompt library speaks the number; music resumes.
+                // Only to a caller on the line (not a callback or click-to-dial waiting).
                 if let Some(c) = self.calls.get_mut(&call.0)
                     && c.state == CallState::Queued
                     && c.connected.is_none()
+                    && c.caller.dialog.is_some()
                 {
                     let playback =
                         crate::output::PlaybackRef(c.next_playback | crate::ivr::ANNOUNCEMENT_BIT);
