@@ -46,6 +46,20 @@ impl Config {
         &self.trunks
     }
 
+    /// The trunk outbound calls use when they name none: the one marked `outbound_default`,
+    /// else the first with `outbound`; `None` when no trunk dials out.
+    pub fn default_outbound_trunk(&self) -> Option<&Trunk> {
+        let dialing = || self.trunks.iter().filter(|t| t.outbound.is_some());
+        dialing()
+            .find(|t| t.outbound.as_ref().is_some_and(|o| o.default))
+            .or_else(|| dialing().next())
+    }
+
+    /// The trunk named `name`.
+    pub fn trunk(&self, name: &str) -> Option<&Trunk> {
+        self.trunks.iter().find(|t| t.name.as_str() == name)
+    }
+
     /// The trunk an INVITE from `source` belongs to: the one with the longest matching prefix
     /// (so `10.1.0.0/16` on one trunk wins over `10.0.0.0/8` on another), or `None`: not from a
     /// trunk (answer 403 unless it authenticates as an agent).

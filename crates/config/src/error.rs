@@ -297,6 +297,33 @@ pub enum ConfigProblem {
         /// Its value.
         upper_value: u64,
     },
+    /// A key that only makes sense with another one (`username` without `password`, dialing
+    /// settings on a trunk without `outbound`).
+    #[error("`{key}` needs `{requires}` in the same table")]
+    Requires {
+        /// The key as written.
+        key: &'static str,
+        /// The key it depends on.
+        requires: &'static str,
+    },
+    /// Two trunks both claim to be the default for outbound calls.
+    #[error(
+        "trunk `{name}` is the second with `outbound_default = true` (first on line {first_line})"
+    )]
+    SecondOutboundDefault {
+        /// The later trunk's name.
+        name: String,
+        /// The line of the first.
+        first_line: u32,
+    },
+    /// A dial prefix or caller id that is not a dialable number.
+    #[error("`{key}` = {value:?} is not a number: digits, with '+' first or '*' and '#'")]
+    InvalidNumber {
+        /// The key.
+        key: &'static str,
+        /// The value as written.
+        value: String,
+    },
     /// Queues whose overflow targets lead back to themselves: a call would bounce forever.
     #[error("queue overflow loops: {}", queues.join(" -> "))]
     OverflowCycle {

@@ -68,7 +68,7 @@ pub use names::{AgentId, DigestPassword, IvrName, QueueName, SipUri, SkillName, 
 pub use requirement::{
     Comparison, MAX_SKILL_LEVEL, Requirement, RequirementError, RequirementProblem, SkillLevel,
 };
-pub use routing::{IvrFlow, Route, Target, Trunk};
+pub use routing::{IvrFlow, OutboundTrunk, Route, Target, Trunk, TrunkCredentials};
 pub use server::{LogLevel, ServerConfig};
 pub use sip::{DigestAlgorithm, RegistrarConfig, SipConfig, SipTls};
 

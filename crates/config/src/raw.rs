@@ -129,6 +129,12 @@ pub(crate) struct RawAgentDefaults {
 pub(crate) struct RawTrunk {
     pub(crate) name: Text,
     pub(crate) sources: Spanned<Vec<Text>>,
+    pub(crate) outbound: Option<Text>,
+    pub(crate) outbound_default: Option<bool>,
+    pub(crate) username: Option<Text>,
+    pub(crate) password: Option<Text>,
+    pub(crate) caller_id: Option<Text>,
+    pub(crate) dial_prefix: Option<Text>,
 }
 
 #[derive(Deserialize)]

@@ -66,8 +66,35 @@ fn demo_routes_200_to_ivr_201_to_support_202_to_sales() {
     assert_eq!(target("200"), Some(Target::Ivr("main".into())));
     assert_eq!(target("201"), Some(Target::Queue("support".into())));
     assert_eq!(target("202"), Some(Target::Queue("sales".into())));
-    assert_eq!(target("203"), None);
+    assert_eq!(
+        target("203"),
+        Some(Target::Uri(
+            switchboard_config::SipUri::parse("sip:5551203@127.0.0.1:5070").unwrap()
+        ))
+    );
+    assert_eq!(target("204"), None);
     assert!(config.ivr_flow("main").is_some());
+}
+
+#[test]
+fn demo_dials_out_through_the_loopback_trunk() {
+    let config = demo();
+    let trunk = config.default_outbound_trunk().expect("an outbound trunk");
+    assert_eq!(trunk.name, "loopback");
+    let outbound = trunk.outbound.as_ref().unwrap();
+    assert_eq!(outbound.proxy, "127.0.0.1:5070".parse().unwrap());
+    assert_eq!(outbound.caller_id.as_deref(), Some("2000"));
+    assert!(outbound.credentials.is_none());
+    assert_eq!(
+        outbound.request_uri("5551234").as_deref(),
+        Some("sip:5551234@127.0.0.1:5070")
+    );
+    assert_eq!(
+        outbound.request_uri("sip:bob@192.0.2.1").as_deref(),
+        Some("sip:bob@192.0.2.1")
+    );
+    assert_eq!(outbound.request_uri("55+1"), None);
+    assert_eq!(outbound.request_uri("bob"), None);
 }
 
 #[test]

@@ -581,3 +581,75 @@ fn media_port_range_must_hold_a_pair_and_stay_in_range() {
         "{err}"
     );
 }
+
+const TRUNK: &str = "[[trunk]]\nname = \"carrier\"\nsources = [\"192.0.2.0/24\"]\n";
+
+#[test]
+fn trunk_dialing_keys_without_outbound_are_refused_at_the_key() {
+    let error = refuse(&format!("{TRUNK}caller_id = \"2000\"\n"));
+    assert_eq!(
+        error.problem,
+        ConfigProblem::Requires {
+            key: "caller_id",
+            requires: "outbound"
+        }
+    );
+    assert_eq!(at(&error), (4, 13));
+}
+
+#[test]
+fn trunk_username_without_password_is_refused() {
+    let error = refuse(&format!(
+        "{TRUNK}outbound = \"192.0.2.1:5060\"\nusername = \"sb\"\n"
+    ));
+    assert_eq!(
+        error.problem,
+        ConfigProblem::Requires {
+            key: "username",
+            requires: "password"
+        }
+    );
+    assert_eq!(at(&error), (5, 12));
+}
+
+#[test]
+fn trunk_outbound_must_be_an_ip_and_port() {
+    let error = refuse(&format!("{TRUNK}outbound = \"carrier.example:5060\"\n"));
+    assert!(
+        matches!(&error.problem, ConfigProblem::InvalidSocketAddr { key, .. } if *key == "outbound"),
+        "{error}"
+    );
+    assert_eq!(at(&error), (4, 12));
+}
+
+#[test]
+fn trunk_caller_id_and_prefix_must_be_numbers() {
+    let error = refuse(&format!(
+        "{TRUNK}outbound = \"192.0.2.1:5060\"\ndial_prefix = \"9x\"\n"
+    ));
+    assert_eq!(
+        error.problem,
+        ConfigProblem::InvalidNumber {
+            key: "dial_prefix",
+            value: "9x".into()
+        }
+    );
+    assert_eq!(at(&error), (5, 15));
+}
+
+#[test]
+fn two_default_outbound_trunks_are_refused_at_the_second() {
+    let error = refuse(&format!(
+        "{TRUNK}outbound = \"192.0.2.1:5060\"\noutbound_default = true\n\n\
+         [[trunk]]\nname = \"backup\"\nsources = [\"198.51.100.0/24\"]\n\
+         outbound = \"198.51.100.1:5060\"\noutbound_default = true\n"
+    ));
+    assert_eq!(
+        error.problem,
+        ConfigProblem::SecondOutboundDefault {
+            name: "backup".into(),
+            first_line: 2
+        }
+    );
+    assert_eq!(at(&error).0, 8);
+}

@@ -45,9 +45,11 @@ impl Engine {
                     stay.position = u32::try_from(position).unwrap_or(u32::MAX);
                 }
                 // Position announcements: the prompt library speaks the number; music resumes.
+                // Only to a caller on the line (not a callback or click-to-dial waiting).
                 if let Some(c) = self.calls.get_mut(&call.0)
                     && c.state == CallState::Queued
                     && c.connected.is_none()
+                    && c.caller.dialog.is_some()
                 {
                     let playback =
                         crate::output::PlaybackRef(c.next_playback | crate::ivr::ANNOUNCEMENT_BIT);
@@ -108,7 +110,15 @@ impl Engine {
                     self.enqueue(now, call.0, &queue);
                     return;
                 }
-                // Overflow to a URI needs an outbound leg: the call ends here.
+                // Overflow to a URI: forwarded out through the trunk.
+                if let Some(switchboard_acd::OverflowTarget::Route(route)) = &overflow
+                    && let Some(uri) = route.strip_prefix("uri:")
+                    && self.calls.contains_key(&call.0)
+                {
+                    let uri = uri.to_string();
+                    self.forward(now, call.0, &uri);
+                    return;
+                }
                 let reason = match reason {
                     LeaveReason::MaxWait => "queue-timeout",
                     LeaveReason::JoinEmpty => "queue-empty",
@@ -338,9 +348,13 @@ impl Engine {
         reason: pb::AlertingEndReason,
     ) {
         let wall = self.wall(now);
-        let (text_id, queue) = match self.calls.get(&call) {
-            Some(c) => (c.text_id.clone(), c.queue.as_ref().map(|q| q.queue.clone())),
-            None => (crate::ids::uuid_text(call), None),
+        let (text_id, queue, request_id) = match self.calls.get(&call) {
+            Some(c) => (
+                c.text_id.clone(),
+                c.queue.as_ref().map(|q| q.queue.clone()),
+                c.request_id.clone(),
+            ),
+            None => (crate::ids::uuid_text(call), None, String::new()),
         };
         self.journal(vec![events::agent_alerting_ended(
             &text_id,
@@ -348,6 +362,7 @@ impl Engine {
             agent,
             wall,
             reason,
+            &request_id,
         )]);
     }
 
@@ -599,6 +614,7 @@ impl Engine {
             &agent,
             wall,
             pb::AlertingEndReason::Answered,
+            &call.request_id,
         );
         let event = events::call_connected(call, &agent, wall);
         let recording = call.recording_path.as_ref().map(|_| call.text_id.clone());
@@ -640,6 +656,8 @@ impl Engine {
         if let Some(call) = self.calls.get(&call_id) {
             tracing::info!(call = %call.text_id, %agent, "bridged");
         }
+        // Click-to-dial and callbacks: the agent is on; now the customer.
+        self.dial_customer(now, call_id);
     }
 
     /// A 2xx no transaction matches any more (after Timer M): if it is an agent dialog we

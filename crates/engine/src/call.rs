@@ -27,15 +27,21 @@ pub(crate) enum CallState {
     Connected,
     /// Agent hung up; the caller answers the survey.
     Survey,
+    /// Being forwarded out through a trunk (route or overflow to a URI, transfer to a number):
+    /// the far leg rings.
+    Forwarding,
 }
 
-/// The trunk side.
+/// The customer's side: the trunk call that came in, or (click-to-dial, callbacks) the one we
+/// dial out once the agent has answered.
 #[derive(Debug)]
 pub(crate) struct CallerLeg {
     pub(crate) leg: LegId,
     pub(crate) rtp: SocketAddr,
     pub(crate) peer: Peer,
-    pub(crate) dialog: Dialog,
+    /// `None` while the customer is not (or no longer) on the line: a click-to-dial or
+    /// callback not yet dialled, or a caller who hung up after asking for a callback.
+    pub(crate) dialog: Option<Dialog>,
     pub(crate) sdp: LocalSdp,
 }
 
@@ -85,6 +91,20 @@ pub(crate) struct Call {
     pub(crate) held: bool,
     /// RFC 4028 on the caller's leg, when the caller asked for it.
     pub(crate) session_timer: Option<crate::session_timer::SessionTimer>,
+    /// The customer is dialled out through a trunk once the agent answers (click-to-dial,
+    /// callbacks): the destination as given.
+    pub(crate) dial_customer: Option<String>,
+    /// The outbound leg the caller is forwarded to (route or overflow to a URI, transfer to a
+    /// number), ringing or bridged: it stands where an agent leg would.
+    pub(crate) far: Option<crate::outbound::OutboundId>,
+    /// Waiting as a callback (the customer hung up and is called back when an agent takes
+    /// it): a failed dial of the customer retries instead of ending the call.
+    pub(crate) callback: bool,
+    /// The number presented to a customer we dial (click-to-dial's `caller_id`); `None`: the
+    /// trunk's `caller_id`.
+    pub(crate) present_as: Option<String>,
+    /// The `request_id` of the API command that created the call, quoted in its events.
+    pub(crate) request_id: String,
 }
 
 /// Where an agent leg is.

@@ -39,6 +39,32 @@ pub enum EngineCommand {
         /// The call (UUID text).
         call_id: String,
     },
+    /// Click-to-dial: ring the agent, then the customer through the outbound trunk. Accepted
+    /// (and the call id in use) before anything rings.
+    MakeCall(crate::click_to_dial::MakeCall),
+    /// Blind transfer of a connected or waiting call to one agent (its personal queue).
+    TransferToAgent {
+        /// The call (UUID text).
+        call_id: String,
+        /// The agent.
+        agent: String,
+    },
+    /// Blind transfer of a connected or waiting call to an outside number or `sip:` URI,
+    /// dialled through the outbound trunk; the call keeps its id.
+    TransferToNumber {
+        /// The call (UUID text).
+        call_id: String,
+        /// The number or URI.
+        destination: String,
+    },
+    /// Turn a waiting call into a callback to `number` (the caller's own when `None`): it
+    /// keeps its place; the customer is dialled when an agent takes it.
+    RequestCallback {
+        /// The call (UUID text).
+        call_id: String,
+        /// The number to call back.
+        number: Option<String>,
+    },
     /// Move a connected or waiting call to a queue (blind transfer by the CRM): the agent leg,
     /// if any, is released to wrap-up.
     TransferToQueue {
@@ -59,6 +85,15 @@ pub enum CommandError {
     /// No queue has this name.
     #[error("no queue {0}")]
     UnknownQueue(String),
+    /// No agent has this id.
+    #[error("no agent {0}")]
+    UnknownAgent(String),
+    /// The agent is not Ready (on a call, ringing, in wrap-up, paused or logged out).
+    #[error("agent {0} is not ready")]
+    AgentBusy(String),
+    /// Neither a number nor a `sip:` URI the outbound trunk can dial.
+    #[error("{0:?} cannot be dialled")]
+    BadDestination(String),
     /// The router refused it (unknown agent, state not allowed now).
     #[error("refused: {0}")]
     Refused(String),
@@ -106,6 +141,54 @@ impl Engine {
                         reason: "api-hangup",
                     },
                 );
+                Ok(())
+            }
+            EngineCommand::MakeCall(request) => self.make_call(now, request),
+            EngineCommand::RequestCallback { call_id, number } => {
+                let id = self.call_by_text(&call_id)?;
+                self.request_callback(now, id, number, None)
+            }
+            EngineCommand::TransferToAgent { call_id, agent } => {
+                let id = self.call_by_text(&call_id)?;
+                if self.config.agent(&agent).is_none() {
+                    return Err(CommandError::UnknownAgent(agent));
+                }
+                let queue = crate::acd_map::personal_queue(&agent);
+                match self.calls.get(&id).and_then(|c| c.connected) {
+                    Some(offer) => self.transfer_to_queue(now, id, offer, &agent, &queue),
+                    None => {
+                        self.abandon_in_router(now, id);
+                        self.enqueue(now, id, &queue);
+                    }
+                }
+                Ok(())
+            }
+            EngineCommand::TransferToNumber {
+                call_id,
+                destination,
+            } => {
+                let id = self.call_by_text(&call_id)?;
+                let dialable = self
+                    .config
+                    .default_outbound_trunk()
+                    .and_then(|t| t.outbound.as_ref())
+                    .is_some_and(|o| o.request_uri(&destination).is_some());
+                if !dialable {
+                    return Err(CommandError::BadDestination(destination));
+                }
+                let call = self.calls.get(&id);
+                if call.is_some_and(|c| c.caller.dialog.is_none() || c.far.is_some()) {
+                    return Err(CommandError::Refused(
+                        "the customer is not on the line, or already forwarded".into(),
+                    ));
+                }
+                match call.and_then(|c| c.connected) {
+                    Some(offer) => self.transfer_out(now, id, offer, &destination),
+                    None => {
+                        self.abandon_in_router(now, id);
+                        self.forward(now, id, &destination);
+                    }
+                }
                 Ok(())
             }
             EngineCommand::TransferToQueue { call_id, queue } => {

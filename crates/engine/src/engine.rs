@@ -77,6 +77,8 @@ pub(crate) enum ClientPurpose {
     Bye,
     /// A registrar keep-alive OPTIONS.
     Keepalive(BindingId),
+    /// An INVITE out through a trunk.
+    Outbound(crate::outbound::OutboundId),
 }
 
 /// Which leg a dialog is.
@@ -84,6 +86,8 @@ pub(crate) enum ClientPurpose {
 pub(crate) enum DialogOwner {
     Caller(u128),
     Agent(OfferId),
+    /// A far leg (forwarded call) dialled through a trunk.
+    Outbound(crate::outbound::OutboundId),
 }
 
 /// What to do once a store write is committed.
@@ -121,6 +125,9 @@ pub struct Engine {
     pub(crate) legs: Box<dyn LegAllocator>,
     pub(crate) calls: HashMap<u128, Call>,
     pub(crate) agent_legs: HashMap<OfferId, AgentLeg>,
+    /// Legs dialled out through a trunk.
+    pub(crate) outbound: HashMap<crate::outbound::OutboundId, crate::outbound::OutboundLeg>,
+    pub(crate) next_outbound: crate::outbound::OutboundId,
     pub(crate) client_tx: HashMap<TransactionId, ClientPurpose>,
     pub(crate) dialogs: HashMap<DialogId, DialogOwner>,
     pub(crate) tickets: HashMap<Ticket, AfterCommit>,
@@ -244,6 +251,8 @@ impl Engine {
             options,
             calls: HashMap::new(),
             agent_legs: HashMap::new(),
+            outbound: HashMap::new(),
+            next_outbound: 1,
             client_tx: HashMap::new(),
             dialogs: HashMap::new(),
             tickets: HashMap::new(),
@@ -327,6 +336,7 @@ impl Engine {
         self.ivr_timeouts(now);
         self.session_timeouts(now);
         self.media_retries(now);
+        self.outbound_timeouts(now);
         self.drain(now);
     }
 
@@ -344,6 +354,7 @@ impl Engine {
             self.ivr_deadline(),
             self.session_deadline(),
             self.media_retries.values().map(|(at, _)| *at).min(),
+            self.outbound_deadline(),
         ]
         .into_iter()
         .flatten()
@@ -513,6 +524,13 @@ impl Engine {
     pub(crate) fn call_of_leg(&self, leg: LegId) -> Option<(u128, bool)> {
         if let Some(call) = self.calls.values().find(|c| c.caller.leg == leg) {
             return Some((call.id, true));
+        }
+        if let Some(far) = self
+            .outbound
+            .values()
+            .find(|l| l.leg == leg && l.role == crate::outbound::Role::Far)
+        {
+            return Some((far.call, false));
         }
         self.agent_legs
             .values()

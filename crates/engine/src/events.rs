@@ -31,6 +31,7 @@ fn envelope(call: &Call, payload: Payload) -> pb::Event {
             .map(|q| q.queue.clone())
             .unwrap_or_default(),
         agent: call.agent.clone().unwrap_or_default(),
+        request_id: call.request_id.clone(),
         payload: Some(payload),
         ..Default::default()
     }
@@ -149,9 +150,11 @@ pub(crate) fn agent_alerting_ended(
     agent: &str,
     wall: SystemTime,
     reason: pb::AlertingEndReason,
+    request_id: &str,
 ) -> NewEvent {
     let event = pb::Event {
         call_id: call_id.to_owned(),
+        request_id: request_id.to_owned(),
         queue: queue.unwrap_or_default().to_owned(),
         agent: agent.to_owned(),
         payload: Some(Payload::AgentAlertingEnded(pb::AgentAlertingEnded {
@@ -234,5 +237,49 @@ pub(crate) fn call_ended(call: &Call, wall: SystemTime, side: &str, reason: &str
             )),
         }),
     );
+    journal_event(wall, &event)
+}
+
+/// A blind transfer: `old_leg` (the transferring agent's) left, `new_leg` joined (empty while
+/// the target is a queue: its agent leg comes with the offer).
+pub(crate) fn call_transferred(
+    call: &Call,
+    old_leg: &str,
+    new_leg: &str,
+    target: pb::transfer_target::Target,
+    wall: SystemTime,
+) -> NewEvent {
+    let transfer = pb::TransferRecord {
+        at: Some(prost_types::Timestamp::from(wall)),
+        from_leg_id: old_leg.to_owned(),
+        to_leg_id: new_leg.to_owned(),
+        by_leg_id: old_leg.to_owned(),
+        kind: pb::TransferKind::Blind as i32,
+        target: Some(pb::TransferTarget {
+            target: Some(target),
+        }),
+    };
+    let mut event = envelope(
+        call,
+        Payload::CallTransferred(pb::CallTransferred {
+            old_leg_id: old_leg.to_owned(),
+            new_leg_id: new_leg.to_owned(),
+            transfer: Some(transfer),
+        }),
+    );
+    event.request_id = call.request_id.clone();
+    journal_event(wall, &event)
+}
+
+/// The far leg of a forwarded call (or the customer of a click-to-dial) answered.
+pub(crate) fn far_connected(call: &Call, leg: &str, wall: SystemTime) -> NewEvent {
+    let mut event = envelope(
+        call,
+        Payload::CallConnected(pb::CallConnected {
+            leg_id: leg.to_owned(),
+            agent: call.agent.clone().unwrap_or_default(),
+        }),
+    );
+    event.request_id = call.request_id.clone();
     journal_event(wall, &event)
 }

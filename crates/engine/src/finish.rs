@@ -57,6 +57,16 @@ impl Engine {
                 ));
             }
         }
+        // A callback that ends is no longer pending (answered ones were removed already).
+        self.callback_done(call_id);
+        // Outbound legs: CANCEL what rings, BYE what answered (not the far end that hung up).
+        let far = self.far_party(call_id);
+        let far_hung_up = ending.side == HangupSide::Agent
+            && self
+                .calls
+                .get(&call_id)
+                .is_some_and(|c| c.connected.is_none());
+        let mut release = self.release_outbound(now, call_id, far_hung_up);
         let Some(mut call) = self.calls.remove(&call_id) else {
             return;
         };
@@ -78,13 +88,32 @@ impl Engine {
                 leg.state = crate::call::AgentLegState::Cancelled;
             }
         }
-        self.dialogs.remove(call.caller.dialog.id());
+        if let Some(dialog) = &call.caller.dialog {
+            self.dialogs.remove(dialog.id());
+        }
         lines.append(&mut self.pending_lines(&call, now, ending));
         let answered_by_agent = call.connected_at.is_some();
-        let disposition = if answered_by_agent || call.queue.is_none() {
-            Disposition::Answered
-        } else {
-            Disposition::NoAnswer
+        // A forwarded call's CDR reads like Asterisk's `Dial(SIP/trunk/number)`.
+        let (dstchannel, lastapp, lastdata) = match (&far, &call.agent) {
+            (Some((channel, destination)), _) => {
+                (channel.clone(), "Dial".to_string(), destination.clone())
+            }
+            _ => (
+                call.agent
+                    .as_ref()
+                    .map(|a| format!("SIP/{a}"))
+                    .unwrap_or_default(),
+                if call.queue.is_some() { "Queue" } else { "IVR" }.to_string(),
+                call.context.clone(),
+            ),
+        };
+        let disposition = match ending.reason {
+            "dial-busy" => Disposition::Busy,
+            "dial-noanswer" => Disposition::NoAnswer,
+            "dial-congestion" => Disposition::Congestion,
+            "dial-chanunavail" | "dial-declined" | "dial-failed" => Disposition::Failed,
+            _ if answered_by_agent || call.queue.is_none() => Disposition::Answered,
+            _ => Disposition::NoAnswer,
         };
         let reason =
             if !answered_by_agent && ending.side == HangupSide::Caller && call.queue.is_some() {
@@ -105,13 +134,9 @@ impl Engine {
             dcontext: call.context.clone(),
             clid: call.clid.clone(),
             channel: format!("SIP/{}-{}", call.trunk, call.caller.leg),
-            dstchannel: call
-                .agent
-                .as_ref()
-                .map(|a| format!("SIP/{a}"))
-                .unwrap_or_default(),
-            lastapp: if call.queue.is_some() { "Queue" } else { "IVR" }.into(),
-            lastdata: call.context.clone(),
+            dstchannel,
+            lastapp,
+            lastdata,
             start: call.started,
             answer: Some(call.answered),
             end: wall,
@@ -143,7 +168,10 @@ impl Engine {
                 events: vec![event],
             },
             AfterCommit::ReleaseLegs {
-                legs: vec![call.caller.leg],
+                legs: {
+                    release.push(call.caller.leg);
+                    release
+                },
                 bye,
             },
         );

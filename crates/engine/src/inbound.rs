@@ -42,7 +42,13 @@ impl Engine {
             return;
         }
         let target = self.config.route(dnis).map(|r| r.target.clone());
+        let forward = match &target {
+            Some(Target::Uri(uri)) => Some(uri.as_str().to_string()),
+            _ => None,
+        };
         let (context, queue) = match &target {
+            // Forwarded out through the trunk once answered here (media anchored).
+            Some(Target::Uri(uri)) => (uri.as_str().to_string(), None),
             Some(Target::Queue(q)) => (q.as_str().to_string(), Some(q.as_str().to_string())),
             Some(Target::Ivr(flow)) if self.flows.contains_key(flow.as_str()) => {
                 (flow.as_str().to_string(), None)
@@ -56,13 +62,12 @@ impl Engine {
                 let queue = crate::acd_map::personal_queue(dnis);
                 (queue.clone(), Some(queue))
             }
-            Some(_) => {
-                // External URI routes need an outbound B2BUA leg without a queue; until then
-                // they are refused honestly, before answering.
+            Some(Target::Ivr(_)) => {
+                // A route to a flow that did not load.
                 let mut response = self.response(&request, StatusCode::TemporarilyUnavailable);
                 response.headers.push(Header::Other(
                     "Warning".into(),
-                    "399 switchboard \"route target not supported yet\"".into(),
+                    "399 switchboard \"route target not available\"".into(),
                 ));
                 self.respond(now, id, response);
                 return;
@@ -156,7 +161,7 @@ impl Engine {
                 leg,
                 rtp,
                 peer,
-                dialog,
+                dialog: Some(dialog),
                 sdp,
             },
             clid: format!("\"{display}\" <{src}>"),
@@ -181,6 +186,11 @@ impl Engine {
             rona: false,
             held: false,
             session_timer,
+            dial_customer: None,
+            far: None,
+            callback: false,
+            present_as: None,
+            request_id: String::new(),
         };
         tracing::info!(call = %text_id, dnis, "call answered");
         let progress = self.in_progress(&call, "answered");
@@ -197,9 +207,10 @@ impl Engine {
             .get(&call_id)
             .map(|c| events::call_started(c, wall));
         self.journal(event.into_iter().collect());
-        match queue {
-            Some(queue) => self.enqueue(now, call_id, &queue),
-            None => self.start_ivr(now, call_id),
+        match (forward, queue) {
+            (Some(uri), _) => self.forward(now, call_id, &uri),
+            (None, Some(queue)) => self.enqueue(now, call_id, &queue),
+            (None, None) => self.start_ivr(now, call_id),
         }
     }
 
@@ -294,6 +305,7 @@ impl Engine {
         }
         let line = QueueLogLine::enter_queue(wall, &call.text_id, queue, "", &call.src, position);
         let event = events::call_queued(call, wall, position);
+        let click_to_dial = call.dial_customer.is_some() && !call.callback;
         let Some(progress) = self
             .calls
             .get(&call_id)
@@ -303,18 +315,35 @@ impl Engine {
         };
         self.store(
             WriteOp::Record {
-                queue_log: vec![line],
+                // An originated call passes the agent's personal queue: no queue call.
+                queue_log: if click_to_dial {
+                    Vec::new()
+                } else {
+                    vec![line]
+                },
                 events: vec![event],
             },
             AfterCommit::Nothing,
         );
-        self.store(
-            WriteOp::SaveCall {
-                call: Box::new(progress),
-                now: wall,
-            },
-            AfterCommit::Nothing,
-        );
+        if click_to_dial && let Some(call) = self.calls.get_mut(&call_id) {
+            // The stay is the router's business only; no CONNECT/COMPLETE lines either.
+            call.queue = None;
+        }
+        // A callback waiting without its customer is kept in the callbacks table, not as a call
+        // in progress (a restart restores it instead of closing it).
+        let waiting_callback = self
+            .calls
+            .get(&call_id)
+            .is_some_and(|c| c.callback && c.caller.dialog.is_none());
+        if !waiting_callback {
+            self.store(
+                WriteOp::SaveCall {
+                    call: Box::new(progress),
+                    now: wall,
+                },
+                AfterCommit::Nothing,
+            );
+        }
         if !accepted {
             self.end_call(
                 now,
@@ -335,11 +364,19 @@ impl Engine {
         owner: DialogOwner,
         request: Request,
     ) {
+        let owner = match owner {
+            DialogOwner::Outbound(leg) => {
+                return self.on_outbound_in_dialog(now, id, leg, &request);
+            }
+            other => other,
+        };
         let check = match owner {
+            DialogOwner::Outbound(_) => None,
             DialogOwner::Caller(call) => self
                 .calls
                 .get_mut(&call)
-                .map(|c| c.caller.dialog.on_request(&request)),
+                .and_then(|c| c.caller.dialog.as_mut())
+                .map(|d| d.on_request(&request)),
             DialogOwner::Agent(offer) => self
                 .agent_legs
                 .get_mut(&offer)
@@ -385,6 +422,7 @@ impl Engine {
                         self.respond(now, id, response);
                         self.agent_hung_up(now, offer);
                     }
+                    DialogOwner::Outbound(_) => {} // handled by on_outbound_in_dialog
                 }
             }
             Method::Invite => {
@@ -395,7 +433,7 @@ impl Engine {
             }
             Method::Refer => match owner {
                 DialogOwner::Agent(offer) => self.on_agent_refer(now, id, offer, &request),
-                DialogOwner::Caller(_) => {
+                DialogOwner::Caller(_) | DialogOwner::Outbound(_) => {
                     // The customer's side does not transfer the agent.
                     let response = switchboard_sip::message::response_to(
                         &request,
@@ -486,6 +524,7 @@ impl Engine {
                 let result = parsed.map(|sdp| leg.sdp.answer(&SdpOffer(sdp), &local));
                 (result, leg.leg, leg.peer, leg.call)
             }
+            DialogOwner::Outbound(_) => return, // handled by on_outbound_in_dialog
         };
         let Some(Ok((answer, media))) = result else {
             // No offer in the re-INVITE (we would offer in the 200), or nothing in common.
@@ -580,8 +619,11 @@ impl Engine {
             transport: peer.transport,
             sent_by: peer.local.to_string(),
         };
-        let bye = call.caller.dialog.bye(&via, &mut self.rng);
-        call.caller.dialog.terminate();
+        let Some(dialog) = call.caller.dialog.as_mut() else {
+            return; // not dialled yet, or already gone
+        };
+        let bye = dialog.bye(&via, &mut self.rng);
+        dialog.terminate();
         self.send_request(now, peer, bye, crate::engine::ClientPurpose::Bye);
     }
 

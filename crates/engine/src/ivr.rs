@@ -103,9 +103,10 @@ impl Engine {
                             let queue = crate::acd_map::personal_queue(agent.as_ref());
                             self.enqueue(now, call_id, &queue);
                         }
-                        // URI targets need an outbound leg without a queue: not yet.
-                        RouteTarget::Uri(_) => {
-                            self.end_call(now, call_id, system("route-unsupported"));
+                        // Out through the trunk (media stays anchored here).
+                        RouteTarget::Uri(uri) => {
+                            let uri = uri.to_string();
+                            self.forward(now, call_id, &uri);
                         }
                     }
                     return;
@@ -185,10 +186,15 @@ impl Engine {
         self.ivr_input(now, call_id, IvrInput::Digit(digit));
     }
 
-    /// Issue 6 §3: a waiting caller presses the exit key: EXITWITHKEY in queue_log and
-    /// the call ends (a callback needs an outbound trunk, which the configuration does not
-    /// have yet; the key is where a voicemail-style message will plug in).
+    /// Issue 6 §3: a waiting caller presses the exit key: a callback keeping the caller's
+    /// place when a trunk dials out (see `callback.rs`); otherwise EXITWITHKEY in queue_log
+    /// and the call ends.
     fn exit_with_key(&mut self, now: Instant, call_id: u128, key: char) {
+        // With a trunk to dial out, the key asks for a callback: the caller's place is kept.
+        match self.request_callback(now, call_id, None, Some(key)) {
+            Ok(()) => return,
+            Err(err) => tracing::debug!(error = %err, "no callback: the caller leaves"),
+        }
         let wall = self.wall(now);
         let Some(call) = self.calls.get_mut(&call_id) else {
             return;
@@ -249,9 +255,19 @@ impl Engine {
 
     /// No RTP for the inactivity timeout: the far end is gone without a BYE.
     pub(crate) fn on_media_inactive(&mut self, now: Instant, leg: LegId) {
-        let Some((call_id, _)) = self.call_of_leg(leg) else {
+        let Some((call_id, caller)) = self.call_of_leg(leg) else {
             return;
         };
+        // A customer leg not (yet) on the line (click-to-dial ringing the agent, a callback
+        // waiting) has no RTP to miss.
+        if caller
+            && self
+                .calls
+                .get(&call_id)
+                .is_some_and(|c| c.caller.dialog.is_none())
+        {
+            return;
+        }
         self.end_call(now, call_id, system("media-timeout"));
     }
 

@@ -31,24 +31,36 @@
 //! transaction layer itself (the layer still sends 100 Trying): handing transactions between
 //! tasks would put a channel, and a race, between a CANCEL and the INVITE it cancels.
 //!
+//! # Outbound legs
+//!
+//! Calls leave through the trunk with `outbound` in the configuration (`outbound.rs`): routes,
+//! IVR routes and queue overflows to a URI and blind transfers to a number (REFER or the API)
+//! forward the caller to a far leg; click-to-dial ([`MakeCall`]) and callbacks ring the agent
+//! first and dial the customer once the agent answered. A forwarded caller is answered here
+//! before the far end answers (as Asterisk's `Answer()` then `Dial()`): the caller hears music,
+//! not the far end's ringing or early media.
+//!
 //! # Not in this build (issue 6)
 //!
-//! Attended transfer (REFER with Replaces), blind transfer to an outside number, routes and
-//! overflows to a URI (they need outbound legs without a queue),
-//! click-to-dial and callbacks (they need an outbound trunk in the configuration), offerless
-//! INVITEs (answered 488), early media before the answer.
+//! Attended transfer (REFER with Replaces), offerless INVITEs (answered 488), early media
+//! before the answer, session timers on legs we originate (we offer none; the far end may).
 #![forbid(unsafe_code)]
 
 mod acd_map;
 mod agent;
 mod call;
+mod callback;
+mod click_to_dial;
 mod command;
 mod engine;
 mod events;
+mod far_leg;
 mod finish;
 mod ids;
 mod inbound;
 mod ivr;
+mod outbound;
+mod outbound_auth;
 mod output;
 mod policy;
 mod session_timer;
@@ -57,6 +69,7 @@ pub mod shell;
 mod transfer;
 mod tu;
 
+pub use click_to_dial::MakeCall;
 pub use command::{CommandError, EngineCommand};
 pub use engine::{Engine, EngineError, EngineOptions};
 pub use output::{LegAllocator, LegId, MediaCommand, MediaEvent, Output, PlaybackRef, Ticket};

@@ -322,7 +322,7 @@ pub async fn start(
         plane,
         events: media_rx,
     } = media;
-    let engine = Engine::new(
+    let mut engine = Engine::new(
         config,
         flows,
         options,
@@ -330,6 +330,15 @@ pub async fn start(
         Instant::now(),
         SystemTime::now(),
     )?;
+    // Pending callbacks survive a restart (the writer thread owns the store from here on).
+    match store.callbacks() {
+        Ok(pending) if !pending.is_empty() => {
+            tracing::info!(count = pending.len(), "restoring pending callbacks");
+            engine.restore_callbacks(Instant::now(), pending);
+        }
+        Ok(_) => {}
+        Err(err) => tracing::error!(error = %err, "pending callbacks could not be read"),
+    }
     let writer = StoreWriter::spawn(store, STORE_QUEUE, STORE_BATCH)?;
     let (events, _) = broadcast::channel(EVENT_BUS);
     let (commands, commands_rx) = mpsc::channel(COMMANDS);

@@ -1,8 +1,9 @@
 //! Blind transfer from the agent's phone (RFC 3515 REFER, RFC 5589 §6): the customer's leg and
 //! `call_id` stay; the agent's leg ends (the agent goes to wrap-up) and the customer goes to the
 //! target: a queue, an agent (its personal queue `agent:<id>`), or a DNIS routed to either.
-//! Attended transfer (REFER with Replaces, RFC 3891) and transfers to an outside number need
-//! outbound legs without a queue; they are refused with 501 / 404 until then.
+//! A target that is no queue, agent or routed DNIS but a number or a foreign SIP URI is dialled
+//! out through the outbound trunk ([`crate::outbound`]). Attended transfer (REFER with
+//! Replaces, RFC 3891) is refused with 501 here.
 
 use std::time::Instant;
 
@@ -13,6 +14,8 @@ use switchboard_config::Target;
 use switchboard_sip::dialog::{LocalVia, with_body};
 use switchboard_sip::transaction::TransactionId;
 use switchboard_store::{QueueLogLine, WriteOp};
+
+use switchboard_proto::pb;
 
 use crate::call::CallState;
 use crate::engine::{AfterCommit, ClientPurpose, Engine};
@@ -60,7 +63,23 @@ impl Engine {
                 .map(|q| q.name.as_str().to_string()),
         };
         let Some(queue) = queue else {
-            return self.refuse(now, id, request, StatusCode::NotFound);
+            // Not ours: an outside number (or a URI elsewhere) through the trunk.
+            let destination = outside_destination(&refer_to, &user);
+            let dialable = destination.as_ref().is_some_and(|d| {
+                self.config
+                    .default_outbound_trunk()
+                    .and_then(|t| t.outbound.as_ref())
+                    .is_some_and(|o| o.request_uri(d).is_some())
+            });
+            let Some(destination) = destination.filter(|_| dialable) else {
+                return self.refuse(now, id, request, StatusCode::NotFound);
+            };
+            let accepted =
+                switchboard_sip::message::response_to(request, StatusCode::Accepted, None);
+            self.respond(now, id, accepted);
+            self.notify_refer_outcome(now, offer);
+            self.transfer_out(now, call_id, offer, &destination);
+            return;
         };
         // RFC 3515 §2.4.2: 202 Accepted.
         let accepted = switchboard_sip::message::response_to(request, StatusCode::Accepted, None);
@@ -141,20 +160,123 @@ impl Engine {
             _ => None,
         };
         tracing::info!(call = %call.text_id, to = queue, "blind transfer");
+        let old_leg = self
+            .agent_legs
+            .get(&offer)
+            .map(|l| l.leg.to_string())
+            .unwrap_or_default();
+        let target = match queue.strip_prefix("agent:") {
+            Some(agent) => pb::transfer_target::Target::Agent(agent.to_string()),
+            None => pb::transfer_target::Target::Queue(queue.to_string()),
+        };
+        let Some(call) = self.calls.get_mut(&call_id) else {
+            return;
+        };
+        let event = crate::events::call_transferred(call, &old_leg, "", target, wall);
         call.connected = None;
         call.connected_at = None;
         call.held = false;
         call.state = CallState::Queued;
         self.drop_agent_leg(now, offer);
-        if let Some(line) = line {
-            self.store(
-                WriteOp::Record {
-                    queue_log: vec![line],
-                    events: Vec::new(),
-                },
-                AfterCommit::Nothing,
-            );
-        }
+        self.store(
+            WriteOp::Record {
+                queue_log: line.into_iter().collect(),
+                events: vec![event],
+            },
+            AfterCommit::Nothing,
+        );
         self.enqueue(now, call_id, queue);
     }
+
+    /// Blind transfer to an outside number: the agent leg ends with a TRANSFER line (context
+    /// `outbound`, as a dialplan context would read), the customer's leg and `call_id` stay
+    /// and a far leg is dialled through the trunk; `CallTransferred` names both legs.
+    pub(crate) fn transfer_out(
+        &mut self,
+        now: Instant,
+        call_id: u128,
+        offer: OfferId,
+        destination: &str,
+    ) {
+        let wall = self.wall(now);
+        self.bye_agent(now, offer);
+        self.route(
+            now,
+            RouterInput::CallEnded {
+                call: CallId(call_id),
+            },
+        );
+        let old_leg = self
+            .agent_legs
+            .get(&offer)
+            .map(|l| l.leg.to_string())
+            .unwrap_or_default();
+        let Some(call) = self.calls.get_mut(&call_id) else {
+            return;
+        };
+        let line = match (&call.queue, call.connected_at, &call.agent) {
+            (Some(stay), Some((at, _)), Some(agent)) => Some(QueueLogLine::transfer(
+                wall,
+                &call.text_id,
+                &stay.queue,
+                agent,
+                destination,
+                "outbound",
+                at.saturating_duration_since(stay.entered),
+                now.saturating_duration_since(at),
+                stay.orig_position,
+            )),
+            _ => None,
+        };
+        tracing::info!(call = %call.text_id, to = destination, "blind transfer out");
+        call.connected = None;
+        call.connected_at = None;
+        call.held = false;
+        self.drop_agent_leg(now, offer);
+        self.forward(now, call_id, destination);
+        let new_leg = self
+            .calls
+            .get(&call_id)
+            .and_then(|c| c.far)
+            .and_then(|id| self.outbound.get(&id))
+            .map(|l| l.leg.to_string())
+            .unwrap_or_default();
+        let Some(call) = self.calls.get(&call_id) else {
+            return; // the dial failed and the call ended
+        };
+        let event = crate::events::call_transferred(
+            call,
+            &old_leg,
+            &new_leg,
+            pb::transfer_target::Target::Number(destination.to_string()),
+            wall,
+        );
+        self.store(
+            WriteOp::Record {
+                queue_log: line.into_iter().collect(),
+                events: vec![event],
+            },
+            AfterCommit::Nothing,
+        );
+    }
+}
+
+/// What to dial for a REFER target that is not ours: the number (user part of digits, `+`,
+/// `*`, `#`) when the URI points at us or names just a number, else the whole `sip:` URI.
+fn outside_destination(refer_to: &str, user: &str) -> Option<String> {
+    let uri = refer_to
+        .trim()
+        .trim_start_matches('<')
+        .split(['>', '?'])
+        .next()
+        .unwrap_or_default()
+        .trim();
+    let number = !user.is_empty()
+        && user
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '*' | '#'));
+    if number {
+        return Some(user.to_string());
+    }
+    (uri.starts_with("sip:") || uri.starts_with("sips:")).then(|| uri.to_string())
 }

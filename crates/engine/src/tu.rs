@@ -46,6 +46,14 @@ impl Engine {
                         self.registrar.handle_keepalive_result(now, binding, true);
                     }
                 }
+                Some(ClientPurpose::Outbound(leg)) => {
+                    let leg = *leg;
+                    // 2xx retransmissions keep coming on this id until Timer M: keep it.
+                    if response.status_code.code() >= 300 {
+                        self.client_tx.remove(&id);
+                    }
+                    self.on_outbound_response(now, leg, response);
+                }
                 Some(ClientPurpose::Bye) if response.status_code.code() >= 200 => {
                     self.client_tx.remove(&id);
                 }
@@ -92,6 +100,7 @@ impl Engine {
             Some(ClientPurpose::Keepalive(binding)) => {
                 self.registrar.handle_keepalive_result(now, binding, false);
             }
+            Some(ClientPurpose::Outbound(leg)) => self.on_outbound_failure(now, leg),
             Some(ClientPurpose::Bye) | None => {}
         }
     }

@@ -1,7 +1,9 @@
 //! The API's seam ([`switchboard_api::Engine`]) over the call engine's [`EngineHandle`].
 //!
 //! Commands the engine carries out are mapped onto [`EngineCommand`]s and run on the engine
-//! task; the rest are refused with [`ApiError::NotSupported`] naming what is missing. The
+//! task (MakeCall, BlindTransfer to an agent, queue or number, RequestCallback for a waiting
+//! call among them); the rest are refused with [`ApiError::NotSupported`] naming what is
+//! missing. The
 //! engine has no query commands yet, so the reads (snapshot, calls, agents, queues) are refused
 //! the same way; `status` reports the start time, the configuration digest and counters kept
 //! from the committed events this process published.
@@ -17,7 +19,7 @@ use switchboard_api::{
     Target, pb,
 };
 use switchboard_engine::shell::{EngineHandle, PublishedEvent};
-use switchboard_engine::{CommandError, EngineCommand};
+use switchboard_engine::{CommandError, EngineCommand, MakeCall};
 use switchboard_store::StoredEvent;
 
 /// Counters derived from the committed events published since this process started.
@@ -124,6 +126,12 @@ fn command_error(error: CommandError) -> ApiError {
             description: why,
         },
         CommandError::Stopped => ApiError::Unavailable("the call engine has stopped".into()),
+        CommandError::UnknownAgent(agent) => ApiError::AgentNotFound(agent),
+        CommandError::AgentBusy(agent) => ApiError::AgentOnCall(agent),
+        CommandError::BadDestination(to) => ApiError::InvalidArgument {
+            field: "to",
+            description: format!("{to:?} is neither a number nor a sip: URI the trunk can dial"),
+        },
         other => ApiError::Internal(other.to_string()),
     }
 }
@@ -224,11 +232,74 @@ impl Engine for ApiEngine {
                     ..Accepted::default()
                 })
             }
-            Action::BlindTransfer { .. } => Err(ApiError::NotSupported(
-                "blind transfer to an agent or an outside number is not in this build; \
-                 transfer to a queue"
+            Action::BlindTransfer { leg, target, .. } => {
+                let call_id = leg.call_id;
+                let command = match target {
+                    Target::Agent(agent) => EngineCommand::TransferToAgent {
+                        call_id: call_id.clone(),
+                        agent,
+                    },
+                    Target::Number(destination) => EngineCommand::TransferToNumber {
+                        call_id: call_id.clone(),
+                        destination,
+                    },
+                    Target::Queue(queue) => EngineCommand::TransferToQueue {
+                        call_id: call_id.clone(),
+                        queue,
+                    },
+                };
+                self.run(command).await?;
+                Ok(Accepted {
+                    call_id: Some(call_id),
+                    ..Accepted::default()
+                })
+            }
+            Action::RequestCallback {
+                call_id: Some(call_id),
+                number,
+                ..
+            } => {
+                // The waiting call keeps its place in its queue; its id is the callback's.
+                self.run(EngineCommand::RequestCallback {
+                    call_id: call_id.clone(),
+                    number: Some(number).filter(|n| !n.is_empty()),
+                })
+                .await?;
+                Ok(Accepted {
+                    call_id: Some(call_id.clone()),
+                    created_id: Some(call_id),
+                    ..Accepted::default()
+                })
+            }
+            Action::RequestCallback { call_id: None, .. } => Err(ApiError::InvalidArgument {
+                field: "call_id",
+                description: "a callback is requested for a waiting call (it keeps the call's \
+                              place); scheduling one without a call is not in this build"
                     .into(),
-            )),
+            }),
+            Action::MakeCall {
+                agent,
+                to,
+                caller_id,
+                call_data,
+                call_id,
+            } => {
+                // The API made the call id (a UUIDv7), so the answer needs no round trip to
+                // the far ends: it returns once the engine has accepted the call.
+                self.run(EngineCommand::MakeCall(MakeCall {
+                    call_id: call_id.clone(),
+                    agent,
+                    destination: to,
+                    caller_id,
+                    data: call_data.into_iter().collect(),
+                    request_id: command.request_id.clone(),
+                }))
+                .await?;
+                Ok(Accepted {
+                    call_id: Some(call_id),
+                    ..Accepted::default()
+                })
+            }
             other => Err(ApiError::NotSupported(format!(
                 "{} is not carried out by the call engine in this build",
                 action_name(&other)

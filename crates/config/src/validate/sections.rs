@@ -13,7 +13,7 @@ use crate::media::MediaConfig;
 use crate::names::{AgentId, DigestPassword, IvrName, SkillName, TrunkName};
 use crate::raw::{RawAgent, RawIvr, RawMedia, RawRegistrar, RawServer, RawSip, RawTrunk};
 use crate::requirement::{MAX_SKILL_LEVEL, SkillLevel};
-use crate::routing::{IvrFlow, Trunk};
+use crate::routing::{IvrFlow, OutboundTrunk, Trunk, TrunkCredentials};
 use crate::server::{LogLevel, ServerConfig};
 use crate::sip::{DigestAlgorithm, RegistrarConfig, SipConfig, SipTls};
 
@@ -321,6 +321,7 @@ impl Validator<'_> {
         let mut names = HashMap::new();
         let mut networks = HashMap::new();
         let mut trunks = Vec::with_capacity(raw.len());
+        let mut first_default: Option<(u32, String)> = None;
         for trunk in raw {
             let name = self.name("name", &trunk.name)?;
             self.unique(&mut names, &name, trunk.name.span(), ItemKind::Trunk)?;
@@ -341,12 +342,125 @@ impl Validator<'_> {
                 )?;
                 sources.push(network);
             }
+            let outbound = self.outbound(&trunk)?;
+            if let Some(o) = &outbound
+                && o.default
+            {
+                if let Some((first, _)) = &first_default {
+                    return Err(self.error(
+                        trunk.name.span(),
+                        ConfigProblem::SecondOutboundDefault {
+                            name: name.clone(),
+                            first_line: *first,
+                        },
+                    ));
+                }
+                let (line, _) =
+                    crate::position::line_column(self.source.text, trunk.name.span().start);
+                first_default = Some((line, name.clone()));
+            }
             trunks.push(Trunk {
                 name: TrunkName::from(name),
                 sources,
+                outbound,
             });
         }
         Ok(trunks)
+    }
+
+    /// A trunk's dialing keys: `outbound` (the proxy, IP:port) and the keys that need it.
+    fn outbound(&self, trunk: &RawTrunk) -> Result<Option<OutboundTrunk>> {
+        let dependent: [(&'static str, Option<std::ops::Range<usize>>); 5] = [
+            ("username", trunk.username.as_ref().map(Spanned::span)),
+            ("password", trunk.password.as_ref().map(Spanned::span)),
+            ("caller_id", trunk.caller_id.as_ref().map(Spanned::span)),
+            ("dial_prefix", trunk.dial_prefix.as_ref().map(Spanned::span)),
+            ("outbound_default", None),
+        ];
+        let Some(proxy) = &trunk.outbound else {
+            if let Some((key, span)) = dependent
+                .into_iter()
+                .find_map(|(key, span)| span.map(|s| (key, s)))
+            {
+                return Err(self.error(
+                    span,
+                    ConfigProblem::Requires {
+                        key,
+                        requires: "outbound",
+                    },
+                ));
+            }
+            if trunk.outbound_default == Some(true) {
+                return Err(self.error(
+                    trunk.name.span(),
+                    ConfigProblem::Requires {
+                        key: "outbound_default",
+                        requires: "outbound",
+                    },
+                ));
+            }
+            return Ok(None);
+        };
+        let proxy = self.socket("outbound", Some(proxy), ([0, 0, 0, 0], 0).into())?;
+        let credentials = match (&trunk.username, &trunk.password) {
+            (None, None) => None,
+            (Some(user), Some(password)) => Some(TrunkCredentials {
+                username: self.non_empty("username", user)?,
+                password: DigestPassword::new(self.non_empty("password", password)?),
+            }),
+            (Some(user), None) => {
+                return Err(self.error(
+                    user.span(),
+                    ConfigProblem::Requires {
+                        key: "username",
+                        requires: "password",
+                    },
+                ));
+            }
+            (None, Some(password)) => {
+                return Err(self.error(
+                    password.span(),
+                    ConfigProblem::Requires {
+                        key: "password",
+                        requires: "username",
+                    },
+                ));
+            }
+        };
+        let number = |key: &'static str, value: &Spanned<String>, may_be_empty: bool| {
+            let text = value.get_ref();
+            let ok = (may_be_empty || !text.is_empty())
+                && text.len() <= 32
+                && text.char_indices().all(|(i, c)| {
+                    c.is_ascii_digit() || (c == '+' && i == 0) || matches!(c, '*' | '#')
+                });
+            if ok {
+                Ok(text.clone())
+            } else {
+                Err(self.error(
+                    value.span(),
+                    ConfigProblem::InvalidNumber {
+                        key,
+                        value: text.clone(),
+                    },
+                ))
+            }
+        };
+        let caller_id = match &trunk.caller_id {
+            Some(value) => Some(number("caller_id", value, false)?),
+            None => None,
+        };
+        let dial_prefix = match &trunk.dial_prefix {
+            Some(value) => number("dial_prefix", value, true)?,
+            None => String::new(),
+        };
+        Ok(Some(OutboundTrunk {
+            proxy,
+            credentials,
+            caller_id,
+            dial_prefix,
+            default: trunk.outbound_default.unwrap_or(false),
+        }))
     }
 
     pub(super) fn ivr_flows(&self, raw: Vec<RawIvr>) -> Result<Vec<IvrFlow>> {

@@ -452,5 +452,6 @@ queue = "sales"
 "#;
 
 mod features;
+mod outbound;
 mod path;
 mod properties;
