@@ -125,6 +125,9 @@ pub struct Engine {
     pub(crate) caller_invites: HashMap<TransactionId, u128>,
     /// A connected call's COMPLETECALLER/COMPLETEAGENT line, written with its CDR.
     pub(crate) pending: HashMap<u128, switchboard_store::QueueLogLine>,
+    /// The state each agent was last journaled in: the `previous` of its next
+    /// `AgentStateChanged` (the router reports only the new state).
+    pub(crate) journaled_agent_states: HashMap<String, switchboard_proto::pb::AgentState>,
     /// Overload warnings are rate-limited (one a second, with the count in between): a flood
     /// must not turn into a flood of log lines.
     pub(crate) overload_log: OverloadLog,
@@ -238,6 +241,7 @@ impl Engine {
             outputs: VecDeque::new(),
             registered: HashSet::new(),
             pending: HashMap::new(),
+            journaled_agent_states: HashMap::new(),
             caller_invites: HashMap::new(),
             overload_log: OverloadLog::default(),
         })
