@@ -128,6 +128,9 @@ pub struct Engine {
     /// The state each agent was last journaled in: the `previous` of its next
     /// `AgentStateChanged` (the router reports only the new state).
     pub(crate) journaled_agent_states: HashMap<String, switchboard_proto::pb::AgentState>,
+    /// Offerless re-INVITEs we answered 200 with an offer: the answer comes in their ACK.
+    pub(crate) reinvite_offers:
+        HashMap<TransactionId, (DialogOwner, switchboard_media::sdp::SdpOffer)>,
     /// Overload warnings are rate-limited (one a second, with the count in between): a flood
     /// must not turn into a flood of log lines.
     pub(crate) overload_log: OverloadLog,
@@ -242,6 +245,7 @@ impl Engine {
             registered: HashSet::new(),
             pending: HashMap::new(),
             journaled_agent_states: HashMap::new(),
+            reinvite_offers: HashMap::new(),
             caller_invites: HashMap::new(),
             overload_log: OverloadLog::default(),
         })
