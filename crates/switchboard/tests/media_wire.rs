@@ -521,14 +521,10 @@ fn music_on_hold_follows_the_caller_when_a_re_invite_moves_its_media() {
     assert_eq!(stale, 0, "the old port still got RTP after the move");
 }
 
-/// Known gap, found here: the engine answers a re-INVITE without SDP 488 (inbound.rs
-/// `on_reinvite`: "no offer in the re-INVITE") instead of offering in its 2xx and taking the
-/// answer from the ACK (RFC 3261 §14.2), so a trunk that refreshes its session timer this way
-/// (RFC 4028 §7.4) sees the refresh fail and may end the call at expiry. The fix needs the
-/// same "answer in the ACK" path as an offerless initial INVITE (the `attended` work); run
-/// with `--ignored` once it lands.
+/// Found here: this re-INVITE was answered 488 (RFC 3261 §14.2 wants our offer in the 2xx and
+/// the answer in the ACK), so a trunk refreshing its session timer this way (RFC 4028 §7.4)
+/// saw the refresh fail.
 #[test]
-#[ignore = "offerless re-INVITE is answered 488 (RFC 3261 §14.2 wants an offer in the 2xx)"]
 fn an_offerless_re_invite_is_answered_200_with_an_offer_and_the_call_stays() {
     if !require_sipp("an_offerless_re_invite_is_answered_200_with_an_offer_and_the_call_stays") {
         return;
