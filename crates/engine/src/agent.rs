@@ -139,7 +139,16 @@ impl Engine {
             }
             Decision::AgentStateChanged { agent, state } => {
                 let wall = self.wall(now);
-                self.journal(vec![events::agent_state(agent.as_str(), &state, wall)]);
+                let previous = self
+                    .journaled_agent_states
+                    .insert(agent.as_str().to_owned(), events::wire_agent_state(&state))
+                    .unwrap_or(pb::AgentState::Unspecified);
+                self.journal(vec![events::agent_state(
+                    agent.as_str(),
+                    previous,
+                    &state,
+                    wall,
+                )]);
             }
             Decision::Overflowed { call, to, .. } => {
                 if let Some(c) = self.calls.get_mut(&call.0)

@@ -145,6 +145,12 @@ pub struct Engine {
     pub(crate) media_retries: HashMap<String, (Instant, switchboard_acd::AgentState)>,
     /// A connected call's COMPLETECALLER/COMPLETEAGENT line, written with its CDR.
     pub(crate) pending: HashMap<u128, switchboard_store::QueueLogLine>,
+    /// The state each agent was last journaled in: the `previous` of its next
+    /// `AgentStateChanged` (the router reports only the new state).
+    pub(crate) journaled_agent_states: HashMap<String, switchboard_proto::pb::AgentState>,
+    /// Offerless re-INVITEs we answered 200 with an offer: the answer comes in their ACK.
+    pub(crate) reinvite_offers:
+        HashMap<TransactionId, (DialogOwner, switchboard_media::sdp::SdpOffer)>,
     /// Overload warnings are rate-limited (one a second, with the count in between): a flood
     /// must not turn into a flood of log lines.
     pub(crate) overload_log: OverloadLog,
@@ -260,6 +266,8 @@ impl Engine {
             outputs: VecDeque::new(),
             registered: HashSet::new(),
             pending: HashMap::new(),
+            journaled_agent_states: HashMap::new(),
+            reinvite_offers: HashMap::new(),
             caller_invites: HashMap::new(),
             caller_byes: HashMap::new(),
             media_retries: HashMap::new(),

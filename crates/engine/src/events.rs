@@ -192,13 +192,25 @@ fn wire_state(state: &AgentState) -> (pb::AgentState, String) {
     }
 }
 
-/// An agent's state changed.
-pub(crate) fn agent_state(agent: &str, state: &AgentState, wall: SystemTime) -> NewEvent {
+/// The wire state of an agent state (what [`agent_state`] journals as `current`).
+pub(crate) fn wire_agent_state(state: &AgentState) -> pb::AgentState {
+    wire_state(state).0
+}
+
+/// An agent's state changed from `previous` (the state it was last journaled in;
+/// `Unspecified` for its first change since the engine started).
+pub(crate) fn agent_state(
+    agent: &str,
+    previous: pb::AgentState,
+    state: &AgentState,
+    wall: SystemTime,
+) -> NewEvent {
     let (current, reason_code) = wire_state(state);
     let event = pb::Event {
         agent: agent.to_owned(),
         payload: Some(Payload::AgentStateChanged(pb::AgentStateChanged {
             agent: agent.to_owned(),
+            previous: previous as i32,
             current: current as i32,
             reason_code,
             ..Default::default()

@@ -8,7 +8,9 @@ use rsip::prelude::HeadersExt;
 use rsip::{Header, Method, Request, SipMessage, StatusCode};
 use switchboard_acd::{CallId, RouterInput};
 use switchboard_config::Target;
-use switchboard_media::sdp::{LocalMedia, LocalSdp, SdpOffer, SessionDescription};
+use switchboard_media::sdp::{
+    Direction, LocalMedia, LocalSdp, SdpAnswer, SdpOffer, SessionDescription, accept_answer,
+};
 use switchboard_sip::Peer;
 use switchboard_sip::dialog::{Dialog, LocalVia, response_with_body};
 use switchboard_sip::transaction::TransactionId;
@@ -504,9 +506,11 @@ impl Engine {
         owner: DialogOwner,
         request: &Request,
     ) {
-        let parsed = SessionDescription::parse(&request.body)
-            .ok()
-            .filter(|_| !request.body.is_empty());
+        if request.body.is_empty() {
+            self.offer_in_reinvite_answer(now, id, owner, request);
+            return;
+        }
+        let parsed = SessionDescription::parse(&request.body).ok();
         let (result, leg, peer, call_id) = match owner {
             DialogOwner::Caller(call_id) => {
                 let Some(call) = self.calls.get_mut(&call_id) else {
@@ -527,7 +531,7 @@ impl Engine {
             DialogOwner::Outbound(_) => return, // handled by on_outbound_in_dialog
         };
         let Some(Ok((answer, media))) = result else {
-            // No offer in the re-INVITE (we would offer in the 200), or nothing in common.
+            // An offer we cannot parse, or nothing in common.
             let response =
                 switchboard_sip::message::response_to(request, StatusCode::NotAcceptableHere, None);
             self.respond(now, id, response);
@@ -544,6 +548,81 @@ impl Engine {
             answer.0.to_string().into_bytes(),
         );
         self.respond(now, id, response);
+        self.media(MediaCommand::SetMedia { leg, media });
+        self.hold_changed(call_id, leg, held);
+    }
+
+    /// A re-INVITE without SDP (a session refresh, RFC 4028 §7.4, often comes so): RFC 3261
+    /// §14.2 has us offer in the 2xx "as if making a brand new call" (our codecs, sendrecv, the
+    /// same port) and take the answer from the ACK ([`Engine::on_reinvite_ack`]). Answering
+    /// 488 instead made the refresh fail at the far end, which may then end the call.
+    fn offer_in_reinvite_answer(
+        &mut self,
+        now: Instant,
+        id: TransactionId,
+        owner: DialogOwner,
+        request: &Request,
+    ) {
+        let offered = match owner {
+            DialogOwner::Caller(call_id) => self.calls.get_mut(&call_id).map(|call| {
+                let local = LocalMedia::g711(call.caller.rtp.ip(), call.caller.rtp.port());
+                (
+                    call.caller.sdp.offer(&local, Direction::SendRecv),
+                    call.caller.peer.local,
+                )
+            }),
+            DialogOwner::Agent(offer) => self.agent_legs.get_mut(&offer).map(|leg| {
+                let local = LocalMedia::g711(leg.rtp.ip(), leg.rtp.port());
+                (leg.sdp.offer(&local, Direction::SendRecv), leg.peer.local)
+            }),
+            DialogOwner::Outbound(_) => None, // handled by on_outbound_in_dialog
+        };
+        let Some((offer, local_addr)) = offered else {
+            return;
+        };
+        if let DialogOwner::Caller(call_id) = owner {
+            self.refresh_session(now, call_id, request);
+        }
+        let mut response = switchboard_sip::message::response_to(request, StatusCode::OK, None);
+        response.headers.push(Header::Contact(
+            format!("<sip:switchboard@{local_addr}>").into(),
+        ));
+        let response = response_with_body(
+            response,
+            "application/sdp",
+            offer.0.to_string().into_bytes(),
+        );
+        self.respond(now, id, response);
+        self.reinvite_offers.insert(id, (owner, offer));
+    }
+
+    /// The ACK for our 2xx to an offerless re-INVITE: its body is the answer to our offer
+    /// (RFC 3264 §4). Without a usable answer the media stays as it was.
+    pub(crate) fn on_reinvite_ack(&mut self, id: TransactionId, ack: &Request) {
+        let Some((owner, offer)) = self.reinvite_offers.remove(&id) else {
+            return;
+        };
+        let media = SessionDescription::parse(&ack.body)
+            .ok()
+            .filter(|_| !ack.body.is_empty())
+            .map(SdpAnswer)
+            .and_then(|answer| accept_answer(&offer, &answer).ok());
+        let Some(media) = media else {
+            tracing::info!(%id, "no usable SDP answer in the ACK: media unchanged");
+            return;
+        };
+        let (leg, call_id) = match owner {
+            DialogOwner::Caller(call_id) => match self.calls.get(&call_id) {
+                Some(call) => (call.caller.leg, call_id),
+                None => return,
+            },
+            DialogOwner::Agent(offer) => match self.agent_legs.get(&offer) {
+                Some(leg) => (leg.leg, leg.call),
+                None => return,
+            },
+            DialogOwner::Outbound(_) => return,
+        };
+        let held = media.held_by_remote;
         self.media(MediaCommand::SetMedia { leg, media });
         self.hold_changed(call_id, leg, held);
     }

@@ -24,9 +24,12 @@ impl Engine {
             }
             TransactionEvent::Cancelled { id, .. } => self.on_caller_cancel(now, id),
             TransactionEvent::Ack {
-                invite: Some(id), ..
+                invite: Some(id),
+                ack,
+                ..
             } => {
                 self.caller_invites.remove(&id);
+                self.on_reinvite_ack(id, &ack);
             }
             TransactionEvent::Ack { invite: None, .. } => {}
             TransactionEvent::Response { id, response } => match self.client_tx.get(&id) {
@@ -71,8 +74,12 @@ impl Engine {
             }
             TransactionEvent::Terminated { id } => {
                 self.caller_invites.remove(&id);
+                self.reinvite_offers.remove(&id);
             }
-            TransactionEvent::AckTimeout { id } => self.on_ack_timeout(now, id),
+            TransactionEvent::AckTimeout { id } => {
+                self.reinvite_offers.remove(&id);
+                self.on_ack_timeout(now, id);
+            }
             TransactionEvent::Overloaded { peer, method } => {
                 metrics::counter!("switchboard_overload_rejections_total").increment(1);
                 let log = &mut self.overload_log;

@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use common::events::all_events;
 use common::flow::{
-    AgentPhone, MediaCaller, SETTLE, cdr_fields, queue_lines, received_messages, records,
-    start_daemon, wait_registered,
+    AgentPhone, MediaAgent, MediaCaller, SETTLE, cdr_fields, queue_lines, received_messages,
+    records, start_daemon, wait_registered,
 };
-use common::rtp::goertzel;
+use common::rtp::{decode, goertzel};
 use common::sipp::{SippTransport, require_sipp, run_sipp};
 use switchboard_api::pb::event::Payload;
 use switchboard_media::wav::read_stereo_pcm16;
@@ -316,5 +316,111 @@ fn a_busy_phone_486_passes_the_call_to_the_next_agent() {
             ("1002", "COMPLETEAGENT"),
         ],
         "{queue_log}"
+    );
+}
+
+/// What the caller heard in one 100 ms window of the held-then-transferred call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Heard {
+    First,
+    Second,
+    Music,
+    Quiet,
+}
+
+#[test]
+fn a_held_caller_blind_transferred_from_the_phone_reaches_the_next_agent() {
+    if !require_sipp("a_held_caller_blind_transferred_from_the_phone_reaches_the_next_agent") {
+        return;
+    }
+    const FIRST_AGENT: f64 = 1900.0;
+    const SECOND_AGENT: f64 = 1300.0;
+    let (daemon, _config) = start_daemon(&[]);
+    // 1001 (the longest idle) holds the caller 1.5 s into the call, then REFERs it to 1002.
+    let first = MediaAgent::spawn_with(
+        &daemon,
+        "1001",
+        "agent_hold_refer.xml",
+        0,
+        &["-set", "refer_to", "1002"],
+    );
+    wait_registered(&daemon, 1);
+    let second = MediaAgent::spawn(&daemon, "1002", "agent_answer_media.xml", 2000);
+    wait_registered(&daemon, 2);
+    let caller = MediaCaller::dial(&daemon, "caller_media_until_bye.xml", "202", &[]);
+    caller.connect_media(&daemon);
+    caller.rtp.set_tone(Some(TO_FIRST));
+    first.connect_media(&daemon);
+    first.rtp.set_tone(Some(FIRST_AGENT));
+    let answered = Instant::now();
+    second.connect_media(&daemon);
+    second.rtp.set_tone(Some(SECOND_AGENT));
+    let run = caller.sipp.finish();
+    assert!(
+        run.succeeded(),
+        "{}\n{}\n{}\n{}",
+        run.report,
+        first.phone.report(),
+        second.phone.report(),
+        daemon.log()
+    );
+    let last = caller
+        .rtp
+        .heard_since(answered)
+        .last()
+        .map_or(answered, |h| h.at);
+    let mut windows = Vec::new();
+    let mut at = answered;
+    while at < last {
+        let audio = caller
+            .rtp
+            .audio_between(at, at + Duration::from_millis(100));
+        let total =
+            audio.iter().map(|s| f64::from(*s).powi(2)).sum::<f64>() / audio.len().max(1) as f64;
+        windows.push(if total < 10_000.0 {
+            Heard::Quiet
+        } else if goertzel(&audio, FIRST_AGENT) > total * 0.3 {
+            Heard::First
+        } else if goertzel(&audio, SECOND_AGENT) > total * 0.3 {
+            Heard::Second
+        } else {
+            Heard::Music
+        });
+        at += Duration::from_millis(100);
+    }
+    eprintln!("the caller heard, per 100 ms: {windows:?}");
+    let first_of = |h: Heard| windows.iter().position(|w| *w == h);
+    let (Some(talk), Some(music), Some(next)) = (
+        first_of(Heard::First),
+        first_of(Heard::Music),
+        first_of(Heard::Second),
+    ) else {
+        panic!("the caller did not hear agent, music, next agent: {windows:?}");
+    };
+    assert!(talk < music && music < next, "{windows:?}");
+    let after = windows.get(next..).unwrap_or_default();
+    assert!(
+        after.iter().filter(|w| **w == Heard::Second).count() >= 10
+            && after.iter().filter(|w| **w == Heard::Music).count() <= 1,
+        "bridged to the second agent without music: {windows:?}"
+    );
+    assert!(
+        !after.contains(&Heard::First),
+        "the first agent is gone: {windows:?}"
+    );
+    // And the second agent hears the caller, though the first one had put it on hold.
+    let to_second = decode(&second.rtp.heard_since(answered));
+    assert!(
+        goertzel(&to_second, TO_FIRST) > 100.0 * goertzel(&to_second, SECOND_AGENT).max(1.0),
+        "the second agent did not hear the caller ({} samples)",
+        to_second.len()
+    );
+    let (cdr, queue_log) = records(&daemon, 1);
+    assert!(queue_log.contains("|TRANSFER|"), "{queue_log}");
+    let fields = cdr_fields(cdr.lines().next().unwrap_or_default());
+    assert_eq!(
+        fields.get(CDR_AGENT).map(String::as_str),
+        Some("1002"),
+        "{cdr}"
     );
 }

@@ -241,7 +241,13 @@ fn twenty_calls_over_three_agents_are_all_answered_with_one_cdr_each() {
     };
     assert_eq!(cdr.lines().count(), CALLS, "{cdr}");
     for row in cdr.lines() {
-        assert!(row.contains("\"ANSWERED\""), "{row}");
+        // Seen once under heavy load: a row not ANSWERED; the whole file and the daemon's log
+        // say why next time.
+        assert!(
+            row.contains("\"ANSWERED\""),
+            "{row}\n--- Master.csv ---\n{cdr}\n--- queue_log ---\n{queue_log}\n--- daemon ---\n{}",
+            daemon.log()
+        );
         assert!(
             ["\"1001\"", "\"1002\"", "\"1003\""]
                 .iter()

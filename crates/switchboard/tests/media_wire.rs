@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
@@ -16,6 +17,7 @@ use common::flow::{
 use common::rtp::{TELEPHONE_EVENT_PT, goertzel, power};
 use common::sipp::{logs_of, require_sipp};
 use common::{Daemon, ScratchDir};
+use switchboard_media::g711::Codec;
 use switchboard_media::wav::read_stereo_pcm16;
 
 /// The caller's tone and the agent's: apart from each other and above the music on hold
@@ -389,4 +391,157 @@ fn caller_hanging_up_during_the_survey_leaves_one_cdr_without_a_score() {
         ["ENTERQUEUE", "CONNECT", "COMPLETEAGENT"],
         "{queue_log}"
     );
+}
+
+#[test]
+fn an_agent_phone_answering_pcma_is_bridged_to_a_pcmu_caller_through_transcoding() {
+    if !require_sipp(
+        "an_agent_phone_answering_pcma_is_bridged_to_a_pcmu_caller_through_transcoding",
+    ) {
+        return;
+    }
+    let (daemon, _config) = daemon_with_fast_config();
+    let agent = MediaAgent::spawn(&daemon, "1001", "agent_answer_media_pcma.xml", 3000);
+    agent.rtp.set_codec(Codec::Pcma);
+    wait_registered(&daemon, 1);
+    let caller = MediaCaller::dial(&daemon, "caller_media_until_bye.xml", "202", &[]);
+    caller.connect_media(&daemon);
+    caller.rtp.set_tone(Some(CALLER_TONE));
+    agent.connect_media(&daemon);
+    agent.rtp.set_tone(Some(AGENT_TONE));
+    let bridged = Instant::now();
+    let run = caller.sipp.finish();
+    assert!(
+        run.succeeded(),
+        "{}\n{}\n{}",
+        run.report,
+        agent.phone.report(),
+        daemon.log()
+    );
+    // Each leg gets its own codec: PCMU to the caller, PCMA to the agent.
+    let settle = bridged + Duration::from_millis(500);
+    let window = settle + Duration::from_secs(2);
+    let types = |peer: &common::rtp::RtpPeer| -> BTreeSet<u8> {
+        peer.heard_since(settle)
+            .into_iter()
+            .filter(|h| h.at < window)
+            .map(|h| h.pt)
+            .collect()
+    };
+    assert_eq!(
+        types(&caller.rtp),
+        BTreeSet::from([0]),
+        "the caller gets PCMU"
+    );
+    assert_eq!(
+        types(&agent.rtp),
+        BTreeSet::from([8]),
+        "the agent gets PCMA"
+    );
+    let to_caller = caller.rtp.audio_between(settle, window);
+    let to_agent = agent.rtp.audio_between(settle, window);
+    assert!(
+        goertzel(&to_caller, AGENT_TONE) > 100.0 * goertzel(&to_caller, CALLER_TONE).max(1.0),
+        "the caller did not hear the agent's tone"
+    );
+    assert!(
+        goertzel(&to_agent, CALLER_TONE) > 100.0 * goertzel(&to_agent, AGENT_TONE).max(1.0),
+        "the agent did not hear the caller's tone"
+    );
+    // The recording decodes each side with its own codec.
+    let (cdr, _) = records(&daemon, 1);
+    let fields = cdr_fields(cdr.lines().next().unwrap_or_default());
+    let path = fields.get(CDR_RECORDING).cloned().unwrap_or_default();
+    let deadline = Instant::now() + SETTLE;
+    let (left, right) = loop {
+        if let Some(channels) = fs::read(&path).ok().and_then(|b| read_stereo_pcm16(&b))
+            && channels.0.len() > 8000
+        {
+            break channels;
+        }
+        assert!(Instant::now() < deadline, "no readable WAV at {path}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(goertzel(&left, CALLER_TONE) > 100.0 * goertzel(&left, AGENT_TONE).max(1.0));
+    assert!(goertzel(&right, AGENT_TONE) > 100.0 * goertzel(&right, CALLER_TONE).max(1.0));
+}
+
+#[test]
+fn music_on_hold_follows_the_caller_when_a_re_invite_moves_its_media() {
+    if !require_sipp("music_on_hold_follows_the_caller_when_a_re_invite_moves_its_media") {
+        return;
+    }
+    // No agent: the caller waits in support with music. After 1.5 s its re-INVITE moves its
+    // media to another port, as an SBC re-anchoring the call does.
+    let daemon = Daemon::start();
+    let moved = common::rtp::RtpPeer::bind();
+    let moved_port = moved.port().to_string();
+    let caller = MediaCaller::dial(
+        &daemon,
+        "caller_moves_media.xml",
+        "201",
+        &["-set", "rtp_port2", &moved_port],
+    );
+    caller.connect_media(&daemon);
+    let answered = Instant::now();
+    // The daemon hears (and latches to) the first socket until the move.
+    caller.rtp.set_tone(Some(CALLER_TONE));
+    std::thread::sleep(Duration::from_millis(1400));
+    caller.rtp.set_tone(None);
+    std::thread::sleep(Duration::from_millis(300));
+    // The new port stays silent: the daemon must follow the new SDP, not wait for packets
+    // from there to re-latch.
+    let run = caller.sipp.finish();
+    assert!(run.succeeded(), "{}\n{}", run.report, daemon.log());
+    let before = caller
+        .rtp
+        .audio_between(answered, answered + Duration::from_millis(1400));
+    assert!(power(&before) > AUDIBLE, "no music before the move");
+    let (from, to) = (
+        answered + Duration::from_millis(2500),
+        answered + Duration::from_millis(4200),
+    );
+    let after = moved.audio_between(from, to);
+    let stale = caller
+        .rtp
+        .heard_since(from)
+        .into_iter()
+        .filter(|h| h.at < to)
+        .count();
+    eprintln!(
+        "after the move: {} samples at the new port (power {:.0}), {stale} packets at the old",
+        after.len(),
+        power(&after)
+    );
+    assert!(
+        power(&after) > AUDIBLE && after.len() > 8000,
+        "the music did not follow the caller to its new port ({} samples)",
+        after.len()
+    );
+    assert_eq!(stale, 0, "the old port still got RTP after the move");
+}
+
+/// Found here: this re-INVITE was answered 488 (RFC 3261 §14.2 wants our offer in the 2xx and
+/// the answer in the ACK), so a trunk refreshing its session timer this way (RFC 4028 §7.4)
+/// saw the refresh fail.
+#[test]
+fn an_offerless_re_invite_is_answered_200_with_an_offer_and_the_call_stays() {
+    if !require_sipp("an_offerless_re_invite_is_answered_200_with_an_offer_and_the_call_stays") {
+        return;
+    }
+    // Waiting in support (no agent), the caller refreshes with a re-INVITE without SDP.
+    let daemon = Daemon::start();
+    let caller = MediaCaller::dial(&daemon, "caller_offerless_reinvite.xml", "201", &[]);
+    caller.connect_media(&daemon);
+    let answered = Instant::now();
+    let run = caller.sipp.finish();
+    assert!(run.succeeded(), "{}\n{}", run.report, daemon.log());
+    // Still waiting with music after the refresh, until its own BYE.
+    let after = caller.rtp.audio_between(
+        answered + Duration::from_millis(1800),
+        answered + Duration::from_millis(2800),
+    );
+    assert!(power(&after) > AUDIBLE, "no music after the refresh");
+    let (cdr, _) = records(&daemon, 1);
+    assert!(cdr.contains("\"abandon\""), "{cdr}");
 }

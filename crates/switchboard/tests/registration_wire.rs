@@ -296,24 +296,19 @@ fn a_caller_waiting_through_the_agents_wrap_up_is_offered_the_moment_it_ends() {
             .as_ref()
             .map_or(0.0, |t| t.seconds as f64 + f64::from(t.nanos) / 1e9)
     };
-    // The first Ready of 1001 after a WrapUp (events are in seq order).
-    let states: Vec<(f64, i32)> = events
+    // 1001's change from WrapUp to Ready (the event names the state before).
+    let ready = events
         .iter()
-        .filter_map(|e| match &e.payload {
-            Some(Payload::AgentStateChanged(change)) if change.agent == "1001" => {
-                Some((at(e), change.current))
+        .filter(|e| match &e.payload {
+            Some(Payload::AgentStateChanged(change)) => {
+                change.agent == "1001"
+                    && change.previous == pb::AgentState::WrapUp as i32
+                    && change.current == pb::AgentState::Ready as i32
             }
-            _ => None,
+            _ => false,
         })
-        .collect();
-    let ready = states
-        .windows(2)
-        .find(|w| {
-            w.first().map(|s| s.1) == Some(pb::AgentState::WrapUp as i32)
-                && w.get(1).map(|s| s.1) == Some(pb::AgentState::Ready as i32)
-        })
-        .and_then(|w| w.get(1))
-        .map(|s| s.0);
+        .map(at)
+        .next();
     let offers: Vec<f64> = events
         .iter()
         .filter(|e| matches!(e.payload, Some(Payload::AgentAlerting(_))))

@@ -446,3 +446,59 @@ fn a_trunk_call_to_an_agent_id_rings_that_agent_through_its_personal_queue() {
     assert_eq!(cdr.agent.as_deref(), Some("1002"));
     assert_eq!(cdr.queue.as_deref(), Some("agent:1002"));
 }
+
+#[test]
+fn an_offerless_reinvite_gets_our_offer_in_the_200_and_the_answer_in_the_ack_sets_the_media() {
+    let mut h = Harness::new("linear");
+    h.trunk_invite("201", "refresh");
+    h.trunk_in_dialog("refresh", "ACK", 1);
+    let caller = h
+        .media
+        .iter()
+        .find_map(|c| match c {
+            MediaCommand::SetMedia { leg, .. } => Some(*leg),
+            _ => None,
+        })
+        .unwrap();
+    h.media.clear();
+    // Found on the wire (media_wire.rs): this was answered 488 (RFC 3261 §14.2 wants an
+    // offer in the 2xx).
+    h.trunk_in_dialog("refresh", "INVITE", 2);
+    let ok = h
+        .sent_to(trunk().remote)
+        .into_iter()
+        .rev()
+        .find_map(|m| match m {
+            SipMessage::Response(r)
+                if r.cseq_header()
+                    .is_ok_and(|c| c.to_string().contains("2 INVITE")) =>
+            {
+                Some(r)
+            }
+            _ => None,
+        })
+        .expect("a response to the re-INVITE");
+    assert_eq!(ok.status_code.code(), 200);
+    let offer = String::from_utf8(ok.body.clone()).unwrap();
+    assert!(
+        offer.contains("m=audio") && offer.contains("a=sendrecv"),
+        "{offer}"
+    );
+    assert!(h.media.is_empty(), "nothing changes before the answer");
+    // The ACK carries the answer: the caller moved to port 4100.
+    let to = rsip::headers::UntypedHeader::value(ok.to_header().unwrap()).to_string();
+    let answer = SDP.replace("m=audio 4000", "m=audio 4100");
+    let ack = format!(
+        "ACK sip:switchboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2:5080;branch=z9hG4bKackrefresh2\r\n\
+         Max-Forwards: 70\r\nFrom: \"Alice\" <sip:5551234@127.0.0.2>;tag=trefresh\r\nTo: {to}\r\n\
+         Call-ID: call-refresh\r\nCSeq: 2 ACK\r\nContent-Type: application/sdp\r\n\
+         Content-Length: {}\r\n\r\n{answer}",
+        answer.len()
+    );
+    h.deliver(trunk(), &ack);
+    let moved = h.media.iter().find_map(|c| match c {
+        MediaCommand::SetMedia { leg, media } if *leg == caller => media.remote_rtp,
+        _ => None,
+    });
+    assert_eq!(moved, Some(SocketAddr::from(([127, 0, 0, 2], 4100))));
+}

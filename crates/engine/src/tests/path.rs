@@ -443,3 +443,53 @@ fn ring_all_journals_one_alerting_ended_per_alerting_answered_for_the_winner() {
         ]
     );
 }
+
+/// The `AgentStateChanged` events journaled so far for `agent`, as (previous, current).
+fn agent_state_changes(
+    h: &Harness,
+    agent: &str,
+) -> Vec<(
+    switchboard_proto::pb::AgentState,
+    switchboard_proto::pb::AgentState,
+)> {
+    use prost::Message as _;
+    use switchboard_proto::pb;
+    h.writes
+        .iter()
+        .flat_map(|w| match w {
+            WriteOp::Append(events) | WriteOp::Record { events, .. } => events.clone(),
+            _ => Vec::new(),
+        })
+        .filter_map(
+            |e| match pb::Event::decode(e.payload.as_slice()).ok()?.payload? {
+                pb::event::Payload::AgentStateChanged(c) if c.agent == agent => Some((
+                    pb::AgentState::try_from(c.previous).ok()?,
+                    pb::AgentState::try_from(c.current).ok()?,
+                )),
+                _ => None,
+            },
+        )
+        .collect()
+}
+
+#[test]
+fn agent_state_events_name_the_state_before_as_previous() {
+    use switchboard_proto::pb::AgentState as S;
+    let mut h = Harness::new("longest-idle");
+    h.register("1001", 1);
+    h.trunk_invite("201", "a");
+    h.trunk_in_dialog("a", "ACK", 1);
+    h.phone_answers(1, 200, "OK");
+    h.trunk_in_dialog("a", "BYE", 2);
+    // Found on the wire (registration_wire.rs): every change had previous = UNSPECIFIED, so a
+    // CRM could not tell a wrap-up ending from a login.
+    assert_eq!(
+        agent_state_changes(&h, "1001"),
+        vec![
+            (S::Unspecified, S::Ready),
+            (S::Ready, S::Reserved),
+            (S::Reserved, S::Busy),
+            (S::Busy, S::WrapUp),
+        ]
+    );
+}

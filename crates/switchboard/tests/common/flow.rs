@@ -405,6 +405,17 @@ pub(crate) struct MediaAgent {
 impl MediaAgent {
     /// Registers `agent` and answers INVITEs with `ooc`, talking for `talk_ms`.
     pub(crate) fn spawn(daemon: &Daemon, agent: &str, ooc: &str, talk_ms: u32) -> Self {
+        Self::spawn_with(daemon, agent, ooc, talk_ms, &[])
+    }
+
+    /// [`MediaAgent::spawn`] with `extra` SIPp arguments (`-set name value`).
+    pub(crate) fn spawn_with(
+        daemon: &Daemon,
+        agent: &str,
+        ooc: &str,
+        talk_ms: u32,
+        extra: &[&str],
+    ) -> Self {
         let rtp = super::rtp::RtpPeer::bind();
         let rtp_port = rtp.port().to_string();
         let talk = talk_ms.to_string();
@@ -419,15 +430,19 @@ impl MediaAgent {
             "agent_register_long.xml",
             ooc,
             &[
-                "-d",
-                &talk,
-                "-set",
-                "rtp_port",
-                &rtp_port,
-                "-set",
-                "port_file",
-                &port_path,
-            ],
+                &[
+                    "-d",
+                    talk.as_str(),
+                    "-set",
+                    "rtp_port",
+                    rtp_port.as_str(),
+                    "-set",
+                    "port_file",
+                    port_path.as_str(),
+                ][..],
+                extra,
+            ]
+            .concat(),
         );
         Self {
             phone,

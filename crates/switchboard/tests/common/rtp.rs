@@ -1,6 +1,6 @@
 //! The media end of a test phone: an RTP socket the SIPp scenario names in its SDP (`-set
 //! rtp_port N`), so the test itself hears what the daemon plays and says what the phone says.
-//! It sends PCMU (RFC 3551) tone frames every 20 ms and RFC 4733 telephone-events, and keeps
+//! It sends G.711 (RFC 3551; PCMU unless told otherwise) tone frames every 20 ms and RFC 4733 telephone-events, and keeps
 //! every packet it receives with its arrival time for Goertzel checks.
 
 use std::collections::VecDeque;
@@ -32,11 +32,23 @@ pub(crate) struct Heard {
     pub(crate) payload: Vec<u8>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Outbox {
     remote: Option<SocketAddr>,
     tone: Option<f64>,
+    codec: Codec,
     digits: VecDeque<char>,
+}
+
+impl Default for Outbox {
+    fn default() -> Self {
+        Self {
+            remote: None,
+            tone: None,
+            codec: Codec::Pcmu,
+            digits: VecDeque::new(),
+        }
+    }
 }
 
 /// A test phone's RTP socket (even port, RTCP port left unbound) with a receiving and a sending
@@ -107,6 +119,11 @@ impl RtpPeer {
     /// nothing at all.
     pub(crate) fn set_tone(&self, freq: Option<f64>) {
         self.outbox().tone = freq;
+    }
+
+    /// Sends the tone in `codec` (what the phone's SDP offered or answered; PCMU by default).
+    pub(crate) fn set_codec(&self, codec: Codec) {
+        self.outbox().codec = codec;
     }
 
     /// Presses `digit` (RFC 4733 §2.3 event packets with the tone paused meanwhile).
@@ -229,7 +246,7 @@ fn send(socket: &UdpSocket, outbox: &Mutex<Outbox>, stop: &AtomicBool) {
         tick += 1;
         let next = start + Duration::from_millis(20) * tick;
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
-        let (remote, tone) = {
+        let (remote, tone, codec) = {
             let mut out = outbox.lock().unwrap_or_else(PoisonError::into_inner);
             if key.is_none()
                 && out.remote.is_some()
@@ -237,7 +254,7 @@ fn send(socket: &UdpSocket, outbox: &Mutex<Outbox>, stop: &AtomicBool) {
             {
                 key = Some((code, 0, ts));
             }
-            (out.remote, out.tone)
+            (out.remote, out.tone, out.codec)
         };
         let Some(remote) = remote else {
             continue;
@@ -264,8 +281,8 @@ fn send(socket: &UdpSocket, outbox: &Mutex<Outbox>, stop: &AtomicBool) {
         }
         if let Some(freq) = tone {
             let pcm = tone_frame(freq, sample);
-            let mut p = header(Codec::Pcmu.payload_type(), marker, seq, ts, ssrc);
-            p.extend(pcm.iter().map(|s| Codec::Pcmu.encode_sample(*s)));
+            let mut p = header(codec.payload_type(), marker, seq, ts, ssrc);
+            p.extend(pcm.iter().map(|s| codec.encode_sample(*s)));
             let _ = socket.send_to(&p, remote);
             marker = false;
             seq = seq.wrapping_add(1);
