@@ -191,6 +191,7 @@ impl Engine {
                 rtp,
                 rang_at: now,
                 state: AgentLegState::Journaling,
+                pending_offer: None,
             },
         );
         self.store(
@@ -604,6 +605,16 @@ impl Engine {
 
     /// BYE on an agent's dialog.
     pub(crate) fn bye_agent(&mut self, now: Instant, offer: OfferId) {
+        self.bye_agent_with_reason(now, offer, None);
+    }
+
+    /// BYE on an agent's dialog with a `Reason` header (RFC 3326) when given.
+    pub(crate) fn bye_agent_with_reason(
+        &mut self,
+        now: Instant,
+        offer: OfferId,
+        reason: Option<&str>,
+    ) {
         let Some(leg) = self.agent_legs.get_mut(&offer) else {
             return;
         };
@@ -611,7 +622,10 @@ impl Engine {
         let Some(dialog) = leg.dialog.as_mut() else {
             return;
         };
-        let bye = dialog.bye(&via_for(peer), &mut self.rng);
+        let mut bye = dialog.bye(&via_for(peer), &mut self.rng);
+        if let Some(reason) = reason {
+            bye.headers.push(Header::Reason(reason.into()));
+        }
         dialog.terminate();
         self.send_request(now, peer, bye, ClientPurpose::Bye);
     }

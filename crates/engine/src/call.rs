@@ -37,6 +37,10 @@ pub(crate) struct CallerLeg {
     pub(crate) peer: Peer,
     pub(crate) dialog: Dialog,
     pub(crate) sdp: LocalSdp,
+    /// Our offer in a 2xx to an offerless (re-)INVITE, answered in the ACK (RFC 3264 §5).
+    pub(crate) pending_offer: Option<SdpOffer>,
+    /// The `Reason` header (RFC 3326) our next BYE on this leg carries.
+    pub(crate) bye_reason: Option<String>,
 }
 
 /// The caller's time in a queue.
@@ -85,6 +89,9 @@ pub(crate) struct Call {
     pub(crate) held: bool,
     /// RFC 4028 on the caller's leg, when the caller asked for it.
     pub(crate) session_timer: Option<crate::session_timer::SessionTimer>,
+    /// An offerless INVITE was answered with our offer: the queue (or, with `None`, the IVR
+    /// flow) the call goes to once the ACK brings an acceptable answer.
+    pub(crate) start_after_ack: Option<Option<String>>,
 }
 
 /// Where an agent leg is.
@@ -119,6 +126,8 @@ pub(crate) struct AgentLeg {
     pub(crate) rtp: SocketAddr,
     pub(crate) rang_at: Instant,
     pub(crate) state: AgentLegState,
+    /// Our offer in a 2xx to the phone's offerless re-INVITE, answered in its ACK.
+    pub(crate) pending_offer: Option<SdpOffer>,
 }
 
 /// Who ended a call, and why, for the CDR and queue_log.

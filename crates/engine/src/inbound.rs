@@ -8,7 +8,7 @@ use rsip::prelude::HeadersExt;
 use rsip::{Header, Method, Request, SipMessage, StatusCode};
 use switchboard_acd::{CallId, RouterInput};
 use switchboard_config::Target;
-use switchboard_media::sdp::{LocalMedia, LocalSdp, SdpOffer, SessionDescription};
+use switchboard_media::sdp::{Direction, LocalMedia, LocalSdp, SdpOffer, SessionDescription};
 use switchboard_sip::Peer;
 use switchboard_sip::dialog::{Dialog, LocalVia, response_with_body};
 use switchboard_sip::transaction::TransactionId;
@@ -73,14 +73,18 @@ impl Engine {
                 return;
             }
         };
-        // Offer in the INVITE (RFC 3264); an offerless INVITE is refused (we would have to
-        // offer in the 200 and read the answer in the ACK).
-        let offer = match SessionDescription::parse(&request.body) {
-            Ok(sdp) if !request.body.is_empty() => SdpOffer(sdp),
-            _ => {
-                let response = self.response(&request, StatusCode::NotAcceptableHere);
-                self.respond(now, id, response);
-                return;
+        // Offer in the INVITE (RFC 3264 §5), or none: then our 2xx carries the offer and the
+        // ACK the answer (RFC 3261 §13.2.1, see `offerless.rs`). A body that is not SDP is 488.
+        let offer = if request.body.is_empty() {
+            None
+        } else {
+            match SessionDescription::parse(&request.body) {
+                Ok(sdp) => Some(SdpOffer(sdp)),
+                Err(_) => {
+                    let response = self.response(&request, StatusCode::NotAcceptableHere);
+                    self.respond(now, id, response);
+                    return;
+                }
             }
         };
         let Some((leg, rtp)) = self.legs.create_leg(None) else {
@@ -93,8 +97,17 @@ impl Engine {
         };
         let mut sdp = LocalSdp::new(rand::Rng::random::<u32>(&mut self.rng).into());
         let local = LocalMedia::g711(rtp.ip(), rtp.port());
-        let (answer, negotiated) = match sdp.answer(&offer, &local) {
-            Ok(pair) => pair,
+        let negotiation = match &offer {
+            Some(offer) => sdp
+                .answer(offer, &local)
+                .map(|(answer, media)| (answer.0, Some(media), None)),
+            None => {
+                let ours = sdp.offer(&local, Direction::SendRecv);
+                Ok((ours.0.clone(), None, Some(ours)))
+            }
+        };
+        let (body, negotiated, pending_offer) = match negotiation {
+            Ok(triple) => triple,
             Err(err) => {
                 tracing::info!(%peer, error = %err, "no common codec: 488");
                 self.media(MediaCommand::CloseLeg { leg });
@@ -108,11 +121,8 @@ impl Engine {
             format!("<sip:switchboard@{}>", peer.local).into(),
         ));
         let session_timer = crate::session_timer::negotiate(now, &request, &mut response);
-        let response = response_with_body(
-            response,
-            "application/sdp",
-            answer.0.to_string().into_bytes(),
-        );
+        let response =
+            response_with_body(response, "application/sdp", body.to_string().into_bytes());
         let dialog = match Dialog::uas(&request, &response) {
             Ok(dialog) => dialog,
             Err(err) => {
@@ -145,10 +155,10 @@ impl Engine {
             .insert(dialog.id().clone(), DialogOwner::Caller(call_id));
         self.respond(now, id, response);
         self.caller_invites.insert(id, call_id);
-        self.media(MediaCommand::SetMedia {
-            leg,
-            media: negotiated,
-        });
+        if let Some(media) = negotiated {
+            self.media(MediaCommand::SetMedia { leg, media });
+        }
+        let awaiting_answer = pending_offer.is_some();
         let call = Call {
             id: call_id,
             text_id: text_id.clone(),
@@ -158,6 +168,8 @@ impl Engine {
                 peer,
                 dialog,
                 sdp,
+                pending_offer,
+                bye_reason: None,
             },
             clid: format!("\"{display}\" <{src}>"),
             src,
@@ -181,6 +193,7 @@ impl Engine {
             rona: false,
             held: false,
             session_timer,
+            start_after_ack: None,
         };
         tracing::info!(call = %text_id, dnis, "call answered");
         let progress = self.in_progress(&call, "answered");
@@ -197,6 +210,13 @@ impl Engine {
             .get(&call_id)
             .map(|c| events::call_started(c, wall));
         self.journal(event.into_iter().collect());
+        if awaiting_answer {
+            // No media before the answer: the queue or IVR starts with the ACK.
+            if let Some(call) = self.calls.get_mut(&call_id) {
+                call.start_after_ack = Some(queue);
+            }
+            return;
+        }
         match queue {
             Some(queue) => self.enqueue(now, call_id, &queue),
             None => self.start_ivr(now, call_id),
@@ -455,6 +475,11 @@ impl Engine {
         owner: DialogOwner,
         request: &Request,
     ) {
+        if request.body.is_empty() {
+            // RFC 3261 §14.2: we offer in the 200, the phone answers in the ACK.
+            self.on_offerless_reinvite(now, id, owner, request);
+            return;
+        }
         let parsed = SessionDescription::parse(&request.body)
             .ok()
             .filter(|_| !request.body.is_empty());
@@ -499,7 +524,7 @@ impl Engine {
     }
 
     /// `leg` put the other side of its bridged call on hold, or took it off.
-    fn hold_changed(&mut self, call_id: u128, leg: LegId, held: bool) {
+    pub(crate) fn hold_changed(&mut self, call_id: u128, leg: LegId, held: bool) {
         let Some(call) = self.calls.get_mut(&call_id) else {
             return;
         };
@@ -569,7 +594,10 @@ impl Engine {
             transport: peer.transport,
             sent_by: peer.local.to_string(),
         };
-        let bye = call.caller.dialog.bye(&via, &mut self.rng);
+        let mut bye = call.caller.dialog.bye(&via, &mut self.rng);
+        if let Some(reason) = call.caller.bye_reason.take() {
+            bye.headers.push(Header::Reason(reason.into()));
+        }
         call.caller.dialog.terminate();
         self.send_request(now, peer, bye, crate::engine::ClientPurpose::Bye);
     }

@@ -49,6 +49,7 @@ mod finish;
 mod ids;
 mod inbound;
 mod ivr;
+mod offerless;
 mod output;
 mod policy;
 mod session_timer;

@@ -24,11 +24,18 @@ impl Engine {
             }
             TransactionEvent::Cancelled { id, .. } => self.on_caller_cancel(now, id),
             TransactionEvent::Ack {
-                invite: Some(id), ..
+                invite: Some(id),
+                ack,
+                ..
             } => {
                 self.caller_invites.remove(&id);
+                self.on_ack(now, &ack);
             }
-            TransactionEvent::Ack { invite: None, .. } => {}
+            // An ACK the layer matched to no transaction (the 2xx's transaction gone, or a
+            // TCP peer): it may still carry the answer to our offer.
+            TransactionEvent::Ack {
+                invite: None, ack, ..
+            } => self.on_ack(now, &ack),
             TransactionEvent::Response { id, response } => match self.client_tx.get(&id) {
                 Some(ClientPurpose::AgentInvite(offer)) => {
                     let offer = *offer;

@@ -444,5 +444,6 @@ queue = "sales"
 "#;
 
 mod features;
+mod offerless;
 mod path;
 mod properties;
