@@ -92,6 +92,13 @@ pub(crate) struct Call {
     /// An offerless INVITE was answered with our offer: the queue (or, with `None`, the IVR
     /// flow) the call goes to once the ACK brings an acceptable answer.
     pub(crate) start_after_ack: Option<Option<String>>,
+    /// The agent whose phone placed this call (a consultation); `None` for trunk calls.
+    pub(crate) placed_by: Option<String>,
+    /// The id the router knows the connected agent's session by: this call's own, or after an
+    /// attended transfer the consultation call's (the router connected that agent there).
+    pub(crate) router_call: u128,
+    /// For a consultation placed from an agent's phone: the customer call that agent was on.
+    pub(crate) consult_of: Option<u128>,
 }
 
 /// Where an agent leg is.

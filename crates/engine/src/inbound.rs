@@ -30,17 +30,45 @@ impl Engine {
         request: Request,
         dnis: &str,
     ) {
-        // Overload: established calls keep their service, new ones are told to come back.
-        if self.calls.len() >= self.options.max_calls {
-            metrics::counter!("switchboard_overload_rejections_total").increment(1);
-            let mut response = self.response(&request, StatusCode::ServiceUnavailable);
-            let retry = self.config.sip.retry_after.as_secs().max(1);
-            response
-                .headers
-                .push(Header::Other("Retry-After".into(), retry.to_string()));
-            self.respond(now, id, response);
+        if self.refuse_if_overloaded(now, id, &request) {
             return;
         }
+        let Some((context, queue)) = self.trunk_target(now, id, &request, dnis) else {
+            return;
+        };
+        self.answer_new_call(now, id, peer, request, dnis, context, queue, None);
+    }
+
+    /// Overload: established calls keep their service, new ones are told to come back (503
+    /// with Retry-After). `true` when the INVITE was refused.
+    pub(crate) fn refuse_if_overloaded(
+        &mut self,
+        now: Instant,
+        id: TransactionId,
+        request: &Request,
+    ) -> bool {
+        if self.calls.len() < self.options.max_calls {
+            return false;
+        }
+        metrics::counter!("switchboard_overload_rejections_total").increment(1);
+        let mut response = self.response(request, StatusCode::ServiceUnavailable);
+        let retry = self.config.sip.retry_after.as_secs().max(1);
+        response
+            .headers
+            .push(Header::Other("Retry-After".into(), retry.to_string()));
+        self.respond(now, id, response);
+        true
+    }
+
+    /// Where a trunk's DNIS goes: `(context, queue)` (no queue: the IVR flow `context`), or
+    /// `None` once the INVITE is refused.
+    fn trunk_target(
+        &mut self,
+        now: Instant,
+        id: TransactionId,
+        request: &Request,
+        dnis: &str,
+    ) -> Option<(String, Option<String>)> {
         let target = self.config.route(dnis).map(|r| r.target.clone());
         let (context, queue) = match &target {
             Some(Target::Queue(q)) => (q.as_str().to_string(), Some(q.as_str().to_string())),
@@ -59,20 +87,37 @@ impl Engine {
             Some(_) => {
                 // External URI routes need an outbound B2BUA leg without a queue; until then
                 // they are refused honestly, before answering.
-                let mut response = self.response(&request, StatusCode::TemporarilyUnavailable);
+                let mut response = self.response(request, StatusCode::TemporarilyUnavailable);
                 response.headers.push(Header::Other(
                     "Warning".into(),
                     "399 switchboard \"route target not supported yet\"".into(),
                 ));
                 self.respond(now, id, response);
-                return;
+                return None;
             }
             None => {
-                let response = self.response(&request, StatusCode::NotFound);
+                let response = self.response(request, StatusCode::NotFound);
                 self.respond(now, id, response);
-                return;
+                return None;
             }
         };
+        Some((context, queue))
+    }
+
+    /// Answers a new call's INVITE with our SDP (or our offer when it had none) and starts its
+    /// queue or IVR flow. `placed_by` is the agent whose phone placed it (a consultation call).
+    #[allow(clippy::too_many_arguments)] // one call's whole identity, used once each
+    pub(crate) fn answer_new_call(
+        &mut self,
+        now: Instant,
+        id: TransactionId,
+        peer: Peer,
+        request: Request,
+        dnis: &str,
+        context: String,
+        queue: Option<String>,
+        placed_by: Option<String>,
+    ) {
         // Offer in the INVITE (RFC 3264 §5), or none: then our 2xx carries the offer and the
         // ACK the answer (RFC 3261 §13.2.1, see `offerless.rs`). A body that is not SDP is 488.
         let offer = if request.body.is_empty() {
@@ -87,7 +132,14 @@ impl Engine {
                 }
             }
         };
-        let Some((leg, rtp)) = self.legs.create_leg(None) else {
+        // A consultation leg goes on the media worker of the placing agent's current call, so
+        // that the customer can later be bridged to whoever answers it.
+        let near = placed_by
+            .as_deref()
+            .and_then(|agent| self.connected_call_of(agent))
+            .and_then(|call| self.calls.get(&call))
+            .map(|call| call.caller.leg);
+        let Some((leg, rtp)) = self.legs.create_leg(near) else {
             let mut response = self.response(&request, StatusCode::ServiceUnavailable);
             response
                 .headers
@@ -146,11 +198,14 @@ impl Engine {
             .ok()
             .and_then(|f| f.display_name().ok().flatten())
             .unwrap_or_default();
-        let trunk = self
-            .config
-            .trunk_for(peer.remote.ip())
-            .map(|t| t.name.as_str().to_string())
-            .unwrap_or_default();
+        let trunk = match &placed_by {
+            Some(agent) => agent.clone(),
+            None => self
+                .config
+                .trunk_for(peer.remote.ip())
+                .map(|t| t.name.as_str().to_string())
+                .unwrap_or_default(),
+        };
         self.dialogs
             .insert(dialog.id().clone(), DialogOwner::Caller(call_id));
         self.respond(now, id, response);
@@ -194,6 +249,9 @@ impl Engine {
             held: false,
             session_timer,
             start_after_ack: None,
+            placed_by,
+            router_call: call_id,
+            consult_of: None,
         };
         tracing::info!(call = %text_id, dnis, "call answered");
         let progress = self.in_progress(&call, "answered");
@@ -279,6 +337,7 @@ impl Engine {
             return;
         };
         call.state = CallState::Queued;
+        call.router_call = call_id;
         call.context = queue.to_string();
         call.record = record;
         call.survey = survey;

@@ -33,14 +33,16 @@
 //!
 //! # Not in this build (issue 6)
 //!
-//! Attended transfer (REFER with Replaces), blind transfer to an outside number, routes and
-//! overflows to a URI (they need outbound legs without a queue),
-//! click-to-dial and callbacks (they need an outbound trunk in the configuration), offerless
-//! INVITEs (answered 488), early media before the answer.
+//! Blind transfer to an outside number, routes and overflows to a URI (they need outbound legs
+//! without a queue), click-to-dial and callbacks (they need an outbound trunk in the
+//! configuration), early media before the answer. Calls placed from agent phones reach agents,
+//! queues and DNIS routes only (`placed.rs`); attended transfer from the phone is in
+//! `attended.rs`, offerless INVITEs in `offerless.rs`.
 #![forbid(unsafe_code)]
 
 mod acd_map;
 mod agent;
+mod attended;
 mod call;
 mod command;
 mod engine;
@@ -51,6 +53,7 @@ mod inbound;
 mod ivr;
 mod offerless;
 mod output;
+mod placed;
 mod policy;
 mod session_timer;
 #[allow(clippy::disallowed_methods)] // the shell is where the clock is read

@@ -41,7 +41,7 @@ impl Engine {
             return self.refuse(now, id, request, StatusCode::BadRequest);
         };
         if refer_to.to_ascii_lowercase().contains("replaces") {
-            return self.refuse(now, id, request, StatusCode::NotImplemented);
+            return self.on_attended_refer(now, id, call_id, offer, request, &refer_to);
         }
         let user = refer_to
             .split_once("sip:")
@@ -69,14 +69,20 @@ impl Engine {
         self.transfer_to_queue(now, call_id, offer, &user, &queue);
     }
 
-    fn refuse(&mut self, now: Instant, id: TransactionId, request: &Request, status: StatusCode) {
+    pub(crate) fn refuse(
+        &mut self,
+        now: Instant,
+        id: TransactionId,
+        request: &Request,
+        status: StatusCode,
+    ) {
         let response = switchboard_sip::message::response_to(request, status, None);
         self.respond(now, id, response);
     }
 
     /// RFC 3515 §2.4.5: the implicit subscription ends with a final sipfrag. The transfer is
     /// ours to carry out (the customer stays anchored here), so it succeeds at once.
-    fn notify_refer_outcome(&mut self, now: Instant, offer: OfferId) {
+    pub(crate) fn notify_refer_outcome(&mut self, now: Instant, offer: OfferId) {
         let Some(leg) = self.agent_legs.get_mut(&offer) else {
             return;
         };
@@ -117,10 +123,11 @@ impl Engine {
     ) {
         let wall = self.wall(now);
         self.bye_agent(now, offer);
+        let router_call = self.calls.get(&call_id).map_or(call_id, |c| c.router_call);
         self.route(
             now,
             RouterInput::CallEnded {
-                call: CallId(call_id),
+                call: CallId(router_call),
             },
         );
         let Some(call) = self.calls.get_mut(&call_id) else {

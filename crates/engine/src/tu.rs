@@ -145,16 +145,10 @@ impl Engine {
                 }
                 match self.authenticate_agent_invite(now, &request) {
                     Some(refusal) => refusal,
-                    // An authenticated agent placing a call (click-to-dial, consultation) is
-                    // not in this build: say so rather than pretend.
+                    // An authenticated agent placing a call: a consultation (placed.rs).
                     None => {
-                        let mut response =
-                            self.response(&request, StatusCode::TemporarilyUnavailable);
-                        response.headers.push(Header::Other(
-                            "Warning".into(),
-                            "399 switchboard \"calls from agent phones are not routed yet\"".into(),
-                        ));
-                        response
+                        self.on_agent_placed_invite(now, id, peer, request, &dnis);
+                        return;
                     }
                 }
             }

@@ -443,6 +443,7 @@ dnis = "202"
 queue = "sales"
 "#;
 
+mod attended;
 mod features;
 mod offerless;
 mod path;
