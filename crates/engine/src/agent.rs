@@ -140,7 +140,15 @@ impl Engine {
 
     /// Issue 6 §4: journal the screen-pop, then (after the commit) INVITE the phone.
     fn on_offer(&mut self, now: Instant, offer: Offer) {
-        let call_id = offer.call.0;
+        // A consultation's offer is made under its own router id for the customer's call.
+        let consult = self
+            .consultations
+            .get(&offer.call.0)
+            .map(|c| (offer.call.0, c.call));
+        let call_id = consult.map_or(offer.call.0, |(_, call)| call);
+        if let Some((router_id, _)) = consult {
+            self.consultation_offered(router_id, offer.offer);
+        }
         let binding = self
             .registrar
             .bindings(offer.agent.as_str())
@@ -192,6 +200,7 @@ impl Engine {
                 rang_at: now,
                 state: AgentLegState::Journaling,
                 pending_offer: None,
+                consult: consult.map(|(router_id, _)| router_id),
             },
         );
         self.store(
@@ -500,6 +509,15 @@ impl Engine {
             return;
         };
         leg.state = AgentLegState::Answered;
+        if let Some(router_id) = leg.consult {
+            let (leg_id, call, agent) = (leg.leg, leg.call, leg.agent.clone());
+            if let Some(media) = answer {
+                self.media(MediaCommand::SetMedia { leg: leg_id, media });
+            }
+            self.alerting_ended(now, call, &agent, pb::AlertingEndReason::Answered);
+            self.consultation_answered(now, router_id, offer);
+            return;
+        }
         let (call_id, agent, agent_leg, rang_at) =
             (leg.call, leg.agent.clone(), leg.leg, leg.rang_at);
         let wall = self.wall(now);
@@ -645,6 +663,21 @@ impl Engine {
         let Some(leg) = self.agent_legs.get(&offer) else {
             return;
         };
+        if let Some(router_id) = leg.consult {
+            // The consulted agent hung up: the consultation is over, the customer goes back.
+            self.route(
+                now,
+                RouterInput::CallEnded {
+                    call: CallId(router_id),
+                },
+            );
+            self.drop_agent_leg(now, offer);
+            if let Some(c) = self.consultations.get_mut(&router_id) {
+                c.offer_b = None;
+            }
+            self.cancel_consultation_by_id(now, router_id, "normal");
+            return;
+        }
         let call = leg.call;
         if self
             .calls

@@ -135,6 +135,8 @@ pub(crate) struct AgentLeg {
     pub(crate) state: AgentLegState,
     /// Our offer in a 2xx to the phone's offerless re-INVITE, answered in its ACK.
     pub(crate) pending_offer: Option<SdpOffer>,
+    /// For a consultation leg (API `StartConsultation`): the consultation's router id.
+    pub(crate) consult: Option<u128>,
 }
 
 /// Who ended a call, and why, for the CDR and queue_log.

@@ -128,6 +128,8 @@ pub struct Engine {
     /// Overload warnings are rate-limited (one a second, with the count in between): a flood
     /// must not turn into a flood of log lines.
     pub(crate) overload_log: OverloadLog,
+    /// API consultations in progress, by their router id (`consultation.rs`).
+    pub(crate) consultations: HashMap<u128, crate::consultation::Consultation>,
 }
 
 /// When the last overload warning was logged and how many refusals came since.
@@ -240,6 +242,7 @@ impl Engine {
             pending: HashMap::new(),
             caller_invites: HashMap::new(),
             overload_log: OverloadLog::default(),
+            consultations: HashMap::new(),
         })
     }
 

@@ -13,6 +13,11 @@ use crate::events;
 impl Engine {
     /// Ends `call_id` for `ending`. Idempotent: a call already gone is ignored.
     pub(crate) fn end_call(&mut self, now: Instant, call_id: u128, ending: Ending) {
+        if !self.calls.contains_key(&call_id) {
+            return;
+        }
+        // A consultation in progress ends with the call (the customer is gone).
+        self.end_consultation_with_call(now, call_id);
         let Some(call) = self.calls.get(&call_id) else {
             return;
         };

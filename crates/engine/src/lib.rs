@@ -45,6 +45,7 @@ mod agent;
 mod attended;
 mod call;
 mod command;
+mod consultation;
 mod engine;
 mod events;
 mod finish;
@@ -62,6 +63,7 @@ mod transfer;
 mod tu;
 
 pub use command::{CommandError, EngineCommand};
+pub use consultation::ConsultTarget;
 pub use engine::{Engine, EngineError, EngineOptions};
 pub use output::{LegAllocator, LegId, MediaCommand, MediaEvent, Output, PlaybackRef, Ticket};
 

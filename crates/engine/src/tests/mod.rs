@@ -444,6 +444,7 @@ queue = "sales"
 "#;
 
 mod attended;
+mod consultation;
 mod features;
 mod offerless;
 mod path;
