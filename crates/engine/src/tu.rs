@@ -112,7 +112,30 @@ impl Engine {
             self.on_in_dialog(now, id, owner, request);
             return;
         }
-        let response = match policy::decide(&request, peer.remote.ip(), &self.directory) {
+        let decision = policy::decide(&request, peer.remote.ip(), &self.directory);
+        // A registered agent phone sharing an address range with a trunk (one PBX host, or
+        // loopback in tests) places agent calls, not trunk calls: its INVITE from the address
+        // it registered from is authenticated and routed as the agent's (placed.rs).
+        let decision = match decision {
+            Decision::Invite {
+                dnis,
+                from_trunk: true,
+            } if self.sent_by_registered_phone(&request, peer) => Decision::Invite {
+                dnis,
+                from_trunk: false,
+            },
+            Decision::Reject(StatusCode::NotFound)
+                if request.method == Method::Invite
+                    && self.sent_by_registered_phone(&request, peer) =>
+            {
+                Decision::Invite {
+                    dnis: request.uri.user().unwrap_or_default().to_string(),
+                    from_trunk: false,
+                }
+            }
+            other => other,
+        };
+        let response = match decision {
             Decision::Ignore => return,
             Decision::Register => self.registrar.handle_register(now, &request, peer),
             Decision::Capabilities => {
@@ -154,6 +177,21 @@ impl Engine {
             }
         };
         self.respond(now, id, response);
+    }
+
+    /// Whether `request` comes from the address an agent named in its From registered from.
+    fn sent_by_registered_phone(&self, request: &Request, peer: Peer) -> bool {
+        let Some(user) = request
+            .from_header()
+            .ok()
+            .and_then(|f| f.uri().ok())
+            .and_then(|u| u.user().map(str::to_string))
+        else {
+            return false;
+        };
+        self.registrar
+            .bindings(&user)
+            .any(|b| b.peer.remote == peer.remote)
     }
 
     /// INVITEs from anyone but a trunk must authenticate as an agent (407 challenge, RFC 3261
