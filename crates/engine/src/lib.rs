@@ -56,6 +56,7 @@ mod offerless;
 mod output;
 mod placed;
 mod policy;
+mod replaces;
 mod session_timer;
 #[allow(clippy::disallowed_methods)] // the shell is where the clock is read
 pub mod shell;

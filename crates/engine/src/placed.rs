@@ -40,15 +40,19 @@ impl Engine {
         request: Request,
         dialled: &str,
     ) {
-        if self.refuse_if_overloaded(now, id, &request) {
-            return;
-        }
         let agent = request
             .from_header()
             .ok()
             .and_then(|f| f.uri().ok())
             .and_then(|u| u.user().map(str::to_string))
             .unwrap_or_default();
+        // RFC 3891: an INVITE that replaces one of our dialogs is not a new call.
+        if self.on_invite_with_replaces(now, id, peer, &request, &agent) {
+            return;
+        }
+        if self.refuse_if_overloaded(now, id, &request) {
+            return;
+        }
         let (context, queue) = match self.placed_target(&agent, dialled) {
             PlacedTarget::Queue(q) => (q.clone(), Some(q)),
             PlacedTarget::Ivr(flow) => (flow, None),

@@ -13,12 +13,24 @@ fn header_value<'a>(h: &impl rsip::headers::UntypedHeader<'a>) -> String {
 /// Agent `agent` on phone `n` INVITEs `dialled` (Call-ID `cons-<id>`, From tag `a<id>`),
 /// answering the 407 challenge. Returns the final status.
 fn agent_dials(h: &mut Harness, agent: &str, n: u16, dialled: &str, id: &str) -> u16 {
+    agent_dials_with(h, agent, n, dialled, id, "")
+}
+
+/// [`agent_dials`] with `extra` header lines (each ending in CRLF).
+fn agent_dials_with(
+    h: &mut Harness,
+    agent: &str,
+    n: u16,
+    dialled: &str,
+    id: &str,
+    extra: &str,
+) -> u16 {
     let peer = phone(n);
     let invite = |auth: &str, cseq: u32| {
         format!(
             "INVITE sip:{dialled}@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {r};branch=z9hG4bKcons{id}{cseq}\r\n\
              Max-Forwards: 70\r\nFrom: <sip:{agent}@127.0.0.1>;tag=a{id}\r\nTo: <sip:{dialled}@127.0.0.1>\r\n\
-             Call-ID: cons-{id}\r\nCSeq: {cseq} INVITE\r\nContact: <sip:{agent}@{r}>\r\n{auth}\
+             Call-ID: cons-{id}\r\nCSeq: {cseq} INVITE\r\nContact: <sip:{agent}@{r}>\r\n{extra}{auth}\
              Content-Type: application/sdp\r\nContent-Length: {len}\r\n\r\n{sdp}",
             r = peer.remote,
             len = SDP.len(),
@@ -442,4 +454,104 @@ fn a_consultation_target_that_rejects_leaves_the_consultation_waiting_and_the_cu
     let log = h.queue_log();
     assert!(log.contains(&"RINGNOANSWER".to_string()), "{log:?}");
     assert!(log.contains(&"ABANDON".to_string()), "{log:?}");
+}
+
+/// The Replaces value naming phone `n`'s customer dialog as the phone sees it.
+fn replaces_of_customer_dialog(h: &Harness, n: u16) -> String {
+    let (from, to, call_id) = agent_dialog(h, n, 0);
+    let tag = |s: &str| s.split(";tag=").nth(1).unwrap_or_default().to_string();
+    format!("{call_id};to-tag={};from-tag={}", tag(&to), tag(&from))
+}
+
+#[test]
+fn an_invite_with_replaces_from_the_agents_other_device_takes_over_its_call() {
+    let mut h = connected_customer();
+    let replaces = replaces_of_customer_dialog(&h, 1);
+    // 1001's softphone (phone 3) takes the call over from its desk phone (phone 1).
+    let status = agent_dials_with(
+        &mut h,
+        "1001",
+        3,
+        "switchboard",
+        "m1",
+        &format!("Replaces: {replaces}\r\n"),
+    );
+    assert_eq!(status, 200);
+    let bye = h
+        .last_request_to(phone(1).remote, Method::Bye)
+        .expect("the old device is released");
+    assert!(
+        bye.headers
+            .iter()
+            .any(|hd| matches!(hd, rsip::Header::Reason(_)))
+    );
+    let new_leg = h.media.iter().rev().find_map(|c| match c {
+        MediaCommand::Bridge { caller, agent } if *caller == LegId(1) => Some(*agent),
+        _ => None,
+    });
+    assert_eq!(
+        new_leg,
+        Some(LegId(3)),
+        "the customer is bridged to the new device"
+    );
+    assert!(h.media.contains(&MediaCommand::CloseLeg { leg: LegId(2) }));
+    assert!(matches!(h.agent_state("1001"), AgentState::OnCall { .. }));
+    assert!(h.last_request_to(trunk().remote, Method::Bye).is_none());
+    // The customer hangs up: BYE goes to the new device.
+    h.trunk_in_dialog("x", "BYE", 3);
+    let byes_to_new = h
+        .sent_to(phone(3).remote)
+        .into_iter()
+        .filter(|m| matches!(m, SipMessage::Request(r) if r.method == Method::Bye))
+        .count();
+    assert_eq!(byes_to_new, 1);
+    assert_eq!(h.cdr().unwrap().agent.as_deref(), Some("1001"));
+}
+
+#[test]
+fn an_invite_with_replaces_for_another_agents_call_or_no_dialog_is_refused() {
+    let mut h = connected_customer();
+    let replaces = replaces_of_customer_dialog(&h, 1);
+    let taken = agent_dials_with(
+        &mut h,
+        "1002",
+        2,
+        "switchboard",
+        "m2",
+        &format!("Replaces: {replaces}\r\n"),
+    );
+    assert_eq!(taken, 403);
+    let unknown = agent_dials_with(
+        &mut h,
+        "1001",
+        3,
+        "switchboard",
+        "m3",
+        "Replaces: nope;to-tag=a;from-tag=b\r\n",
+    );
+    assert_eq!(unknown, 481);
+    let early = agent_dials_with(
+        &mut h,
+        "1001",
+        3,
+        "switchboard",
+        "m4",
+        &format!("Replaces: {replaces};early-only\r\n"),
+    );
+    assert_eq!(early, 486);
+    assert!(h.last_request_to(phone(1).remote, Method::Bye).is_none());
+}
+
+#[test]
+fn a_registered_phone_on_a_trunk_address_places_agent_calls_not_trunk_calls() {
+    let config = CONFIG
+        .replace("STRATEGY", "linear")
+        .replace("127.0.0.2/32", "127.0.0.0/8");
+    let mut h = Harness::with(&config, &[]);
+    h.register("1001", 1);
+    h.register("1002", 2);
+    // Challenged (407) like any agent INVITE, then routed to 1002 as 1001's call.
+    assert_eq!(agent_dials(&mut h, "1001", 1, "1002", "z1"), 200);
+    let invite = h.last_request_to(phone(2).remote, Method::Invite).unwrap();
+    assert!(header_value(invite.from_header().unwrap()).contains("1001"));
 }
