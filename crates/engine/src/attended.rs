@@ -106,6 +106,24 @@ fn percent_decode(text: &str) -> Option<String> {
 }
 
 impl Engine {
+    /// A recorded call whose agent leg changed (transfer, device move): the recording of the
+    /// old pair ended with its bridge, so the new pair is recorded into
+    /// `<call_id>-<agent leg>.wav` next to the first file (the CDR names the first).
+    pub(crate) fn continue_recording(&mut self, call_id: u128, agent_leg: crate::output::LegId) {
+        let Some(call) = self.calls.get(&call_id) else {
+            return;
+        };
+        if call.recording_path.is_none() {
+            return;
+        }
+        let command = MediaCommand::Record {
+            caller: call.caller.leg,
+            agent: agent_leg,
+            name: format!("{}-{agent_leg}", call.text_id),
+        };
+        self.media(command);
+    }
+
     /// The dialog `replaces` names among ours, in either tag orientation (the phone names the
     /// consultation dialog from its side: its tag is our remote tag; RFC 3891 §3 defines the
     /// tags from the side that receives the Replaces, which some phones get backwards).
@@ -278,6 +296,7 @@ impl Engine {
             caller: customer,
             agent: leg_b,
         });
+        self.continue_recording(call_1, leg_b);
         self.store(
             WriteOp::Record {
                 queue_log: line.into_iter().collect(),

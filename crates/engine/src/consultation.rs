@@ -240,6 +240,7 @@ impl Engine {
             caller: customer,
             agent: leg_b,
         });
+        self.continue_recording(call_id, leg_b);
         self.store(
             WriteOp::Record {
                 queue_log: line.into_iter().collect(),
@@ -314,6 +315,7 @@ impl Engine {
                 caller: customer,
                 agent: agent_leg,
             });
+            self.continue_recording(consult.call, agent_leg);
         }
         self.journal(vec![event]);
     }

@@ -149,6 +149,7 @@ impl Engine {
             agent: media_leg,
         });
         self.media(MediaCommand::CloseLeg { leg: old_leg });
+        self.continue_recording(call_id, media_leg);
         let wall = self.wall(now);
         if let Some(call) = self.calls.get_mut(&call_id) {
             call.held = false;

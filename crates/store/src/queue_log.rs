@@ -417,6 +417,19 @@ mod tests {
                 "1700000000|0190b7a2-7c1e-7d3a-9f00-000000000001|support|alice|TRANSFER|sales|queue|12|60|1\n",
             ),
             (
+                QueueLogLine::attended_transfer(
+                    t(),
+                    CALL,
+                    "support",
+                    "alice",
+                    "leg1-leg4",
+                    s(12),
+                    s(60),
+                    1,
+                ),
+                "1700000000|0190b7a2-7c1e-7d3a-9f00-000000000001|support|alice|ATTENDEDTRANSFER|BRIDGE|leg1-leg4|12|60|1\n",
+            ),
+            (
                 QueueLogLine::add_member(t(), "support", "alice", false),
                 "1700000000|NONE|support|alice|ADDMEMBER|\n",
             ),

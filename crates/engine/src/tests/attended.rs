@@ -290,6 +290,15 @@ fn attended_transfer_by_refer_with_replaces_joins_the_customer_to_the_consulted_
         })
         .expect("customer bridged again");
     assert_ne!(b_leg, LegId(2), "not A's old leg");
+    // `support` records: the customer-B pair is recorded from the transfer on.
+    assert!(
+        h.media
+            .iter()
+            .any(|c| matches!(c, MediaCommand::Record { caller, agent, name }
+            if *caller == customer_leg && *agent == b_leg && name.ends_with(&format!("-{b_leg}")))),
+        "{:?}",
+        h.media
+    );
     assert!(matches!(h.agent_state("1001"), AgentState::WrapUp { .. }));
     assert!(matches!(h.agent_state("1002"), AgentState::OnCall { .. }));
     let kinds = event_kinds(&h);
