@@ -255,3 +255,180 @@ fn attended_transfer_from_the_phone_joins_the_customer_to_agent_b_under_the_same
         "queue_log:\n{queue_log}"
     );
 }
+
+/// The demo configuration's API token (all scopes).
+const DEMO_TOKEN: &str = "demo-token-change-me";
+
+/// One CallService command over gRPC on a throw-away runtime; the status on refusal.
+fn call_service<T>(
+    grpc: std::net::SocketAddr,
+    make: impl FnOnce() -> T,
+    send: impl AsyncFnOnce(
+        &mut switchboard_api::pb::call_service_client::CallServiceClient<tonic::transport::Channel>,
+        tonic::Request<T>,
+    ) -> Result<(), tonic::Status>,
+) -> Result<(), tonic::Status> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async move {
+        let mut client = switchboard_api::pb::call_service_client::CallServiceClient::connect(
+            format!("http://{grpc}"),
+        )
+        .await
+        .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+        let mut request = tonic::Request::new(make());
+        let token = tonic::metadata::MetadataValue::try_from(format!("Bearer {DEMO_TOKEN}"))
+            .expect("ascii");
+        request.metadata_mut().insert("authorization", token);
+        send(&mut client, request).await
+    })
+}
+
+#[test]
+fn api_consultation_then_complete_transfer_moves_the_customer_to_the_consulted_agent() {
+    use switchboard_api::pb;
+    let test = "api_consultation_then_complete_transfer_moves_the_customer_to_the_consulted_agent";
+    if !require_sipp(test) {
+        return;
+    }
+    let daemon = Daemon::start();
+    let phones = ScratchDir::new("phones");
+    let (a_dir, b_dir) = (phones.path().join("a"), phones.path().join("b"));
+    fs::create_dir_all(&a_dir).expect("a dir");
+    fs::create_dir_all(&b_dir).expect("b dir");
+    let mut a = spawn_phone(
+        &daemon,
+        &a_dir,
+        "1001",
+        "agent_register_stay.xml",
+        "agent_answer.xml",
+    );
+    wait_registered(&daemon, 1);
+    let grpc = daemon.grpc;
+    let (customer, mut b) = std::thread::scope(|scope| {
+        let handle = scope.spawn(|| {
+            run_sipp(
+                &daemon,
+                "caller_transferred.xml",
+                SippTransport::Udp,
+                &["-s", "201"],
+            )
+        });
+        // The customer is connected to A (the only agent) before B registers.
+        let (_, queue_log) = records(&daemon, |_, log| log.contains("|CONNECT|"));
+        let call_id = queue_log
+            .lines()
+            .find(|l| l.split('|').nth(4) == Some("CONNECT"))
+            .and_then(|l| l.split('|').nth(1))
+            .unwrap_or_default()
+            .to_string();
+        let b = spawn_phone(
+            &daemon,
+            &b_dir,
+            "1002",
+            "agent_register_stay.xml",
+            "agent_answer.xml",
+        );
+        wait_registered(&daemon, 2);
+        let leg = format!("calls/{call_id}/legs/a");
+        call_service(
+            grpc,
+            || pb::StartConsultationRequest {
+                request_id: "consult-1".into(),
+                leg: leg.clone(),
+                target: Some(pb::TransferTarget {
+                    target: Some(pb::transfer_target::Target::Agent("1002".into())),
+                }),
+                purpose: pb::ConsultPurpose::Transfer as i32,
+            },
+            async |c, r| c.start_consultation(r).await.map(|_| ()),
+        )
+        .expect("StartConsultation accepted");
+        // A conference is refused with a reason, not carried out.
+        let conference = call_service(
+            grpc,
+            || pb::CompleteConferenceRequest {
+                request_id: "conf-1".into(),
+                consult_leg: leg.clone(),
+            },
+            async |c, r| c.complete_conference(r).await.map(|_| ()),
+        );
+        assert_eq!(
+            conference.as_ref().err().map(tonic::Status::code),
+            Some(tonic::Code::Unimplemented),
+            "{conference:?}"
+        );
+        // B auto-answers; until then CompleteTransfer is refused (FAILED_PRECONDITION).
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let done = call_service(
+                grpc,
+                || pb::CompleteTransferRequest {
+                    request_id: "xfer-1".into(),
+                    consult_leg: leg.clone(),
+                },
+                async |c, r| c.complete_transfer(r).await.map(|_| ()),
+            );
+            match done {
+                Ok(()) => break,
+                Err(status) => {
+                    assert_eq!(status.code(), tonic::Code::FailedPrecondition, "{status:?}");
+                    assert!(Instant::now() < deadline, "B never answered: {status:?}");
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+        (handle.join().expect("customer thread"), b)
+    });
+    let a_status = wait_with_deadline(&mut a, Duration::from_secs(30));
+    let b_status = wait_with_deadline(&mut b, Duration::from_secs(30));
+    let context = || {
+        format!(
+            "--- customer ---\n{}\n--- A ---\n{}\n--- B ---\n{}\n--- daemon ---\n{}",
+            customer.report,
+            report_of(&a_dir),
+            report_of(&b_dir),
+            daemon.log()
+        )
+    };
+    assert!(customer.succeeded(), "customer failed\n{}", context());
+    assert!(
+        a_status.is_some() && b_status.is_some(),
+        "phones hung\n{}",
+        context()
+    );
+    for (name, dir) in [("A", &a_dir), ("B", &b_dir)] {
+        let trace = full_trace(dir);
+        assert!(
+            !trace.contains("Aborting call"),
+            "{name} aborted\n{}",
+            context()
+        );
+        assert!(
+            trace.contains("BYE sip:"),
+            "{name} was never released\n{}",
+            context()
+        );
+    }
+    let (cdr, queue_log) = records(&daemon, |cdr, log| {
+        !cdr.is_empty() && log.contains("COMPLETE")
+    });
+    let lines: Vec<(&str, &str)> = queue_log
+        .lines()
+        .filter_map(|l| Some((l.split('|').nth(3)?, l.split('|').nth(4)?)))
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            ("NONE", "ENTERQUEUE"),
+            ("1001", "CONNECT"),
+            ("1001", "ATTENDEDTRANSFER"),
+            ("1002", "COMPLETECALLER"),
+        ],
+        "queue_log:\n{queue_log}"
+    );
+    assert_eq!(cdr.lines().count(), 1, "one call, one CDR:\n{cdr}");
+    assert!(cdr.contains("\"SIP/1002\""), "{cdr}");
+}
