@@ -640,6 +640,10 @@ impl Engine {
         let Some(dialog) = leg.dialog.as_mut() else {
             return;
         };
+        // The phone hung up first (its BYE terminated the dialog): nothing to send.
+        if dialog.state() == switchboard_sip::dialog::DialogState::Terminated {
+            return;
+        }
         let mut bye = dialog.bye(&via_for(peer), &mut self.rng);
         if let Some(reason) = reason {
             bye.headers.push(Header::Reason(reason.into()));
@@ -679,6 +683,19 @@ impl Engine {
             return;
         }
         let call = leg.call;
+        // The consulting agent hangs up during an API consultation: as with Asterisk's
+        // attended transfer, an answered consultation completes (the customer goes to the
+        // consulted agent); an unanswered one is withdrawn and the call ends as usual.
+        if let Some(router_id) = self.consultation_of(call).filter(|id| {
+            self.consultations
+                .get(id)
+                .is_some_and(|c| c.agent_a == offer)
+        }) {
+            if self.complete_consultation(now, call).is_ok() {
+                return;
+            }
+            self.cancel_consultation_by_id(now, router_id, "normal");
+        }
         if self
             .calls
             .get(&call)

@@ -95,6 +95,10 @@ fn percent_decode(text: &str) -> Option<String> {
     while let Some(&b) = bytes.get(i) {
         if b == b'%' {
             let hex = text.get(i + 1..i + 3)?;
+            // from_str_radix would take a sign ("%+1"): two hex digits only.
+            if !hex.bytes().all(|h| h.is_ascii_hexdigit()) {
+                return None;
+            }
             out.push(u8::from_str_radix(hex, 16).ok()?);
             i += 3;
         } else {
@@ -394,6 +398,10 @@ mod tests {
             None
         );
         assert_eq!(parse_replaces("<sip:1002@h?Replaces=%E2%82>"), None);
+        assert_eq!(
+            parse_replaces("<sip:1002@h?Replaces=c%3Bto-tag%3Dt%3Bfrom-tag%3Df%+1>"),
+            None
+        );
     }
 
     proptest::proptest! {

@@ -122,6 +122,8 @@ impl Engine {
         queue: &str,
     ) {
         let wall = self.wall(now);
+        // A consultation of this call ends first (its consulted leg has nobody to go back to).
+        self.end_consultation_with_call(now, call_id);
         self.bye_agent(now, offer);
         let router_call = self.calls.get(&call_id).map_or(call_id, |c| c.router_call);
         self.route(

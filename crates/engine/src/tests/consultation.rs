@@ -237,3 +237,63 @@ fn consultations_of_unknown_calls_unconnected_calls_or_to_oneself_are_refused() 
         "one consultation at a time"
     );
 }
+
+/// Phone `n` hangs up its leg of the customer's call (the first INVITE it got).
+fn phone_hangs_up(h: &mut Harness, n: u16) {
+    let invite = h
+        .sent_to(phone(n).remote)
+        .into_iter()
+        .find_map(|m| match m {
+            rsip::SipMessage::Request(r) if r.method == Method::Invite => Some(r),
+            _ => None,
+        })
+        .unwrap();
+    let value = |hd: &dyn Fn(&rsip::Request) -> String| hd(&invite);
+    let from = value(&|r| {
+        format!(
+            "{};tag=ph{n}",
+            rsip::headers::UntypedHeader::value(rsip::prelude::HeadersExt::to_header(r).unwrap())
+        )
+    });
+    let to = value(&|r| {
+        rsip::headers::UntypedHeader::value(rsip::prelude::HeadersExt::from_header(r).unwrap())
+            .to_string()
+    });
+    let cid = value(&|r| {
+        rsip::headers::UntypedHeader::value(rsip::prelude::HeadersExt::call_id_header(r).unwrap())
+            .to_string()
+    });
+    let bye = format!(
+        "BYE sip:switchboard@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP {r};branch=z9hG4bKhup{n}\r\n\
+         Max-Forwards: 70\r\nFrom: {from}\r\nTo: {to}\r\nCall-ID: {cid}\r\nCSeq: 8 BYE\r\nContent-Length: 0\r\n\r\n",
+        r = phone(n).remote
+    );
+    h.deliver(phone(n), &bye);
+}
+
+#[test]
+fn the_consulting_agent_hanging_up_after_the_target_answered_completes_the_transfer() {
+    let (mut h, call_id) = connected();
+    consult(&mut h, &call_id).unwrap();
+    h.phone_answers(2, 200, "OK");
+    phone_hangs_up(&mut h, 1);
+    assert_eq!(last_bridge(&h), Some((LegId(1), LegId(3))));
+    assert!(
+        h.last_request_to(phone(1).remote, Method::Bye).is_none(),
+        "no BYE back to a phone that hung up"
+    );
+    assert!(h.last_request_to(trunk().remote, Method::Bye).is_none());
+    assert!(matches!(h.agent_state("1001"), AgentState::WrapUp { .. }));
+    assert!(kinds(&h).contains(&"CallTransferred".to_string()));
+}
+
+#[test]
+fn the_consulting_agent_hanging_up_before_the_target_answers_ends_the_call() {
+    let (mut h, call_id) = connected();
+    consult(&mut h, &call_id).unwrap();
+    h.phone_answers(2, 180, "Ringing");
+    phone_hangs_up(&mut h, 1);
+    assert!(h.last_request_to(phone(2).remote, Method::Cancel).is_some());
+    assert!(h.engine.consultations.is_empty());
+    assert!(h.cdr().is_some(), "the call ended (the agent hung up)");
+}
