@@ -248,6 +248,16 @@ impl Engine {
             },
             AfterCommit::Nothing,
         );
+        if let Some(call) = self.calls.get(&call_id) {
+            let row = self.in_progress(call, "connected");
+            self.store(
+                WriteOp::SaveCall {
+                    call: Box::new(row),
+                    now: wall,
+                },
+                AfterCommit::Nothing,
+            );
+        }
         Ok(())
     }
 
