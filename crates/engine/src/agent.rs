@@ -192,7 +192,15 @@ impl Engine {
 
     /// Issue 6 §4: journal the screen-pop, then (after the commit) INVITE the phone.
     fn on_offer(&mut self, now: Instant, offer: Offer) {
-        let call_id = offer.call.0;
+        // A consultation's offer is made under its own router id for the customer's call.
+        let consult = self
+            .consultations
+            .get(&offer.call.0)
+            .map(|c| (offer.call.0, c.call));
+        let call_id = consult.map_or(offer.call.0, |(_, call)| call);
+        if let Some((router_id, _)) = consult {
+            self.consultation_offered(router_id, offer.offer);
+        }
         let binding = self
             .registrar
             .bindings(offer.agent.as_str())
@@ -253,6 +261,8 @@ impl Engine {
                 rtp,
                 rang_at: now,
                 state: AgentLegState::Journaling,
+                pending_offer: None,
+                consult: consult.map(|(router_id, _)| router_id),
             },
         );
         self.store(
@@ -581,6 +591,15 @@ impl Engine {
             return;
         };
         leg.state = AgentLegState::Answered;
+        if let Some(router_id) = leg.consult {
+            let (leg_id, call, agent) = (leg.leg, leg.call, leg.agent.clone());
+            if let Some(media) = answer {
+                self.media(MediaCommand::SetMedia { leg: leg_id, media });
+            }
+            self.alerting_ended(now, call, &agent, pb::AlertingEndReason::Answered);
+            self.consultation_answered(now, router_id, offer);
+            return;
+        }
         let (call_id, agent, agent_leg, rang_at) =
             (leg.call, leg.agent.clone(), leg.leg, leg.rang_at);
         let wall = self.wall(now);
@@ -689,6 +708,16 @@ impl Engine {
 
     /// BYE on an agent's dialog.
     pub(crate) fn bye_agent(&mut self, now: Instant, offer: OfferId) {
+        self.bye_agent_with_reason(now, offer, None);
+    }
+
+    /// BYE on an agent's dialog with a `Reason` header (RFC 3326) when given.
+    pub(crate) fn bye_agent_with_reason(
+        &mut self,
+        now: Instant,
+        offer: OfferId,
+        reason: Option<&str>,
+    ) {
         let Some(leg) = self.agent_legs.get_mut(&offer) else {
             return;
         };
@@ -696,7 +725,14 @@ impl Engine {
         let Some(dialog) = leg.dialog.as_mut() else {
             return;
         };
-        let bye = dialog.bye(&via_for(peer), &mut self.rng);
+        // The phone hung up first (its BYE terminated the dialog): nothing to send.
+        if dialog.state() == switchboard_sip::dialog::DialogState::Terminated {
+            return;
+        }
+        let mut bye = dialog.bye(&via_for(peer), &mut self.rng);
+        if let Some(reason) = reason {
+            bye.headers.push(Header::Reason(reason.into()));
+        }
         dialog.terminate();
         self.send_request(now, peer, bye, ClientPurpose::Bye);
     }
@@ -716,7 +752,35 @@ impl Engine {
         let Some(leg) = self.agent_legs.get(&offer) else {
             return;
         };
+        if let Some(router_id) = leg.consult {
+            // The consulted agent hung up: the consultation is over, the customer goes back.
+            self.route(
+                now,
+                RouterInput::CallEnded {
+                    call: CallId(router_id),
+                },
+            );
+            self.drop_agent_leg(now, offer);
+            if let Some(c) = self.consultations.get_mut(&router_id) {
+                c.offer_b = None;
+            }
+            self.cancel_consultation_by_id(now, router_id, "normal");
+            return;
+        }
         let call = leg.call;
+        // The consulting agent hangs up during an API consultation: as with Asterisk's
+        // attended transfer, an answered consultation completes (the customer goes to the
+        // consulted agent); an unanswered one is withdrawn and the call ends as usual.
+        if let Some(router_id) = self.consultation_of(call).filter(|id| {
+            self.consultations
+                .get(id)
+                .is_some_and(|c| c.agent_a == offer)
+        }) {
+            if self.complete_consultation(now, call).is_ok() {
+                return;
+            }
+            self.cancel_consultation_by_id(now, router_id, "normal");
+        }
         if self
             .calls
             .get(&call)

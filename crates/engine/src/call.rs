@@ -43,6 +43,10 @@ pub(crate) struct CallerLeg {
     /// callback not yet dialled, or a caller who hung up after asking for a callback.
     pub(crate) dialog: Option<Dialog>,
     pub(crate) sdp: LocalSdp,
+    /// Our offer in a 2xx to an offerless (re-)INVITE, answered in the ACK (RFC 3264 §5).
+    pub(crate) pending_offer: Option<SdpOffer>,
+    /// The `Reason` header (RFC 3326) our next BYE on this leg carries.
+    pub(crate) bye_reason: Option<String>,
 }
 
 /// The caller's time in a queue.
@@ -105,6 +109,16 @@ pub(crate) struct Call {
     pub(crate) present_as: Option<String>,
     /// The `request_id` of the API command that created the call, quoted in its events.
     pub(crate) request_id: String,
+    /// An offerless INVITE was answered with our offer: the queue (or, with `None`, the IVR
+    /// flow) the call goes to once the ACK brings an acceptable answer.
+    pub(crate) start_after_ack: Option<Option<String>>,
+    /// The agent whose phone placed this call (a consultation); `None` for trunk calls.
+    pub(crate) placed_by: Option<String>,
+    /// The id the router knows the connected agent's session by: this call's own, or after an
+    /// attended transfer the consultation call's (the router connected that agent there).
+    pub(crate) router_call: u128,
+    /// For a consultation placed from an agent's phone: the customer call that agent was on.
+    pub(crate) consult_of: Option<u128>,
 }
 
 /// Where an agent leg is.
@@ -139,6 +153,10 @@ pub(crate) struct AgentLeg {
     pub(crate) rtp: SocketAddr,
     pub(crate) rang_at: Instant,
     pub(crate) state: AgentLegState,
+    /// Our offer in a 2xx to the phone's offerless re-INVITE, answered in its ACK.
+    pub(crate) pending_offer: Option<SdpOffer>,
+    /// For a consultation leg (API `StartConsultation`): the consultation's router id.
+    pub(crate) consult: Option<u128>,
 }
 
 /// Who ended a call, and why, for the CDR and queue_log.

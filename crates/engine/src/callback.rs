@@ -191,6 +191,8 @@ impl Engine {
                     },
                     dialog: None,
                     sdp: LocalSdp::new(rand::Rng::random::<u32>(&mut self.rng).into()),
+                    pending_offer: None,
+                    bye_reason: None,
                 },
                 src: entry.number.clone(),
                 clid: entry.name.clone(),
@@ -219,6 +221,10 @@ impl Engine {
                 callback: true,
                 present_as: None,
                 request_id: String::new(),
+                start_after_ack: None,
+                placed_by: None,
+                router_call: id,
+                consult_of: None,
             };
             self.calls.insert(id, call);
             self.enqueue(now, id, &entry.queue);

@@ -116,6 +116,8 @@ impl Engine {
                 peer,
                 dialog: None,
                 sdp: LocalSdp::new(rand::Rng::random::<u32>(&mut self.rng).into()),
+                pending_offer: None,
+                bye_reason: None,
             },
             // The agent's phone shows whom it is calling.
             clid: format!("\"{destination}\" <{destination}>"),
@@ -145,6 +147,10 @@ impl Engine {
             callback: false,
             present_as: caller_id,
             request_id: request.request_id,
+            start_after_ack: None,
+            placed_by: None,
+            router_call: id,
+            consult_of: None,
         };
         tracing::info!(call = %call.text_id, agent = %request.agent, "click-to-dial");
         let started = events::call_started(&call, wall);

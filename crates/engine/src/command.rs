@@ -73,6 +73,25 @@ pub enum EngineCommand {
         /// The queue.
         queue: String,
     },
+    /// Hold the customer of a connected call on music and offer a consultation to `target`
+    /// (CSTA ConsultationCall); the consulted leg belongs to the same call.
+    StartConsultation {
+        /// The call (UUID text).
+        call_id: String,
+        /// Whom to consult.
+        target: crate::ConsultTarget,
+    },
+    /// Bridge the customer to the consulted agent, who must have answered; the first agent
+    /// goes to wrap-up (CSTA TransferCall).
+    CompleteTransfer {
+        /// The call (UUID text).
+        call_id: String,
+    },
+    /// End the consultation; the customer is back with the first agent (CSTA ReconnectCall).
+    CancelConsultation {
+        /// The call (UUID text).
+        call_id: String,
+    },
 }
 
 /// Why a command was refused.
@@ -205,6 +224,18 @@ impl Engine {
                     }
                 }
                 Ok(())
+            }
+            EngineCommand::StartConsultation { call_id, target } => {
+                let id = self.call_by_text(&call_id)?;
+                self.start_consultation(now, id, target)
+            }
+            EngineCommand::CompleteTransfer { call_id } => {
+                let id = self.call_by_text(&call_id)?;
+                self.complete_consultation(now, id)
+            }
+            EngineCommand::CancelConsultation { call_id } => {
+                let id = self.call_by_text(&call_id)?;
+                self.cancel_consultation(now, id)
             }
         };
         self.drain(now);

@@ -148,12 +148,11 @@ pub struct Engine {
     /// The state each agent was last journaled in: the `previous` of its next
     /// `AgentStateChanged` (the router reports only the new state).
     pub(crate) journaled_agent_states: HashMap<String, switchboard_proto::pb::AgentState>,
-    /// Offerless re-INVITEs we answered 200 with an offer: the answer comes in their ACK.
-    pub(crate) reinvite_offers:
-        HashMap<TransactionId, (DialogOwner, switchboard_media::sdp::SdpOffer)>,
     /// Overload warnings are rate-limited (one a second, with the count in between): a flood
     /// must not turn into a flood of log lines.
     pub(crate) overload_log: OverloadLog,
+    /// API consultations in progress, by their router id (`consultation.rs`).
+    pub(crate) consultations: HashMap<u128, crate::consultation::Consultation>,
 }
 
 /// When the last overload warning was logged and how many refusals came since.
@@ -267,11 +266,11 @@ impl Engine {
             registered: HashSet::new(),
             pending: HashMap::new(),
             journaled_agent_states: HashMap::new(),
-            reinvite_offers: HashMap::new(),
             caller_invites: HashMap::new(),
             caller_byes: HashMap::new(),
             media_retries: HashMap::new(),
             overload_log: OverloadLog::default(),
+            consultations: HashMap::new(),
         })
     }
 

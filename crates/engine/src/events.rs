@@ -252,31 +252,63 @@ pub(crate) fn call_ended(call: &Call, wall: SystemTime, side: &str, reason: &str
     journal_event(wall, &event)
 }
 
+/// Who a transfer or consultation went to, as the wire names it.
+pub(crate) fn target(agent: Option<&str>, queue: Option<&str>) -> Option<pb::TransferTarget> {
+    use pb::transfer_target::Target;
+    let target = match (agent, queue) {
+        (Some(agent), _) => Target::Agent(agent.to_owned()),
+        (None, Some(queue)) => Target::Queue(queue.to_owned()),
+        (None, None) => return None,
+    };
+    Some(pb::TransferTarget {
+        target: Some(target),
+    })
+}
+
 /// A blind transfer: `old_leg` (the transferring agent's) left, `new_leg` joined (empty while
 /// the target is a queue: its agent leg comes with the offer).
-pub(crate) fn call_transferred(
+pub(crate) fn call_blind_transferred(
     call: &Call,
     old_leg: &str,
     new_leg: &str,
     target: pb::transfer_target::Target,
     wall: SystemTime,
 ) -> NewEvent {
-    let transfer = pb::TransferRecord {
+    call_transferred(
+        call,
+        wall,
+        old_leg,
+        new_leg,
+        pb::TransferKind::Blind,
+        Some(pb::TransferTarget {
+            target: Some(target),
+        }),
+    )
+}
+
+/// The call moved from `old_leg` (the agent who left) to `new_leg`.
+pub(crate) fn call_transferred(
+    call: &Call,
+    wall: SystemTime,
+    old_leg: &str,
+    new_leg: &str,
+    kind: pb::TransferKind,
+    to: Option<pb::TransferTarget>,
+) -> NewEvent {
+    let record = pb::TransferRecord {
         at: Some(prost_types::Timestamp::from(wall)),
         from_leg_id: old_leg.to_owned(),
         to_leg_id: new_leg.to_owned(),
         by_leg_id: old_leg.to_owned(),
-        kind: pb::TransferKind::Blind as i32,
-        target: Some(pb::TransferTarget {
-            target: Some(target),
-        }),
+        kind: kind as i32,
+        target: to,
     };
     let mut event = envelope(
         call,
         Payload::CallTransferred(pb::CallTransferred {
             old_leg_id: old_leg.to_owned(),
             new_leg_id: new_leg.to_owned(),
-            transfer: Some(transfer),
+            transfer: Some(record),
         }),
     );
     event.request_id = call.request_id.clone();
@@ -290,6 +322,50 @@ pub(crate) fn far_connected(call: &Call, leg: &str, wall: SystemTime) -> NewEven
         Payload::CallConnected(pb::CallConnected {
             leg_id: leg.to_owned(),
             agent: call.agent.clone().unwrap_or_default(),
+        }),
+    );
+    event.request_id = call.request_id.clone();
+    journal_event(wall, &event)
+}
+
+/// A consultation leg was started from `from_leg`.
+pub(crate) fn consultation_started(
+    call: &Call,
+    wall: SystemTime,
+    from_leg: &str,
+    consult_leg: &str,
+    to: Option<pb::TransferTarget>,
+    purpose: pb::ConsultPurpose,
+) -> NewEvent {
+    let mut event = envelope(
+        call,
+        Payload::ConsultationStarted(pb::ConsultationStarted {
+            from_leg_id: from_leg.to_owned(),
+            consult_leg_id: consult_leg.to_owned(),
+            target: to,
+            purpose: purpose as i32,
+        }),
+    );
+    event.request_id = call.request_id.clone();
+    journal_event(wall, &event)
+}
+
+/// A consultation ended without a transfer (`reason` as the engine's CDR reasons).
+pub(crate) fn consultation_ended(
+    call: &Call,
+    wall: SystemTime,
+    consult_leg: &str,
+    reason: &str,
+) -> NewEvent {
+    let mut event = envelope(
+        call,
+        Payload::ConsultationEnded(pb::ConsultationEnded {
+            consult_leg_id: consult_leg.to_owned(),
+            cause: Some(pb::EndCause {
+                reason: end_reason(reason) as i32,
+                sip_status: 0,
+                text: reason.to_owned(),
+            }),
         }),
     );
     event.request_id = call.request_id.clone();

@@ -13,6 +13,11 @@ use crate::events;
 impl Engine {
     /// Ends `call_id` for `ending`. Idempotent: a call already gone is ignored.
     pub(crate) fn end_call(&mut self, now: Instant, call_id: u128, ending: Ending) {
+        if !self.calls.contains_key(&call_id) {
+            return;
+        }
+        // A consultation in progress ends with the call (the customer is gone).
+        self.end_consultation_with_call(now, call_id);
         let Some(call) = self.calls.get(&call_id) else {
             return;
         };
@@ -126,6 +131,14 @@ impl Engine {
                 ending.reason
             };
         let event = events::call_ended(&call, wall, ending.side.as_str(), reason);
+        // A consultation that ends without a transfer says so on the customer's call.
+        if let Some(customer) = call.consult_of.and_then(|c| self.calls.get(&c))
+            && reason != "transferred"
+        {
+            let ended =
+                events::consultation_ended(customer, wall, &call.caller.leg.to_string(), reason);
+            self.journal(vec![ended]);
+        }
         let cdr = Cdr {
             call_id: call.text_id.clone(),
             accountcode: call.trunk.clone(),
@@ -189,10 +202,11 @@ impl Engine {
         if ending.side != HangupSide::Agent {
             self.bye_agent(now, offer);
         }
+        let router_call = self.calls.get(&call_id).map_or(call_id, |c| c.router_call);
         self.route(
             now,
             RouterInput::CallEnded {
-                call: CallId(call_id),
+                call: CallId(router_call),
             },
         );
         let wall = self.wall(now);

@@ -9,7 +9,7 @@ use rsip::{Header, Method, Request, SipMessage, StatusCode};
 use switchboard_acd::{CallId, RouterInput};
 use switchboard_config::Target;
 use switchboard_media::sdp::{
-    Direction, LocalMedia, LocalSdp, SdpAnswer, SdpOffer, SessionDescription, accept_answer,
+    Direction, LocalMedia, LocalSdp, SdpOffer, SessionDescription,
 };
 use switchboard_sip::Peer;
 use switchboard_sip::dialog::{Dialog, LocalVia, response_with_body};
@@ -32,22 +32,46 @@ impl Engine {
         request: Request,
         dnis: &str,
     ) {
-        // Overload: established calls keep their service, new ones are told to come back.
-        if self.calls.len() >= self.options.max_calls {
-            metrics::counter!("switchboard_overload_rejections_total").increment(1);
-            let mut response = self.response(&request, StatusCode::ServiceUnavailable);
-            let retry = self.config.sip.retry_after.as_secs().max(1);
-            response
-                .headers
-                .push(Header::Other("Retry-After".into(), retry.to_string()));
-            self.respond(now, id, response);
+        if self.refuse_if_overloaded(now, id, &request) {
             return;
         }
-        let target = self.config.route(dnis).map(|r| r.target.clone());
-        let forward = match &target {
-            Some(Target::Uri(uri)) => Some(uri.as_str().to_string()),
-            _ => None,
+        let Some((context, queue)) = self.trunk_target(now, id, &request, dnis) else {
+            return;
         };
+        self.answer_new_call(now, id, peer, request, dnis, context, queue, None);
+    }
+
+    /// Overload: established calls keep their service, new ones are told to come back (503
+    /// with Retry-After). `true` when the INVITE was refused.
+    pub(crate) fn refuse_if_overloaded(
+        &mut self,
+        now: Instant,
+        id: TransactionId,
+        request: &Request,
+    ) -> bool {
+        if self.calls.len() < self.options.max_calls {
+            return false;
+        }
+        metrics::counter!("switchboard_overload_rejections_total").increment(1);
+        let mut response = self.response(request, StatusCode::ServiceUnavailable);
+        let retry = self.config.sip.retry_after.as_secs().max(1);
+        response
+            .headers
+            .push(Header::Other("Retry-After".into(), retry.to_string()));
+        self.respond(now, id, response);
+        true
+    }
+
+    /// Where a trunk's DNIS goes: `(context, queue)` (no queue: the IVR flow `context`), or
+    /// `None` once the INVITE is refused.
+    fn trunk_target(
+        &mut self,
+        now: Instant,
+        id: TransactionId,
+        request: &Request,
+        dnis: &str,
+    ) -> Option<(String, Option<String>)> {
+        let target = self.config.route(dnis).map(|r| r.target.clone());
         let (context, queue) = match &target {
             // Forwarded out through the trunk once answered here (media anchored).
             Some(Target::Uri(uri)) => (uri.as_str().to_string(), None),
@@ -66,31 +90,59 @@ impl Engine {
             }
             Some(Target::Ivr(_)) => {
                 // A route to a flow that did not load.
-                let mut response = self.response(&request, StatusCode::TemporarilyUnavailable);
+                let mut response = self.response(request, StatusCode::TemporarilyUnavailable);
                 response.headers.push(Header::Other(
                     "Warning".into(),
                     "399 switchboard \"route target not available\"".into(),
                 ));
                 self.respond(now, id, response);
-                return;
+                return None;
             }
             None => {
-                let response = self.response(&request, StatusCode::NotFound);
+                let response = self.response(request, StatusCode::NotFound);
                 self.respond(now, id, response);
-                return;
+                return None;
             }
         };
-        // Offer in the INVITE (RFC 3264); an offerless INVITE is refused (we would have to
-        // offer in the 200 and read the answer in the ACK).
-        let offer = match SessionDescription::parse(&request.body) {
-            Ok(sdp) if !request.body.is_empty() => SdpOffer(sdp),
-            _ => {
-                let response = self.response(&request, StatusCode::NotAcceptableHere);
-                self.respond(now, id, response);
-                return;
+        Some((context, queue))
+    }
+
+    /// Answers a new call's INVITE with our SDP (or our offer when it had none) and starts its
+    /// queue or IVR flow. `placed_by` is the agent whose phone placed it (a consultation call).
+    #[allow(clippy::too_many_arguments)] // one call's whole identity, used once each
+    pub(crate) fn answer_new_call(
+        &mut self,
+        now: Instant,
+        id: TransactionId,
+        peer: Peer,
+        request: Request,
+        dnis: &str,
+        context: String,
+        queue: Option<String>,
+        placed_by: Option<String>,
+    ) {
+        // Offer in the INVITE (RFC 3264 §5), or none: then our 2xx carries the offer and the
+        // ACK the answer (RFC 3261 §13.2.1, see `offerless.rs`). A body that is not SDP is 488.
+        let offer = if request.body.is_empty() {
+            None
+        } else {
+            match SessionDescription::parse(&request.body) {
+                Ok(sdp) => Some(SdpOffer(sdp)),
+                Err(_) => {
+                    let response = self.response(&request, StatusCode::NotAcceptableHere);
+                    self.respond(now, id, response);
+                    return;
+                }
             }
         };
-        let Some((leg, rtp)) = self.legs.create_leg(None) else {
+        // A consultation leg goes on the media worker of the placing agent's current call, so
+        // that the customer can later be bridged to whoever answers it.
+        let near = placed_by
+            .as_deref()
+            .and_then(|agent| self.connected_call_of(agent))
+            .and_then(|call| self.calls.get(&call))
+            .map(|call| call.caller.leg);
+        let Some((leg, rtp)) = self.legs.create_leg(near) else {
             let mut response = self.response(&request, StatusCode::ServiceUnavailable);
             response
                 .headers
@@ -100,8 +152,17 @@ impl Engine {
         };
         let mut sdp = LocalSdp::new(rand::Rng::random::<u32>(&mut self.rng).into());
         let local = LocalMedia::g711(rtp.ip(), rtp.port());
-        let (answer, negotiated) = match sdp.answer(&offer, &local) {
-            Ok(pair) => pair,
+        let negotiation = match &offer {
+            Some(offer) => sdp
+                .answer(offer, &local)
+                .map(|(answer, media)| (answer.0, Some(media), None)),
+            None => {
+                let ours = sdp.offer(&local, Direction::SendRecv);
+                Ok((ours.0.clone(), None, Some(ours)))
+            }
+        };
+        let (body, negotiated, pending_offer) = match negotiation {
+            Ok(triple) => triple,
             Err(err) => {
                 tracing::info!(%peer, error = %err, "no common codec: 488");
                 self.media(MediaCommand::CloseLeg { leg });
@@ -115,11 +176,8 @@ impl Engine {
             format!("<{}>", peer.contact_uri("switchboard")).into(),
         ));
         let session_timer = crate::session_timer::negotiate(now, &request, &mut response);
-        let response = response_with_body(
-            response,
-            "application/sdp",
-            answer.0.to_string().into_bytes(),
-        );
+        let response =
+            response_with_body(response, "application/sdp", body.to_string().into_bytes());
         let dialog = match Dialog::uas(&request, &response) {
             Ok(dialog) => dialog,
             Err(err) => {
@@ -143,19 +201,22 @@ impl Engine {
             .ok()
             .and_then(|f| f.display_name().ok().flatten())
             .unwrap_or_default();
-        let trunk = self
-            .config
-            .trunk_for(peer.remote.ip())
-            .map(|t| t.name.as_str().to_string())
-            .unwrap_or_default();
+        let trunk = match &placed_by {
+            Some(agent) => agent.clone(),
+            None => self
+                .config
+                .trunk_for(peer.remote.ip())
+                .map(|t| t.name.as_str().to_string())
+                .unwrap_or_default(),
+        };
         self.dialogs
             .insert(dialog.id().clone(), DialogOwner::Caller(call_id));
         self.respond(now, id, response);
         self.caller_invites.insert(id, call_id);
-        self.media(MediaCommand::SetMedia {
-            leg,
-            media: negotiated,
-        });
+        if let Some(media) = negotiated {
+            self.media(MediaCommand::SetMedia { leg, media });
+        }
+        let awaiting_answer = pending_offer.is_some();
         let call = Call {
             id: call_id,
             text_id: text_id.clone(),
@@ -165,6 +226,8 @@ impl Engine {
                 peer,
                 dialog: Some(dialog),
                 sdp,
+                pending_offer,
+                bye_reason: None,
             },
             clid: format!("\"{display}\" <{src}>"),
             src,
@@ -193,6 +256,10 @@ impl Engine {
             callback: false,
             present_as: None,
             request_id: String::new(),
+            start_after_ack: None,
+            placed_by,
+            router_call: call_id,
+            consult_of: None,
         };
         tracing::info!(call = %text_id, dnis, "call answered");
         let progress = self.in_progress(&call, "answered");
@@ -209,6 +276,27 @@ impl Engine {
             .get(&call_id)
             .map(|c| events::call_started(c, wall));
         self.journal(event.into_iter().collect());
+        if awaiting_answer {
+            // No media before the answer: the queue or IVR starts with the ACK.
+            if let Some(call) = self.calls.get_mut(&call_id) {
+                call.start_after_ack = Some(queue);
+            }
+            return;
+        }
+        self.begin_call(now, call_id, queue);
+    }
+
+    /// Starts an answered call on its way: forwarded out when its DNIS routes to a URI (only
+    /// trunk calls; an agent's own calls reach agents and queues), else its queue or IVR flow.
+    pub(crate) fn begin_call(&mut self, now: Instant, call_id: u128, queue: Option<String>) {
+        let forward = self
+            .calls
+            .get(&call_id)
+            .filter(|c| c.placed_by.is_none())
+            .and_then(|c| match self.config.route(&c.dnis).map(|r| &r.target) {
+                Some(Target::Uri(uri)) => Some(uri.as_str().to_string()),
+                _ => None,
+            });
         match (forward, queue) {
             (Some(uri), _) => self.forward(now, call_id, &uri),
             (None, Some(queue)) => self.enqueue(now, call_id, &queue),
@@ -272,6 +360,7 @@ impl Engine {
             return;
         };
         call.state = CallState::Queued;
+        call.router_call = call_id;
         call.context = queue.to_string();
         call.record = record;
         call.survey = survey;
@@ -507,10 +596,13 @@ impl Engine {
         request: &Request,
     ) {
         if request.body.is_empty() {
-            self.offer_in_reinvite_answer(now, id, owner, request);
+            // RFC 3261 §14.2: we offer in the 200, the phone answers in the ACK.
+            self.on_offerless_reinvite(now, id, owner, request);
             return;
         }
-        let parsed = SessionDescription::parse(&request.body).ok();
+        let parsed = SessionDescription::parse(&request.body)
+            .ok()
+            .filter(|_| !request.body.is_empty());
         let (result, leg, peer, call_id) = match owner {
             DialogOwner::Caller(call_id) => {
                 let Some(call) = self.calls.get_mut(&call_id) else {
@@ -552,83 +644,8 @@ impl Engine {
         self.hold_changed(call_id, leg, held);
     }
 
-    /// A re-INVITE without SDP (a session refresh, RFC 4028 §7.4, often comes so): RFC 3261
-    /// §14.2 has us offer in the 2xx "as if making a brand new call" (our codecs, sendrecv, the
-    /// same port) and take the answer from the ACK ([`Engine::on_reinvite_ack`]). Answering
-    /// 488 instead made the refresh fail at the far end, which may then end the call.
-    fn offer_in_reinvite_answer(
-        &mut self,
-        now: Instant,
-        id: TransactionId,
-        owner: DialogOwner,
-        request: &Request,
-    ) {
-        let offered = match owner {
-            DialogOwner::Caller(call_id) => self.calls.get_mut(&call_id).map(|call| {
-                let local = LocalMedia::g711(call.caller.rtp.ip(), call.caller.rtp.port());
-                (
-                    call.caller.sdp.offer(&local, Direction::SendRecv),
-                    call.caller.peer.local,
-                )
-            }),
-            DialogOwner::Agent(offer) => self.agent_legs.get_mut(&offer).map(|leg| {
-                let local = LocalMedia::g711(leg.rtp.ip(), leg.rtp.port());
-                (leg.sdp.offer(&local, Direction::SendRecv), leg.peer.local)
-            }),
-            DialogOwner::Outbound(_) => None, // handled by on_outbound_in_dialog
-        };
-        let Some((offer, local_addr)) = offered else {
-            return;
-        };
-        if let DialogOwner::Caller(call_id) = owner {
-            self.refresh_session(now, call_id, request);
-        }
-        let mut response = switchboard_sip::message::response_to(request, StatusCode::OK, None);
-        response.headers.push(Header::Contact(
-            format!("<sip:switchboard@{local_addr}>").into(),
-        ));
-        let response = response_with_body(
-            response,
-            "application/sdp",
-            offer.0.to_string().into_bytes(),
-        );
-        self.respond(now, id, response);
-        self.reinvite_offers.insert(id, (owner, offer));
-    }
-
-    /// The ACK for our 2xx to an offerless re-INVITE: its body is the answer to our offer
-    /// (RFC 3264 §4). Without a usable answer the media stays as it was.
-    pub(crate) fn on_reinvite_ack(&mut self, id: TransactionId, ack: &Request) {
-        let Some((owner, offer)) = self.reinvite_offers.remove(&id) else {
-            return;
-        };
-        let media = SessionDescription::parse(&ack.body)
-            .ok()
-            .filter(|_| !ack.body.is_empty())
-            .map(SdpAnswer)
-            .and_then(|answer| accept_answer(&offer, &answer).ok());
-        let Some(media) = media else {
-            tracing::info!(%id, "no usable SDP answer in the ACK: media unchanged");
-            return;
-        };
-        let (leg, call_id) = match owner {
-            DialogOwner::Caller(call_id) => match self.calls.get(&call_id) {
-                Some(call) => (call.caller.leg, call_id),
-                None => return,
-            },
-            DialogOwner::Agent(offer) => match self.agent_legs.get(&offer) {
-                Some(leg) => (leg.leg, leg.call),
-                None => return,
-            },
-            DialogOwner::Outbound(_) => return,
-        };
-        let held = media.held_by_remote;
-        self.media(MediaCommand::SetMedia { leg, media });
-        self.hold_changed(call_id, leg, held);
-    }
-
     /// `leg` put the other side of its bridged call on hold, or took it off.
-    fn hold_changed(&mut self, call_id: u128, leg: LegId, held: bool) {
+    pub(crate) fn hold_changed(&mut self, call_id: u128, leg: LegId, held: bool) {
         let Some(call) = self.calls.get_mut(&call_id) else {
             return;
         };
@@ -701,7 +718,10 @@ impl Engine {
         let Some(dialog) = call.caller.dialog.as_mut() else {
             return; // not dialled yet, or already gone
         };
-        let bye = dialog.bye(&via, &mut self.rng);
+        let mut bye = dialog.bye(&via, &mut self.rng);
+        if let Some(reason) = call.caller.bye_reason.take() {
+            bye.headers.push(Header::Reason(reason.into()));
+        }
         dialog.terminate();
         self.send_request(now, peer, bye, crate::engine::ClientPurpose::Bye);
     }

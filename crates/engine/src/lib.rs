@@ -42,16 +42,21 @@
 //!
 //! # Not in this build (issue 6)
 //!
-//! Attended transfer (REFER with Replaces), offerless INVITEs (answered 488), early media
-//! before the answer, session timers on legs we originate (we offer none; the far end may).
+//! Early media before the answer (a forwarded caller hears music until the far end answers);
+//! session timers on legs we originate (we offer none; the far end may); three-way conferences
+//! (no mixer). Calls placed from agent phones reach agents, queues and DNIS routes
+//! (`placed.rs`); attended transfer from the phone is in `attended.rs`, offerless INVITEs in
+//! `offerless.rs`, outbound legs in `outbound.rs`/`far_leg.rs`.
 #![forbid(unsafe_code)]
 
 mod acd_map;
 mod agent;
+mod attended;
 mod call;
 mod callback;
 mod click_to_dial;
 mod command;
+mod consultation;
 mod engine;
 mod events;
 mod far_leg;
@@ -61,8 +66,11 @@ mod inbound;
 mod ivr;
 mod outbound;
 mod outbound_auth;
+mod offerless;
 mod output;
+mod placed;
 mod policy;
+mod replaces;
 mod session_timer;
 #[allow(clippy::disallowed_methods)] // the shell is where the clock is read
 pub mod shell;
@@ -71,6 +79,7 @@ mod tu;
 
 pub use click_to_dial::MakeCall;
 pub use command::{CommandError, EngineCommand};
+pub use consultation::ConsultTarget;
 pub use engine::{Engine, EngineError, EngineOptions};
 pub use output::{LegAllocator, LegId, MediaCommand, MediaEvent, Output, PlaybackRef, Ticket};
 

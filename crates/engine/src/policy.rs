@@ -18,7 +18,7 @@ pub(crate) const ALLOW: &str =
 pub(crate) const ACCEPT: &str = "application/sdp, application/dtmf-relay, message/sipfrag";
 /// Option tags Switchboard supports, for `Supported` (RFC 3261 §20.37): session timers
 /// (RFC 4028). `replaces` (RFC 3891) comes with attended transfer.
-pub(crate) const SUPPORTED: &[&str] = &["timer"];
+pub(crate) const SUPPORTED: &[&str] = &["timer", "replaces"];
 
 /// Who and what Switchboard knows, as the policy needs it.
 #[derive(Debug, Clone, Default)]

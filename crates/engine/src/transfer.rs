@@ -44,7 +44,7 @@ impl Engine {
             return self.refuse(now, id, request, StatusCode::BadRequest);
         };
         if refer_to.to_ascii_lowercase().contains("replaces") {
-            return self.refuse(now, id, request, StatusCode::NotImplemented);
+            return self.on_attended_refer(now, id, call_id, offer, request, &refer_to);
         }
         let user = refer_to
             .split_once("sip:")
@@ -88,14 +88,20 @@ impl Engine {
         self.transfer_to_queue(now, call_id, offer, &user, &queue);
     }
 
-    fn refuse(&mut self, now: Instant, id: TransactionId, request: &Request, status: StatusCode) {
+    pub(crate) fn refuse(
+        &mut self,
+        now: Instant,
+        id: TransactionId,
+        request: &Request,
+        status: StatusCode,
+    ) {
         let response = switchboard_sip::message::response_to(request, status, None);
         self.respond(now, id, response);
     }
 
     /// RFC 3515 §2.4.5: the implicit subscription ends with a final sipfrag. The transfer is
     /// ours to carry out (the customer stays anchored here), so it succeeds at once.
-    fn notify_refer_outcome(&mut self, now: Instant, offer: OfferId) {
+    pub(crate) fn notify_refer_outcome(&mut self, now: Instant, offer: OfferId) {
         let Some(leg) = self.agent_legs.get_mut(&offer) else {
             return;
         };
@@ -135,11 +141,14 @@ impl Engine {
         queue: &str,
     ) {
         let wall = self.wall(now);
+        // A consultation of this call ends first (its consulted leg has nobody to go back to).
+        self.end_consultation_with_call(now, call_id);
         self.bye_agent(now, offer);
+        let router_call = self.calls.get(&call_id).map_or(call_id, |c| c.router_call);
         self.route(
             now,
             RouterInput::CallEnded {
-                call: CallId(call_id),
+                call: CallId(router_call),
             },
         );
         let Some(call) = self.calls.get_mut(&call_id) else {
@@ -172,7 +181,7 @@ impl Engine {
         let Some(call) = self.calls.get_mut(&call_id) else {
             return;
         };
-        let event = crate::events::call_transferred(call, &old_leg, "", target, wall);
+        let event = crate::events::call_blind_transferred(call, &old_leg, "", target, wall);
         call.connected = None;
         call.connected_at = None;
         call.held = false;
@@ -244,7 +253,7 @@ impl Engine {
         let Some(call) = self.calls.get(&call_id) else {
             return; // the dial failed and the call ended
         };
-        let event = crate::events::call_transferred(
+        let event = crate::events::call_blind_transferred(
             call,
             &old_leg,
             &new_leg,

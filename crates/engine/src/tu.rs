@@ -29,9 +29,13 @@ impl Engine {
                 ..
             } => {
                 self.caller_invites.remove(&id);
-                self.on_reinvite_ack(id, &ack);
+                self.on_ack(now, &ack);
             }
-            TransactionEvent::Ack { invite: None, .. } => {}
+            // An ACK the layer matched to no transaction (the 2xx's transaction gone, or a
+            // TCP peer): it may still carry the answer to our offer.
+            TransactionEvent::Ack {
+                invite: None, ack, ..
+            } => self.on_ack(now, &ack),
             TransactionEvent::Response { id, response } => match self.client_tx.get(&id) {
                 Some(ClientPurpose::AgentInvite(offer)) => {
                     let offer = *offer;
@@ -74,12 +78,8 @@ impl Engine {
             }
             TransactionEvent::Terminated { id } => {
                 self.caller_invites.remove(&id);
-                self.reinvite_offers.remove(&id);
             }
-            TransactionEvent::AckTimeout { id } => {
-                self.reinvite_offers.remove(&id);
-                self.on_ack_timeout(now, id);
-            }
+            TransactionEvent::AckTimeout { id } => self.on_ack_timeout(now, id),
             TransactionEvent::Overloaded { peer, method } => {
                 metrics::counter!("switchboard_overload_rejections_total").increment(1);
                 let log = &mut self.overload_log;
@@ -121,7 +121,30 @@ impl Engine {
             self.on_in_dialog(now, id, owner, request);
             return;
         }
-        let response = match policy::decide(&request, peer.remote.ip(), &self.directory) {
+        let decision = policy::decide(&request, peer.remote.ip(), &self.directory);
+        // A registered agent phone sharing an address range with a trunk (one PBX host, or
+        // loopback in tests) places agent calls, not trunk calls: its INVITE from the address
+        // it registered from is authenticated and routed as the agent's (placed.rs).
+        let decision = match decision {
+            Decision::Invite {
+                dnis,
+                from_trunk: true,
+            } if self.sent_by_registered_phone(&request, peer) => Decision::Invite {
+                dnis,
+                from_trunk: false,
+            },
+            Decision::Reject(StatusCode::NotFound)
+                if request.method == Method::Invite
+                    && self.sent_by_registered_phone(&request, peer) =>
+            {
+                Decision::Invite {
+                    dnis: request.uri.user().unwrap_or_default().to_string(),
+                    from_trunk: false,
+                }
+            }
+            other => other,
+        };
+        let response = match decision {
             Decision::Ignore => return,
             Decision::Register => self.registrar.handle_register(now, &request, peer),
             Decision::Capabilities => {
@@ -154,21 +177,30 @@ impl Engine {
                 }
                 match self.authenticate_agent_invite(now, &request) {
                     Some(refusal) => refusal,
-                    // An authenticated agent placing a call (click-to-dial, consultation) is
-                    // not in this build: say so rather than pretend.
+                    // An authenticated agent placing a call: a consultation (placed.rs).
                     None => {
-                        let mut response =
-                            self.response(&request, StatusCode::TemporarilyUnavailable);
-                        response.headers.push(Header::Other(
-                            "Warning".into(),
-                            "399 switchboard \"calls from agent phones are not routed yet\"".into(),
-                        ));
-                        response
+                        self.on_agent_placed_invite(now, id, peer, request, &dnis);
+                        return;
                     }
                 }
             }
         };
         self.respond(now, id, response);
+    }
+
+    /// Whether `request` comes from the address an agent named in its From registered from.
+    fn sent_by_registered_phone(&self, request: &Request, peer: Peer) -> bool {
+        let Some(user) = request
+            .from_header()
+            .ok()
+            .and_then(|f| f.uri().ok())
+            .and_then(|u| u.user().map(str::to_string))
+        else {
+            return false;
+        };
+        self.registrar
+            .bindings(&user)
+            .any(|b| b.peer.remote == peer.remote)
     }
 
     /// INVITEs from anyone but a trunk must authenticate as an agent (407 challenge, RFC 3261

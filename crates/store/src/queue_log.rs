@@ -214,6 +214,30 @@ impl QueueLogLine {
         Self::new(time, call_id, queue, agent, "TRANSFER", data)
     }
 
+    /// `ATTENDEDTRANSFER BRIDGE|bridge|holdtime|calltime|origposition`: `agent` transferred the
+    /// caller after consulting; the caller was joined to the consulted party in `bridge`
+    /// (Asterisk ≥ 12's layout for a bridge-to-bridge attended transfer).
+    #[allow(clippy::too_many_arguments)] // one argument per queue_log field, by design
+    pub fn attended_transfer(
+        time: SystemTime,
+        call_id: &str,
+        queue: &str,
+        agent: &str,
+        bridge: &str,
+        hold_time: Duration,
+        call_time: Duration,
+        orig_position: u32,
+    ) -> Self {
+        let data = vec![
+            "BRIDGE".to_owned(),
+            bridge.to_owned(),
+            secs(hold_time),
+            secs(call_time),
+            orig_position.to_string(),
+        ];
+        Self::new(time, call_id, queue, agent, "ATTENDEDTRANSFER", data)
+    }
+
     /// `ADDMEMBER PAUSED|`: `agent` joined `queue` (paused or not). No call, so `callid` is
     /// `NONE`.
     pub fn add_member(time: SystemTime, queue: &str, agent: &str, paused: bool) -> Self {
@@ -391,6 +415,19 @@ mod tests {
                     1,
                 ),
                 "1700000000|0190b7a2-7c1e-7d3a-9f00-000000000001|support|alice|TRANSFER|sales|queue|12|60|1\n",
+            ),
+            (
+                QueueLogLine::attended_transfer(
+                    t(),
+                    CALL,
+                    "support",
+                    "alice",
+                    "leg1-leg4",
+                    s(12),
+                    s(60),
+                    1,
+                ),
+                "1700000000|0190b7a2-7c1e-7d3a-9f00-000000000001|support|alice|ATTENDEDTRANSFER|BRIDGE|leg1-leg4|12|60|1\n",
             ),
             (
                 QueueLogLine::add_member(t(), "support", "alice", false),

@@ -19,7 +19,7 @@ use switchboard_api::{
     Target, pb,
 };
 use switchboard_engine::shell::{EngineHandle, PublishedEvent};
-use switchboard_engine::{CommandError, EngineCommand, MakeCall};
+use switchboard_engine::{CommandError, ConsultTarget, EngineCommand, MakeCall};
 use switchboard_store::StoredEvent;
 
 /// Counters derived from the committed events published since this process started.
@@ -133,6 +133,21 @@ fn command_error(error: CommandError) -> ApiError {
             description: format!("{to:?} is neither a number nor a sip: URI the trunk can dial"),
         },
         other => ApiError::Internal(other.to_string()),
+    }
+}
+
+/// A consultation command's refusal: the leg's state (FAILED_PRECONDITION with `reason`)
+/// rather than a bare invalid argument.
+fn consult_error(error: CommandError, leg_id: &str, reason: &'static str) -> ApiError {
+    match error {
+        CommandError::Refused(why) => {
+            tracing::debug!(leg = leg_id, %why, "consultation command refused");
+            ApiError::LegState {
+                leg_id: leg_id.to_string(),
+                reason,
+            }
+        }
+        other => command_error(other),
     }
 }
 
@@ -300,6 +315,66 @@ impl Engine for ApiEngine {
                     ..Accepted::default()
                 })
             }
+            Action::StartConsultation { leg, target, .. } => {
+                let target = match target {
+                    Target::Agent(agent) => ConsultTarget::Agent(agent),
+                    Target::Queue(queue) => ConsultTarget::Queue(queue),
+                    Target::Number(_) => {
+                        return Err(ApiError::NotSupported(
+                            "consulting an outside number needs an outbound leg; consult an \
+                             agent or a queue"
+                                .into(),
+                        ));
+                    }
+                };
+                let call_id = leg.call_id;
+                self.handle
+                    .command(EngineCommand::StartConsultation {
+                        call_id: call_id.clone(),
+                        target,
+                    })
+                    .await
+                    .map_err(|e| consult_error(e, &leg.leg_id, "NOT_CONSULTABLE"))?;
+                Ok(Accepted {
+                    call_id: Some(call_id),
+                    ..Accepted::default()
+                })
+            }
+            Action::CompleteTransfer { consult_leg } => {
+                let call_id = consult_leg.call_id;
+                self.handle
+                    .command(EngineCommand::CompleteTransfer {
+                        call_id: call_id.clone(),
+                    })
+                    .await
+                    .map_err(|e| {
+                        consult_error(e, &consult_leg.leg_id, "CONSULTATION_NOT_ANSWERED")
+                    })?;
+                Ok(Accepted {
+                    call_id: Some(call_id),
+                    ..Accepted::default()
+                })
+            }
+            Action::CancelConsultation { consult_leg } => {
+                let call_id = consult_leg.call_id;
+                self.handle
+                    .command(EngineCommand::CancelConsultation {
+                        call_id: call_id.clone(),
+                    })
+                    .await
+                    .map_err(|e| consult_error(e, &consult_leg.leg_id, "NOT_A_CONSULTATION"))?;
+                Ok(Accepted {
+                    call_id: Some(call_id),
+                    ..Accepted::default()
+                })
+            }
+            // A conference needs a three-way mixer (each party hears the sum of the other two);
+            // the media plane relays pairs only.
+            Action::CompleteConference { .. } => Err(ApiError::NotSupported(
+                "three-party conference needs audio mixing, which the media plane does not have \
+                 in this build; use CompleteTransfer or CancelConsultation"
+                    .into(),
+            )),
             other => Err(ApiError::NotSupported(format!(
                 "{} is not carried out by the call engine in this build",
                 action_name(&other)

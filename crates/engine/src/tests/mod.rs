@@ -451,7 +451,10 @@ dnis = "202"
 queue = "sales"
 "#;
 
+mod attended;
+mod consultation;
 mod features;
 mod outbound;
+mod offerless;
 mod path;
 mod properties;

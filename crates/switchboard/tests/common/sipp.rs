@@ -191,3 +191,66 @@ pub(crate) fn logs_of(dir: &std::path::Path) -> String {
     }
     report
 }
+
+/// A SIPp agent phone kept running in the background: registers `agent` with scenario
+/// `register` (digest, `-au`/`-ap` = agent/secret) and runs `ooc` for every request the daemon
+/// starts (`-oocsf`). Its screen and logs go to `dir`; collect them with [`report_of`].
+pub(crate) fn spawn_phone(
+    daemon: &Daemon,
+    dir: &std::path::Path,
+    agent: &str,
+    register: &str,
+    ooc: &str,
+) -> std::process::Child {
+    let port = free_port(true).to_string();
+    let screen = dir.join(format!("screen-{agent}.txt"));
+    let out = File::create(&screen).unwrap_or_else(|e| panic!("{}: {e}", screen.display()));
+    let err = out
+        .try_clone()
+        .unwrap_or_else(|e| panic!("cloning screen file: {e}"));
+    Command::new("sipp")
+        .arg(daemon.sip.to_string())
+        .arg("-sf")
+        .arg(sipp_scenario(register))
+        .arg("-oocsf")
+        .arg(sipp_scenario(ooc))
+        .args(["-t", "u1", "-i", "127.0.0.1", "-p", &port])
+        .args(["-s", agent, "-au", agent, "-ap", "secret", "-m", "1"])
+        .args([
+            "-nostdin",
+            "-timeout",
+            "40s",
+            "-timeout_error",
+            "-trace_err",
+            "-trace_msg",
+        ])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawning {agent}'s sipp: {e}"))
+}
+
+/// Every file SIPp left in `dir` (screens, error logs, message traces), tails only.
+pub(crate) fn report_of(dir: &std::path::Path) -> String {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .map(|rd| rd.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    files.sort();
+    files
+        .iter()
+        .map(|file| {
+            let text = fs::read(file)
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_default();
+            format!(
+                "--- {} ---\n{}\n",
+                file.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+                tail(&text, 8000)
+            )
+        })
+        .collect()
+}
