@@ -12,7 +12,7 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::{Disposition, Inbound, TransportConfig, dispose, refuse};
+use super::{Disposition, Queues, TransportConfig, dispose, refuse};
 use crate::message::{Frame, next_frame};
 use crate::{Peer, Transport};
 
@@ -29,7 +29,7 @@ pub(super) async fn accept_loop(
     listener: TcpListener,
     local: SocketAddr,
     config: Arc<TransportConfig>,
-    tx: mpsc::Sender<Inbound>,
+    tx: Queues,
     connections: Arc<DashMap<SocketAddr, mpsc::Sender<Bytes>>>,
     tracker: TaskTracker,
     shutdown: CancellationToken,
@@ -74,7 +74,7 @@ async fn serve(
     stream: TcpStream,
     peer: Peer,
     config: Arc<TransportConfig>,
-    tx: mpsc::Sender<Inbound>,
+    tx: Queues,
     connections: Arc<DashMap<SocketAddr, mpsc::Sender<Bytes>>>,
     shutdown: CancellationToken,
 ) {
