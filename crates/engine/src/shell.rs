@@ -2,7 +2,8 @@
 //! transport, media events from the media plane, store commits from the writer thread and its
 //! own deadline; it carries out the core's outputs without ever awaiting a slow peer.
 //!
-//! - SIP: `switchboard_sip::transport` (UDP/TCP), bounded inbound channel.
+//! - SIP: `switchboard_sip::transport` (UDP/TCP), two bounded inbound channels: calls in
+//!   progress, read before the others, and new requests, read last (503 when full).
 //! - Store: [`StoreWriter`] on its own thread, group commit; replies come back on a channel and
 //!   the committed events are published (with their seq) on the bus before the core hears of
 //!   the commit.

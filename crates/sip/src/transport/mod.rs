@@ -2,10 +2,9 @@
 //! part of this crate that does I/O.
 //!
 //! Receive tasks frame and parse messages, stamp `received`/`rport` into the top Via of
-//! requests, and hand each message to the core task through one bounded channel
-//! ([`Inbound`]). Malformed input is answered `400` straight from here when the error can be
-//! routed, otherwise dropped and counted (`switchboard_sip_parse_errors_total`). When the core's
-//! ([`Inbound`]) per kind: [`InboundQueues::in_progress`] for responses and requests of dialogs
+//! requests, and hand each message ([`Inbound`]) to the core task. Malformed input is answered
+//! `400` straight from here when the error can be routed, otherwise dropped and counted
+//! (`switchboard_sip_parse_errors_total`). There is one bounded channel to the core per kind: [`InboundQueues::in_progress`] for responses and requests of dialogs
 //! and transactions under way (ACK, BYE, re-INVITE, CANCEL), [`InboundQueues::new_requests`]
 //! for requests that start something (a new INVITE, REGISTER, OPTIONS). When the new-request
 //! channel is full the request is refused `503` with `Retry-After`; when the other one is full
