@@ -4,13 +4,14 @@
 //! Receive tasks frame and parse messages, stamp `received`/`rport` into the top Via of
 //! requests, and hand each message ([`Inbound`]) to the core task. Malformed input is answered
 //! `400` straight from here when the error can be routed, otherwise dropped and counted
-//! (`switchboard_sip_parse_errors_total`). There is one bounded channel to the core per kind: [`InboundQueues::in_progress`] for responses and requests of dialogs
-//! and transactions under way (ACK, BYE, re-INVITE, CANCEL), [`InboundQueues::new_requests`]
-//! for requests that start something (a new INVITE, REGISTER, OPTIONS). When the new-request
-//! channel is full the request is refused `503` with `Retry-After`; when the other one is full
-//! the message is dropped and counted (UDP peers retransmit), so the core never queues without
-//! bound. The core drains the in-progress channel first: a flood of new INVITEs can neither
-//! crowd out nor delay the BYE of an established call behind it.
+//! (`switchboard_sip_parse_errors_total`). There is one bounded channel to the core per
+//! kind: [`InboundQueues::in_progress`] for responses and requests of dialogs and transactions
+//! under way (ACK, BYE, re-INVITE, CANCEL), [`InboundQueues::new_requests`] for requests that
+//! start something (a new INVITE, REGISTER, OPTIONS). When the new-request channel is full the
+//! request is refused `503` with `Retry-After`; when the other one is full the message is
+//! dropped and counted (UDP peers retransmit), so the core never queues without bound. The core
+//! drains the in-progress channel first: a flood of new INVITEs can neither crowd out nor delay
+//! the BYE of an established call behind it.
 //!
 //! The UDP socket asks for a [`TransportConfig::udp_receive_buffer`] of 4 MiB (capped by the
 //! kernel at `net.core.rmem_max`): with Linux's 208 KiB default a burst of a few hundred
