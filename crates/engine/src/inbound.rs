@@ -8,9 +8,7 @@ use rsip::prelude::HeadersExt;
 use rsip::{Header, Method, Request, SipMessage, StatusCode};
 use switchboard_acd::{CallId, RouterInput};
 use switchboard_config::Target;
-use switchboard_media::sdp::{
-    Direction, LocalMedia, LocalSdp, SdpOffer, SessionDescription,
-};
+use switchboard_media::sdp::{Direction, LocalMedia, LocalSdp, SdpOffer, SessionDescription};
 use switchboard_sip::Peer;
 use switchboard_sip::dialog::{Dialog, LocalVia, response_with_body};
 use switchboard_sip::transaction::TransactionId;

@@ -2,7 +2,8 @@
 //! transport, media events from the media plane, store commits from the writer thread and its
 //! own deadline; it carries out the core's outputs without ever awaiting a slow peer.
 //!
-//! - SIP: `switchboard_sip::transport` (UDP/TCP), bounded inbound channel.
+//! - SIP: `switchboard_sip::transport` (UDP/TCP), two bounded inbound channels: calls in
+//!   progress, read before the others, and new requests, read last (503 when full).
 //! - Store: [`StoreWriter`] on its own thread, group commit; replies come back on a channel and
 //!   the committed events are published (with their seq) on the bus before the core hears of
 //!   the commit.
@@ -18,7 +19,7 @@ use std::time::{Duration, Instant, SystemTime};
 use switchboard_config::Config;
 use switchboard_ivr::Flow;
 use switchboard_sip::transport::{
-    self, Inbound, TlsListenerConfig, TransportConfig, TransportHandle,
+    self, Inbound, InboundQueues, TlsListenerConfig, TransportConfig, TransportHandle,
 };
 use switchboard_store::writer::{Reply, StoreWriter, SubmitError, WriterHandle};
 use switchboard_store::{NewEvent, Store, WriteOp, WriteOutcome};
@@ -379,32 +380,44 @@ struct Shell {
 impl Shell {
     async fn run(
         mut self,
-        mut inbound: mpsc::Receiver<Inbound>,
+        inbound: InboundQueues,
         mut media: mpsc::Receiver<MediaEvent>,
         mut commands: mpsc::Receiver<Command>,
         shutdown: CancellationToken,
     ) {
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
+        let InboundQueues {
+            mut in_progress,
+            mut new_requests,
+        } = inbound;
         loop {
             self.dispatch(&done_tx);
             let deadline = self.engine.poll_timeout();
+            // Biased, in this order: commits first (a held BYE answer or agent INVITE waits on
+            // one), then what calls in progress sent, timers, media and API commands, and new
+            // requests last, so a flood of new INVITEs delays none of the others.
             tokio::select! {
+                biased;
                 _ = shutdown.cancelled() => break,
-                message = inbound.recv() => {
-                    let Some(Inbound { peer, message, .. }) = message else { break };
-                    self.engine.handle_sip(Instant::now(), peer, message);
-                }
-                Some(event) = media.recv() => self.engine.handle_media(Instant::now(), event),
-                Some((command, reply)) = commands.recv() => {
-                    let _ = reply.send(self.engine.handle_command(Instant::now(), command));
-                }
                 Some((ticket, ok, committed)) = done_rx.recv() => {
                     for (seq, event) in committed {
                         let _ = self.events.send(PublishedEvent { seq, event: Arc::new(event) });
                     }
                     self.engine.handle_store(Instant::now(), ticket, ok);
                 }
+                message = in_progress.recv() => {
+                    let Some(Inbound { peer, message, .. }) = message else { break };
+                    self.engine.handle_sip(Instant::now(), peer, message);
+                }
                 _ = sleep_until(deadline) => self.engine.handle_timeout(Instant::now()),
+                Some(event) = media.recv() => self.engine.handle_media(Instant::now(), event),
+                Some((command, reply)) = commands.recv() => {
+                    let _ = reply.send(self.engine.handle_command(Instant::now(), command));
+                }
+                message = new_requests.recv() => {
+                    let Some(Inbound { peer, message, .. }) = message else { break };
+                    self.engine.handle_sip(Instant::now(), peer, message);
+                }
             }
         }
     }

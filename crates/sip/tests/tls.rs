@@ -54,7 +54,7 @@ async fn start(
     pki: &Pki,
 ) -> (
     transport::TransportHandle,
-    tokio::sync::mpsc::Receiver<transport::Inbound>,
+    transport::InboundQueues,
     CancellationToken,
 ) {
     let server_config = load_server_config(
@@ -107,7 +107,7 @@ async fn options_over_tls_reaches_the_core_and_the_answer_returns_on_the_same_co
         .await
         .unwrap();
 
-    let inbound = tokio::time::timeout(WAIT, rx.recv())
+    let inbound = tokio::time::timeout(WAIT, rx.new_requests.recv())
         .await
         .unwrap()
         .unwrap();
@@ -176,7 +176,10 @@ async fn a_client_that_does_not_trust_the_certificate_or_speaks_plain_sip_delive
     {
         assert_eq!(buf[0], 21, "{:?}", &buf[..n]);
     }
-    assert!(rx.try_recv().is_err(), "nothing reached the core");
+    assert!(
+        rx.new_requests.try_recv().is_err() && rx.in_progress.try_recv().is_err(),
+        "nothing reached the core"
+    );
     shutdown.cancel();
 }
 

@@ -452,10 +452,11 @@ fn invite_flood_gets_503_with_retry_after_while_a_bridged_call_keeps_its_media()
         bye_sent_into_flood < Duration::from_secs(seconds),
         "the test hung up after the flood ended ({bye_sent_into_flood:?})"
     );
-    // A call in progress keeps its signalling: its BYE is answered within a few Timer E
-    // retransmissions, far inside the 64*T1 (32 s) a UAC tries for. (What it waits behind is
-    // the flood queued in the kernel's receive buffer: a debug build drains it at ~1,000
-    // datagrams/s, so the figure printed above varies from ~0.1 to ~1.5 s.)
+    // A call in progress keeps its signalling: the core reads in-dialog requests before new
+    // ones, so its BYE is answered at once (measured 76–208 ms for the slowest of five; 0.7–3.9 s
+    // with one shared queue). Bounded loosely here: on a machine busy with other work the UDP
+    // receive loop itself falls behind, the kernel drops datagrams (the BYE among them) and
+    // the UAC's Timer E retransmission carries it (1.9 s seen with a soak running alongside).
     assert!(
         bye_took < Duration::from_secs(4),
         "the BYE took {bye_took:?} in the flood"

@@ -80,8 +80,16 @@ fn tcp_client_that_never_reads_then_half_closes_is_bounded_and_closed_while_udp_
         "RSS grew from {rss_before} to {rss_stalled} KiB behind one stalled connection"
     );
 
-    // Everyone else is served meanwhile: an OPTIONS ping and a whole bridged call over UDP.
-    assert_eq!(options_ping(daemon.sip, WAIT).ok(), Some(200));
+    // The burst itself is an overload like any other (new requests past the queue get 503):
+    // once the daemon has worked through it, everyone else is served while the stalled
+    // connection is still open: an OPTIONS ping and a whole bridged call over UDP.
+    let deadline = Instant::now() + WAIT;
+    while options_ping(daemon.sip, Duration::from_secs(1)).ok() != Some(200) {
+        assert!(
+            Instant::now() < deadline,
+            "the daemon never recovered from the burst"
+        );
+    }
     let mut agent = AgentPhone::register(daemon.sip, "1001", "secret");
     let mut caller = Caller::dial(daemon.sip, "201").unwrap_or_else(|c| panic!("refused {c}"));
     caller.ack();
@@ -200,6 +208,7 @@ mod grpc {
                 .await
                 .expect("connect");
             let started = Instant::now();
+            let mut refused = Vec::new();
             for i in 0..CHANGES {
                 let (state, reason) = if i % 2 == 0 {
                     (pb::AgentState::NotReady, "break")
@@ -213,22 +222,35 @@ mod grpc {
                     reason_code: reason.into(),
                     ..Default::default()
                 };
-                let _ = agents.set_agent_state(authorized(request)).await;
+                if let Err(status) = agents.set_agent_state(authorized(request)).await {
+                    refused.push(status.code());
+                }
             }
             let made = started.elapsed();
-            let info = EventServiceClient::new(
+            // The replies say UNIMPLEMENTED (they carry the Agent, which needs engine reads
+            // this build lacks) but each change is journaled; the last commits may still be on
+            // their way when the loop ends.
+            assert!(refused.iter().all(|c| *c == tonic::Code::Unimplemented), "{refused:?}");
+            let mut journal = EventServiceClient::new(
                 Channel::from_shared(endpoint.clone())
                     .expect("uri")
                     .connect()
                     .await
                     .expect("connect"),
-            )
-            .get_journal_info(authorized(pb::GetJournalInfoRequest::default()))
-            .await
-            .expect("GetJournalInfo")
-            .into_inner();
-            let head = info.head_seq;
-            assert!(head >= CHANGES as u64, "{info:?}");
+            );
+            let deadline = Instant::now() + Duration::from_secs(10);
+            let head = loop {
+                let info = journal
+                    .get_journal_info(authorized(pb::GetJournalInfoRequest::default()))
+                    .await
+                    .expect("GetJournalInfo")
+                    .into_inner();
+                if info.head_seq >= CHANGES as u64 {
+                    break info.head_seq;
+                }
+                assert!(Instant::now() < deadline, "journal head {info:?}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            };
 
             // The reading subscriber has every event, in order, while the other still sleeps.
             let seqs = tokio::time::timeout(Duration::from_secs(20), read_to(&mut reader, head))
@@ -261,4 +283,37 @@ mod grpc {
             );
         });
     }
+}
+
+#[test]
+fn tcp_client_that_half_closes_right_after_its_requests_still_gets_every_response() {
+    use std::io::Read;
+    let daemon = Daemon::start();
+    let mut client = TcpStream::connect(daemon.sip).expect("connect");
+    let local = client.local_addr().expect("local addr");
+    client
+        .write_all(options_batch(daemon.sip, local, 0, 3).as_bytes())
+        .expect("write");
+    // RFC 793 half-close: we are done sending, not done reading.
+    client.shutdown(Shutdown::Write).expect("half-close");
+    let deadline = Instant::now() + WAIT;
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while String::from_utf8_lossy(&got).matches("SIP/2.0 200").count() < 3 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        client.set_read_timeout(Some(left)).expect("read timeout");
+        match client.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&got);
+    assert_eq!(
+        text.matches("SIP/2.0 200").count(),
+        3,
+        "responses after a half-close:\n{text}"
+    );
 }

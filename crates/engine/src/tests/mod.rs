@@ -454,7 +454,7 @@ queue = "sales"
 mod attended;
 mod consultation;
 mod features;
-mod outbound;
 mod offerless;
+mod outbound;
 mod path;
 mod properties;

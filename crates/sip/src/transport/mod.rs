@@ -3,14 +3,16 @@
 //! I/O.
 //!
 //! Receive tasks frame and parse messages, stamp `received`/`rport` into the top Via of
-//! requests, and hand each message to the core task through one bounded channel
-//! ([`Inbound`]). Malformed input is answered `400` straight from here when the error can be
-//! routed, otherwise dropped and counted (`switchboard_sip_parse_errors_total`). When the core's
-//! channel is full, a new INVITE is refused with `503` and `Retry-After` and anything else is
-//! dropped and counted: UDP peers retransmit, and the core never queues without bound. The last
-//! quarter of the channel is kept for calls in progress: past that mark new requests (outside
-//! a dialog) are refused `503` while responses and in-dialog requests (ACK, BYE, re-INVITE)
-//! still go through, so a flood of new INVITEs cannot crowd out the BYE of an established call.
+//! requests, and hand each message ([`Inbound`]) to the core task. Malformed input is answered
+//! `400` straight from here when the error can be routed, otherwise dropped and counted
+//! (`switchboard_sip_parse_errors_total`). There is one bounded channel to the core per
+//! kind: [`InboundQueues::in_progress`] for responses and requests of dialogs and transactions
+//! under way (ACK, BYE, re-INVITE, CANCEL), [`InboundQueues::new_requests`] for requests that
+//! start something (a new INVITE, REGISTER, OPTIONS). When the new-request channel is full the
+//! request is refused `503` with `Retry-After`; when the other one is full the message is
+//! dropped and counted (UDP peers retransmit), so the core never queues without bound. The core
+//! drains the in-progress channel first: a flood of new INVITEs can neither crowd out nor delay
+//! the BYE of an established call behind it.
 //!
 //! The UDP socket asks for a [`TransportConfig::udp_receive_buffer`] of 4 MiB (capped by the
 //! kernel at `net.core.rmem_max`): with Linux's 208 KiB default a burst of a few hundred
@@ -86,6 +88,23 @@ impl TransportConfig {
             tls: None,
         }
     }
+}
+
+/// The receiving ends of the channels to the core task.
+#[derive(Debug)]
+pub struct InboundQueues {
+    /// Responses, and requests within a dialog or a transaction under way (ACK, CANCEL):
+    /// calls in progress. Read this one first.
+    pub in_progress: mpsc::Receiver<Inbound>,
+    /// Requests that start something new: a new INVITE, REGISTER, OPTIONS, …
+    pub new_requests: mpsc::Receiver<Inbound>,
+}
+
+/// The sending ends, one per [`InboundQueues`] channel.
+#[derive(Debug, Clone)]
+struct Queues {
+    in_progress: mpsc::Sender<Inbound>,
+    new_requests: mpsc::Sender<Inbound>,
 }
 
 /// A parsed message handed to the core task.
@@ -178,13 +197,13 @@ impl TransportHandle {
 /// Binds UDP and TCP on `config.listen` (and TLS on `config.tls`, if set) and starts the receive
 /// tasks on `tracker`.
 ///
-/// Returns the send handle and the receiving end of the core's channel. The tasks stop when
-/// `shutdown` is cancelled.
+/// Returns the send handle and the receiving ends of the core's channels (each of
+/// `config.inbound_capacity`). The tasks stop when `shutdown` is cancelled.
 pub async fn start(
     config: TransportConfig,
     tracker: &TaskTracker,
     shutdown: CancellationToken,
-) -> std::io::Result<(TransportHandle, mpsc::Receiver<Inbound>)> {
+) -> std::io::Result<(TransportHandle, InboundQueues)> {
     let udp = Arc::new(bind_udp(config.listen, config.udp_receive_buffer)?);
     let local = udp.local_addr()?;
     // Same port for TCP, also when the caller asked for port 0.
@@ -197,7 +216,16 @@ pub async fn start(
         Some(listener) => Some(listener.local_addr()?),
         None => None,
     };
-    let (tx, rx) = mpsc::channel(config.inbound_capacity);
+    let (in_progress, in_progress_rx) = mpsc::channel(config.inbound_capacity);
+    let (new_requests, new_requests_rx) = mpsc::channel(config.inbound_capacity);
+    let tx = Queues {
+        in_progress,
+        new_requests,
+    };
+    let rx = InboundQueues {
+        in_progress: in_progress_rx,
+        new_requests: new_requests_rx,
+    };
     let handle = TransportHandle {
         udp: udp.clone(),
         tcp: Arc::new(DashMap::new()),
@@ -264,12 +292,6 @@ fn bind_udp(listen: SocketAddr, receive_buffer: usize) -> std::io::Result<UdpSoc
     UdpSocket::from_std(socket.into())
 }
 
-/// Free slots of the core's channel below which new requests are refused: a quarter of it,
-/// kept for responses and in-dialog requests of calls in progress.
-fn in_dialog_reserve(capacity: usize) -> usize {
-    (capacity / 4).max(1)
-}
-
 /// What the receive side did with one message; shared by UDP, TCP and TLS.
 enum Disposition {
     /// Passed to the core.
@@ -281,12 +303,7 @@ enum Disposition {
 }
 
 /// Parses one framed message from `peer` and hands it to the core, or decides the reply.
-fn dispose(
-    raw: &[u8],
-    peer: Peer,
-    config: &TransportConfig,
-    tx: &mpsc::Sender<Inbound>,
-) -> Disposition {
+fn dispose(raw: &[u8], peer: Peer, config: &TransportConfig, tx: &Queues) -> Disposition {
     let received_at = Instant::now();
     let mut message = match message::parse(raw, &config.limits) {
         Ok(message) => message,
@@ -295,25 +312,15 @@ fn dispose(
     if let rsip::SipMessage::Request(request) = &mut message {
         stamp_top_via(&mut request.headers, peer.remote);
     }
-    let is_new_invite = matches!(&message, rsip::SipMessage::Request(r)
-        if r.method == rsip::Method::Invite && !has_to_tag(r));
-    // A request that starts something new (not ACK or CANCEL, which belong to a transaction
-    // already under way) is refused while only the in-dialog reserve is left.
-    if let rsip::SipMessage::Request(request) = &message
-        && !has_to_tag(request)
-        && !matches!(request.method, rsip::Method::Ack | rsip::Method::Cancel)
-        && tx.capacity() < in_dialog_reserve(config.inbound_capacity)
-    {
-        metrics::counter!("switchboard_overload_rejections_total").increment(1);
-        return Disposition::Reply(message::serialize(
-            &message::overloaded(
-                request,
-                std::time::Duration::from_secs(config.retry_after_seconds.into()),
-            )
-            .into(),
-        ));
-    }
-    match tx.try_send(Inbound {
+    // A request that starts something new; ACK and CANCEL belong to a transaction under way.
+    let is_new = matches!(&message, rsip::SipMessage::Request(r)
+        if !has_to_tag(r) && !matches!(r.method, rsip::Method::Ack | rsip::Method::Cancel));
+    let queue = if is_new {
+        &tx.new_requests
+    } else {
+        &tx.in_progress
+    };
+    match queue.try_send(Inbound {
         peer,
         message,
         received_at,
@@ -322,7 +329,8 @@ fn dispose(
         Err(mpsc::error::TrySendError::Full(inbound)) => {
             metrics::counter!("switchboard_overload_rejections_total").increment(1);
             match inbound.message {
-                rsip::SipMessage::Request(request) if is_new_invite => {
+                // RFC 3261 §21.5.4: 503 with Retry-After for a request we cannot take now.
+                rsip::SipMessage::Request(request) if is_new => {
                     Disposition::Reply(message::serialize(
                         &message::overloaded(
                             &request,
@@ -423,37 +431,42 @@ mod tests {
     }
 
     #[test]
-    fn last_quarter_of_the_core_channel_is_kept_for_calls_in_progress() {
+    fn a_full_new_request_queue_refuses_503_while_calls_in_progress_still_get_through() {
         let mut config = TransportConfig::new("127.0.0.1:5060".parse().unwrap());
-        config.inbound_capacity = 8;
-        let (tx, _rx) = mpsc::channel(config.inbound_capacity);
-        // Six of eight slots taken: two left, the reserve (a quarter) still free.
-        for n in 0..6 {
+        config.inbound_capacity = 4;
+        let (in_progress, mut in_progress_rx) = mpsc::channel(config.inbound_capacity);
+        let (new_requests, _new_rx) = mpsc::channel(config.inbound_capacity);
+        let tx = Queues {
+            in_progress,
+            new_requests,
+        };
+        for n in 0..4 {
             let d = dispose(&request("INVITE", "", n), peer(), &config, &tx);
             assert!(matches!(d, Disposition::Delivered));
         }
-        // One more in-dialog request fits; now only the reserve minus one is left.
-        let bye = request("BYE", ";tag=b", 6);
-        assert!(matches!(
-            dispose(&bye, peer(), &config, &tx),
-            Disposition::Delivered
-        ));
-        // New requests are refused 503 with Retry-After...
-        let refused = dispose(&request("INVITE", "", 7), peer(), &config, &tx);
+        // The new-request queue is full: a new INVITE, an OPTIONS are refused 503 + Retry-After...
+        let refused = dispose(&request("INVITE", "", 4), peer(), &config, &tx);
         assert_eq!(code(&refused), Some(503));
         let Disposition::Reply(bytes) = &refused else {
             unreachable!()
         };
         assert!(String::from_utf8_lossy(bytes).contains("Retry-After: 5"));
         assert_eq!(
-            code(&dispose(&request("OPTIONS", "", 8), peer(), &config, &tx)),
+            code(&dispose(&request("OPTIONS", "", 5), peer(), &config, &tx)),
             Some(503)
         );
-        // ...while a call in progress still gets its BYE through.
-        let bye = request("BYE", ";tag=b", 9);
-        assert!(matches!(
-            dispose(&bye, peer(), &config, &tx),
-            Disposition::Delivered
-        ));
+        // ...while a BYE, an ACK and a re-INVITE of calls in progress still go through, on the
+        // queue the core reads first.
+        for (method, n) in [("BYE", 6), ("ACK", 7), ("INVITE", 8)] {
+            let d = dispose(&request(method, ";tag=b", n), peer(), &config, &tx);
+            assert!(matches!(d, Disposition::Delivered), "{method}");
+        }
+        let mut got = Vec::new();
+        while let Ok(inbound) = in_progress_rx.try_recv() {
+            if let rsip::SipMessage::Request(r) = inbound.message {
+                got.push(r.method.to_string());
+            }
+        }
+        assert_eq!(got, ["BYE", "ACK", "INVITE"]);
     }
 }

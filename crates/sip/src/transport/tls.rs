@@ -19,8 +19,8 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::TransportConfig;
 use super::tcp::{Connection, serve};
-use super::{Inbound, TransportConfig};
 use crate::{Peer, Transport};
 
 /// A peer that connects and never finishes its handshake holds a connection slot at most this
@@ -63,7 +63,7 @@ pub(super) struct Listener {
     pub(super) local: SocketAddr,
     pub(super) acceptor: TlsAcceptor,
     pub(super) config: Arc<TransportConfig>,
-    pub(super) tx: mpsc::Sender<Inbound>,
+    pub(super) tx: super::Queues,
     pub(super) connections: Arc<DashMap<SocketAddr, mpsc::Sender<Bytes>>>,
     pub(super) tracker: TaskTracker,
     pub(super) shutdown: CancellationToken,

@@ -4,10 +4,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::UdpSocket;
-use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::{Disposition, Inbound, TransportConfig, dispose, refuse};
+use super::{Disposition, Queues, TransportConfig, dispose, refuse};
 use crate::message::{Frame, datagram_frame};
 use crate::{Peer, Transport};
 
@@ -15,7 +14,7 @@ pub(super) async fn receive_loop(
     socket: Arc<UdpSocket>,
     local: SocketAddr,
     config: Arc<TransportConfig>,
-    tx: mpsc::Sender<Inbound>,
+    tx: Queues,
     shutdown: CancellationToken,
 ) {
     // One byte more than the limit, so an oversize datagram is seen as oversize, not truncated.
