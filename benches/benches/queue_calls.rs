@@ -2,7 +2,9 @@
 //! callers dial a queue, the daemon answers them (media anchored), queues them, rings a Ready
 //! agent (a SIPp process that registered every agent and auto-answers), bridges the legs with
 //! recording on, and releases both when the caller hangs up after `QUEUE_CALLS_HOLD_MS`. Both
-//! SIPp sides stream G.711 µ-law RTP (`rtp_stream`) for the whole call.
+//! SIPp sides stream G.711 µ-law RTP (`rtp_stream`) for the whole call. (The agents'
+//! REGISTERs are sent by `phone_rig` from the port the SIPp UAS then takes: SIPp cannot read a
+//! per-agent digest username from its injection file.)
 //!
 //! ```text
 //! cargo bench -p switchboard-benches --bench queue_calls
@@ -30,6 +32,8 @@
 mod daemon_rig;
 #[path = "journal_rig/mod.rs"]
 mod journal_rig;
+#[path = "phone_rig/mod.rs"]
+mod phone_rig;
 
 use std::fs;
 use std::path::Path;
@@ -38,6 +42,7 @@ use std::time::{Duration, Instant};
 
 use daemon_rig::*;
 use journal_rig::Journal;
+use phone_rig::AgentFarm;
 use switchboard_benches::percentiles;
 
 fn main() -> ExitCode {
@@ -120,10 +125,6 @@ fn measure(
     };
     let config = work.join("queue-calls.toml");
     fs::write(&config, config_text(&spec)).map_err(|e| format!("writing config: {e}"))?;
-    let csv: String = std::iter::once("SEQUENTIAL\n".to_owned())
-        .chain((0..agents).map(|i| format!("{};{AGENT_PASSWORD}\n", agent_id(i))))
-        .collect();
-    fs::write(work.join("agents.csv"), csv).map_err(|e| format!("writing agents.csv: {e}"))?;
 
     println!(
         "queue_calls: {agents} agents, {seconds} s per step, hold {hold_ms} ms, recording on, \
@@ -152,43 +153,30 @@ fn measure(
     };
 
     let daemon = start_daemon(bin, &config, work, "daemon")?;
-    let daemon_addr = daemon.sip.to_string();
-    let agents_n = agents.to_string();
-    let agent_phones = SippServer::start(
+    // Every agent registers from one socket (Rust, digest); that socket closes and the SIPp
+    // UAS that plays all the agent phones takes its port, where the daemon sends the INVITEs.
+    let users: Vec<String> = (0..agents).map(agent_id).collect();
+    let agents_port = {
+        let mut farm = AgentFarm::new(daemon.sip);
+        farm.register_all(&users, Duration::from_secs(60))?;
+        farm.local.port()
+    };
+    let agent_phones = SippServer::start_on(
         work,
         "agents",
         &[
-            &daemon_addr,
             "-sf",
-            &scenario(root, "bench_agents_register.xml"),
-            "-oocsf",
             &scenario(root, "bench_agent_answer.xml"),
-            "-inf",
-            "agents.csv",
-            "-m",
-            &agents_n,
-            "-l",
-            &agents_n,
-            "-r",
-            "500",
             "-max_socket",
             "60000",
         ],
+        agents_port,
     )?;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let registered = daemon
-            .metric("switchboard_agents_registered")
-            .unwrap_or(0.0);
-        if registered as usize >= agents {
-            break;
-        }
-        if Instant::now() > deadline {
-            return Err(format!(
-                "only {registered} of {agents} agents registered within 60 s"
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(100));
+    let registered = daemon
+        .metric("switchboard_agents_registered")
+        .unwrap_or(0.0);
+    if (registered as usize) < agents {
+        return Err(format!("only {registered} of {agents} agents registered"));
     }
     let journal = Journal::open(&daemon.data)?;
     let recordings_dir = daemon.data.join("recordings");

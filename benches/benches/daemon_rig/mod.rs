@@ -494,9 +494,13 @@ pub struct SippServer {
 }
 
 impl SippServer {
-    /// Starts `sipp ARGS -t u1 -i 127.0.0.1 -p PORT` and waits for its socket.
+    /// Starts `sipp ARGS -t u1 -i 127.0.0.1 -p PORT` on a free port and waits for its socket.
     pub fn start(work: &Path, label: &str, args: &[&str]) -> Result<Self, String> {
-        let port = free_port(true)?;
+        Self::start_on(work, label, args, free_port(true)?)
+    }
+
+    /// The same on `port`.
+    pub fn start_on(work: &Path, label: &str, args: &[&str], port: u16) -> Result<Self, String> {
         let screen_path = work.join(format!("{label}.txt"));
         let screen =
             File::create(&screen_path).map_err(|e| format!("creating screen file: {e}"))?;

@@ -275,22 +275,20 @@ impl AgentFarm {
     /// Sends the first (unauthenticated) REGISTER for `user`; `pump` answers the 401 and
     /// notes when the authenticated one left.
     pub fn start_register(&mut self, user: &str) {
-        let sip_call_id = format!("reg-{user}-{}", self.local.port());
+        // A fresh Call-ID per attempt (a restarted registration must not reuse a lower CSeq
+        // under an old Call-ID, RFC 3261 §10.3 step 7).
+        let sip_call_id = format!("reg-{user}-{}-{}", self.local.port(), self.seq);
         let text = self.register_text(user, &sip_call_id, 1, None);
         self.pending_register
             .insert(sip_call_id, (user.to_owned(), Instant::now()));
         self.send(&text);
     }
 
-    /// Registers `users`, `window` at most for all of them.
+    /// Registers `users`, `window` at most for all of them: at most 32 in flight, and one
+    /// without an answer for a second is started again (this phone does not retransmit).
     pub fn register_all(&mut self, users: &[String], window: Duration) -> Result<(), String> {
-        for (i, u) in users.iter().enumerate() {
-            self.start_register(u);
-            if i % 50 == 49 {
-                self.pump(Instant::now() + Duration::from_millis(5));
-            }
-        }
         let deadline = Instant::now() + window;
+        let mut next = 0;
         while users.iter().any(|u| !self.registered.contains_key(u)) {
             if Instant::now() > deadline {
                 return Err(format!(
@@ -299,7 +297,21 @@ impl AgentFarm {
                     users.len()
                 ));
             }
-            self.pump(Instant::now() + Duration::from_millis(20));
+            while next < users.len() && self.pending_register.len() < 32 {
+                self.start_register(&users[next]);
+                next += 1;
+            }
+            self.pump(Instant::now() + Duration::from_millis(2));
+            let stale: Vec<(String, String)> = self
+                .pending_register
+                .iter()
+                .filter(|(_, (_, sent))| sent.elapsed() > Duration::from_secs(1))
+                .map(|(id, (user, _))| (id.clone(), user.clone()))
+                .collect();
+            for (id, user) in stale {
+                self.pending_register.remove(&id);
+                self.start_register(&user);
+            }
         }
         Ok(())
     }
