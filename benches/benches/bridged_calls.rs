@@ -133,21 +133,12 @@ fn measure(
         let rss_idle = daemon.rss_bytes() as i64;
 
         // Queued: n calls waiting, this step's agents not registered yet.
-        for k in 0..n {
-            trunk.invite(&dnis, phones.addr(2 * k).port());
-            if k % 50 == 49 {
-                trunk.pump(Instant::now() + Duration::from_millis(2));
-            }
-        }
-        let ok = trunk.pump_until(Instant::now() + Duration::from_secs(60), |c| {
-            c.iter().all(|c| c.answered.is_some() || c.failed.is_some())
-        });
-        let failed = trunk.calls.iter().filter(|c| c.failed.is_some()).count();
-        if !ok || failed > 0 {
-            return Err(format!(
-                "step {n}: queueing: {failed} failed, all answered: {ok}"
-            ));
-        }
+        let calls: Vec<(String, u16)> = (0..n)
+            .map(|k| (dnis.clone(), phones.addr(2 * k).port()))
+            .collect();
+        trunk
+            .invite_all(&calls, Duration::from_secs(60))
+            .map_err(|e| format!("step {n}: queueing: {e}"))?;
         std::thread::sleep(Duration::from_millis(500));
         trunk.pump(Instant::now());
         let rss_queued = daemon.rss_bytes() as i64;

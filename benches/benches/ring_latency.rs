@@ -70,25 +70,10 @@ fn run() -> Result<(), String> {
 
 /// Queues `n` calls on the trunk and waits until the daemon has answered them all.
 fn queue_calls(trunk: &mut Trunk, n: usize) -> Result<(), String> {
-    let from = trunk.calls.len();
-    for _ in 0..n {
-        trunk.invite("8000", 4);
-    }
-    let ok = trunk.pump_until(Instant::now() + Duration::from_secs(30), |c| {
-        c[from..]
-            .iter()
-            .all(|c| c.answered.is_some() || c.failed.is_some())
-    });
-    let failed = trunk.calls[from..]
-        .iter()
-        .filter(|c| c.failed.is_some())
-        .count();
-    if !ok || failed > 0 {
-        return Err(format!(
-            "queueing {n} calls: {failed} failed, all answered: {ok}"
-        ));
-    }
-    Ok(())
+    let calls: Vec<(String, u16)> = (0..n).map(|_| ("8000".to_owned(), 4)).collect();
+    trunk
+        .invite_all(&calls, Duration::from_secs(30))
+        .map_err(|e| format!("queueing {n} calls: {e}"))
 }
 
 fn report(label: &str, mut lat: Vec<Duration>, missing: usize) {

@@ -101,21 +101,12 @@ fn measure(
     let mut trunk = Trunk::new(daemon.sip);
     let rss0 = daemon.rss_bytes();
     let t = Instant::now();
-    for k in 0..calls {
-        trunk.invite(&format!("q{}", k % queues), 4);
-        if k % 50 == 49 {
-            trunk.pump(Instant::now() + Duration::from_millis(2));
-        }
-    }
-    let ok = trunk.pump_until(Instant::now() + Duration::from_secs(60), |c| {
-        c.iter().all(|c| c.answered.is_some() || c.failed.is_some())
-    });
-    let failed = trunk.calls.iter().filter(|c| c.failed.is_some()).count();
-    if !ok || failed > 0 {
-        return Err(format!(
-            "queueing {calls} calls: {failed} failed, all answered: {ok}"
-        ));
-    }
+    let list: Vec<(String, u16)> = (0..calls)
+        .map(|k| (format!("q{}", k % queues), 4))
+        .collect();
+    trunk
+        .invite_all(&list, Duration::from_secs(120))
+        .map_err(|e| format!("queueing {calls} calls: {e}"))?;
     println!(
         "{calls} calls queued in {:.1?} ({:.0} calls/s); RSS +{:.1} KiB per waiting call",
         t.elapsed(),

@@ -471,6 +471,10 @@ pub struct TrunkCall {
     pub bye_sent: bool,
     pub ended: bool,
     pub failed: Option<u16>,
+    /// Any response to the INVITE arrived (no retransmission needed).
+    pub responded: bool,
+    /// The INVITE as sent, for retransmission.
+    request: String,
 }
 
 /// A SIP trunk behind one socket placing calls to the daemon.
@@ -526,9 +530,65 @@ impl Trunk {
             bye_sent: false,
             ended: false,
             failed: None,
+            responded: false,
+            request: text.clone(),
         });
         self.send(&text);
         k
+    }
+
+    /// Places one call per `(dnis, rtp_port)` with at most 32 awaiting a first response, and
+    /// retransmits an INVITE that got none within 500 ms (as Timer A would, RFC 3261 §17.1.1.2);
+    /// waits until every call is answered or failed, `window` at most.
+    pub fn invite_all(&mut self, calls: &[(String, u16)], window: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + window;
+        let from = self.calls.len();
+        let mut next = 0;
+        loop {
+            let unanswered = self.calls[from..].iter().filter(|c| !c.responded).count();
+            if next == calls.len()
+                && self.calls[from..]
+                    .iter()
+                    .all(|c| c.answered.is_some() || c.failed.is_some())
+            {
+                break;
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "{} of {} calls answered",
+                    self.calls[from..]
+                        .iter()
+                        .filter(|c| c.answered.is_some())
+                        .count(),
+                    calls.len()
+                ));
+            }
+            if unanswered < 32 && next < calls.len() {
+                let (dnis, port) = &calls[next];
+                self.invite(dnis, *port);
+                next += 1;
+                continue;
+            }
+            self.pump(Instant::now() + Duration::from_millis(2));
+            for c in &self.calls[from..] {
+                if !c.responded && c.sent.elapsed() > Duration::from_millis(500) {
+                    let _ = self.sock.send_to(c.request.as_bytes(), self.server);
+                }
+            }
+            for c in &mut self.calls[from..] {
+                if !c.responded && c.sent.elapsed() > Duration::from_millis(500) {
+                    c.sent = Instant::now();
+                }
+            }
+        }
+        let failed = self.calls[from..]
+            .iter()
+            .filter(|c| c.failed.is_some())
+            .count();
+        if failed > 0 {
+            return Err(format!("{failed} of {} calls failed", calls.len()));
+        }
+        Ok(())
     }
 
     /// Hangs call `k` up (BYE), if it was answered.
@@ -600,6 +660,9 @@ impl Trunk {
         let status = msg.status().unwrap_or(0);
         let local = self.local;
         let call = &mut self.calls[k];
+        if msg.cseq_method() == "INVITE" {
+            call.responded = true;
+        }
         match (msg.cseq_method(), status) {
             ("INVITE", 200) => {
                 if call.answered.is_none() {
