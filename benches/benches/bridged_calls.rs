@@ -11,7 +11,9 @@
 //! again after their calls) take no calls of later ones.
 //!
 //! Targets (issue 8): ≥ 2,000 calls with loss < 0.1 % and p99 ≤ 20 ms; ≤ 64 KiB RSS per bridged
-//! recorded call, ≤ 32 KiB per queued call; memory returned after the calls end.
+//! recorded call, ≤ 32 KiB per queued call; memory returned after the calls end (RSS is read
+//! 2 s after each step's calls end, and again `BRIDGED_CALLS_SETTLE_SECS`, default 35, after
+//! the last step, once the SIP transactions' Timer H/I/J have let go of them).
 //!
 //! ```text
 //! cargo bench -p switchboard-benches --bench bridged_calls
@@ -120,6 +122,8 @@ fn measure(
     );
     let mut agent_base = 0;
     let mut best = None;
+    std::thread::sleep(Duration::from_millis(300));
+    let rss_start = daemon.rss_bytes() as i64;
     for (step, &n) in steps.iter().enumerate() {
         let dnis = format!("q{step}");
         let mut phones = Phones::new(2 * n);
@@ -261,6 +265,14 @@ fn measure(
     println!(
         "\n(daemon CPU: % of one core over the measured run; late: generator send phases > 5 ms \
          late; KiB left: RSS after all calls ended minus before the step)"
+    );
+    // Ended calls' SIP transactions stay Completed/Confirmed for Timer H, I and J (up to
+    // 64·T1 = 32 s over UDP, RFC 3261 §17): RSS is compared again once they are gone.
+    let settle = Duration::from_secs(env_u64("BRIDGED_CALLS_SETTLE_SECS", 35)?);
+    std::thread::sleep(settle);
+    println!(
+        "RSS {settle:?} after the last calls ended: {:.1} MiB above the daemon's before the first step",
+        (daemon.rss_bytes() as i64 - rss_start) as f64 / (1 << 20) as f64
     );
     match best {
         Some(n) => {
