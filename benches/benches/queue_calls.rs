@@ -9,6 +9,7 @@
 //! ```text
 //! cargo bench -p switchboard-benches --bench queue_calls
 //! QUEUE_CALLS_SECONDS=20 QUEUE_CALLS_RATES=100,200,400,600 cargo bench -p switchboard-benches --bench queue_calls
+//! QUEUE_CALLS_RTP=0 cargo bench -p switchboard-benches --bench queue_calls   # no RTP from the phones
 //! ```
 //!
 //! The offered rate is ramped over `QUEUE_CALLS_RATES` (calls/s, default 50,100,200,300,400,
@@ -81,6 +82,7 @@ fn run() -> Result<(), String> {
     }
     let seconds = env_u64("QUEUE_CALLS_SECONDS", 6)?;
     let hold_ms = env_u64("QUEUE_CALLS_HOLD_MS", 1000)?;
+    let rtp = env_u64("QUEUE_CALLS_RTP", 1)? != 0;
     let rates = env_list(
         "QUEUE_CALLS_RATES",
         &[50, 100, 200, 300, 400, 500, 600, 800, 1000],
@@ -94,7 +96,16 @@ fn run() -> Result<(), String> {
     let root = repo_root();
     let bin = build_release_daemon(&root)?;
     let work = Scratch::new("queue-calls")?;
-    let result = measure(&root, &bin, work.path(), seconds, hold_ms, &rates, agents);
+    let result = measure(
+        &root,
+        &bin,
+        work.path(),
+        seconds,
+        hold_ms,
+        rtp,
+        &rates,
+        agents,
+    );
     if let Err(e) = &result {
         return Err(format!(
             "{e}\n(SIPp screens and daemon logs kept in {})",
@@ -110,9 +121,23 @@ fn measure(
     work: &Path,
     seconds: u64,
     hold_ms: u64,
+    rtp: bool,
     rates: &[u64],
     agents: usize,
 ) -> Result<(), String> {
+    // The scenarios, without their rtp_stream action when QUEUE_CALLS_RTP=0 (signalling,
+    // anchoring and recording only: SIPp's RTP threads are the rig's costliest part).
+    let (caller_xml, agent_xml) = if rtp {
+        (
+            scenario(root, "bench_caller.xml"),
+            scenario(root, "bench_agent_answer.xml"),
+        )
+    } else {
+        (
+            without_rtp(root, work, "bench_caller.xml")?,
+            without_rtp(root, work, "bench_agent_answer.xml")?,
+        )
+    };
     // One second of silence in µ-law, looped by SIPp's rtp_stream: 50 packets/s per direction.
     fs::write(work.join("bench_tone.pcmu"), vec![0xffu8; 8000])
         .map_err(|e| format!("writing the RTP file: {e}"))?;
@@ -128,7 +153,12 @@ fn measure(
 
     println!(
         "queue_calls: {agents} agents, {seconds} s per step, hold {hold_ms} ms, recording on, \
-         RTP both ways; {} CPUs, load average {}",
+         {}; {} CPUs, load average {}",
+        if rtp {
+            "RTP both ways"
+        } else {
+            "no RTP from the phones (QUEUE_CALLS_RTP=0)"
+        },
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         load_average()
     );
@@ -164,12 +194,7 @@ fn measure(
     let agent_phones = SippServer::start_on(
         work,
         "agents",
-        &[
-            "-sf",
-            &scenario(root, "bench_agent_answer.xml"),
-            "-max_socket",
-            "60000",
-        ],
+        &["-sf", &agent_xml, "-max_socket", "60000"],
         agents_port,
     )?;
     let registered = daemon
@@ -211,7 +236,7 @@ fn measure(
                 target: daemon.sip,
                 args: vec![
                     "-sf".into(),
-                    scenario(root, "bench_caller.xml"),
+                    caller_xml.clone(),
                     "-s".into(),
                     "8000".into(),
                     "-d".into(),
@@ -305,9 +330,14 @@ fn measure(
     match best.map(|i| &steps[i]) {
         Some(s) => {
             println!(
-                "highest clean rate: {} queue calls/s with recording and RTP both ways \
+                "highest clean rate: {} queue calls/s with recording and {} \
                  (setup p99 {:.1?}; {:.0} CPS-equivalent signalling: two SIP calls per queue call)",
                 s.offered,
+                if rtp {
+                    "RTP both ways"
+                } else {
+                    "no RTP from the phones"
+                },
                 s.p99,
                 2.0 * s.arrival
             );
@@ -326,4 +356,17 @@ fn measure(
     }
     println!("load average after the run: {}", load_average());
     Ok(())
+}
+
+/// A copy of scenario `name` in `work` without its `<nop>` action block (the rtp_stream).
+fn without_rtp(root: &Path, work: &Path, name: &str) -> Result<String, String> {
+    let text =
+        fs::read_to_string(scenario(root, name)).map_err(|e| format!("reading {name}: {e}"))?;
+    let (Some(start), Some(end)) = (text.find("<nop>"), text.find("</nop>")) else {
+        return Err(format!("{name} has no <nop> block"));
+    };
+    let out = work.join(format!("no-rtp-{name}"));
+    let stripped = format!("{}{}", &text[..start], &text[end + "</nop>".len()..]);
+    fs::write(&out, stripped).map_err(|e| format!("writing {}: {e}", out.display()))?;
+    Ok(out.display().to_string())
 }
