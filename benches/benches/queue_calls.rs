@@ -115,6 +115,7 @@ fn run() -> Result<(), String> {
     result
 }
 
+#[allow(clippy::too_many_arguments)]
 fn measure(
     root: &Path,
     bin: &Path,
