@@ -18,34 +18,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use mio::net::UdpSocket;
-use mio::{Events, Interest, Poll, Token};
 use rig::*;
 use switchboard_benches::percentiles;
 
 // Below the ephemeral range (32768–60999 here), where the phones bind.
 const BASE_PORT: u16 = 20000;
-
-/// The bare loop: each "leg" socket forwards what it receives to the other phone of its call.
-fn bare_relay(mut legs: Vec<UdpSocket>, dest: Vec<SocketAddr>, stop: Arc<AtomicBool>) {
-    let mut poll = Poll::new().unwrap();
-    for (i, s) in legs.iter_mut().enumerate() {
-        poll.registry()
-            .register(s, Token(i), Interest::READABLE)
-            .unwrap();
-    }
-    let mut events = Events::with_capacity(1024);
-    let mut buf = [0u8; 2048];
-    while !stop.load(Ordering::Relaxed) {
-        poll.poll(&mut events, Some(Duration::from_millis(100)))
-            .unwrap();
-        for e in events.iter() {
-            let i = e.token().0;
-            while let Ok((n, _)) = legs[i].recv_from(&mut buf) {
-                let _ = legs[i].send_to(&buf[..n], dest[i]);
-            }
-        }
-    }
-}
 
 fn report(name: &str, stats: &mut RunStats, cpu: Duration) -> f64 {
     let p = percentiles(&mut stats.delays).unwrap();

