@@ -201,11 +201,19 @@ fn blind_transfer_from_the_phone_to_a_queue_dnis_keeps_the_call_id() {
 }
 
 #[test]
-fn refer_to_a_target_without_a_route_is_refused_404_and_the_call_stays() {
-    if !require_sipp("refer_to_a_target_without_a_route_is_refused_404_and_the_call_stays") {
+fn refer_to_a_number_without_an_outbound_trunk_is_refused_404_and_the_call_stays() {
+    if !require_sipp(
+        "refer_to_a_number_without_an_outbound_trunk_is_refused_404_and_the_call_stays",
+    ) {
         return;
     }
-    let (daemon, _config) = start_daemon(&[]);
+    // Without a trunk that dials out, an outside number has nowhere to go (with one, the
+    // REFER is carried out through it: see outbound.rs).
+    let (daemon, _config) = start_daemon(&[
+        ("outbound = \"127.0.0.1:5070\"", ""),
+        ("caller_id = \"2000\"", ""),
+        ("outbound_default = true", ""),
+    ]);
     let agent = AgentPhone::spawn(
         &daemon,
         "1001",

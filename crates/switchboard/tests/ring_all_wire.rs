@@ -13,7 +13,7 @@ use common::flow::{
 };
 use common::sipp::{SippTransport, require_sipp, run_sipp};
 
-/// A ring-all queue `ringall` on DNIS 203 with no wrap-up, added to the demo.
+/// A ring-all queue `ringall` on DNIS 209 with no wrap-up, added to the demo.
 const RING_ALL: [(&str, &str); 2] = [
     (
         "[[queue]]\nname = \"sales\"",
@@ -21,7 +21,7 @@ const RING_ALL: [(&str, &str); 2] = [
     ),
     (
         "[[route]]\ndnis = \"202\"\nqueue = \"sales\"",
-        "[[route]]\ndnis = \"202\"\nqueue = \"sales\"\n\n[[route]]\ndnis = \"203\"\nqueue = \"ringall\"",
+        "[[route]]\ndnis = \"202\"\nqueue = \"sales\"\n\n[[route]]\ndnis = \"209\"\nqueue = \"ringall\"",
     ),
 ];
 
@@ -58,7 +58,7 @@ fn ring_all_with_two_phones_answering_at_once_connects_one_and_frees_the_other()
             &daemon,
             "caller_queue.xml",
             SippTransport::Udp,
-            &["-s", "203"],
+            &["-s", "209"],
         );
         assert!(
             caller.succeeded(),
@@ -139,7 +139,7 @@ fn ring_all_cancels_the_phone_still_ringing_and_leaves_it_ready_for_the_next_cal
             &daemon,
             "caller_queue.xml",
             SippTransport::Udp,
-            &["-s", "203"],
+            &["-s", "209"],
         );
         assert!(
             caller.succeeded(),
