@@ -10,7 +10,8 @@
 //! - [`registrar`] and [`digest`]: the registrar / location service (RFC 3261 §10) with digest
 //!   authentication (RFC 7616, RFC 8760), keep-alive OPTIONS towards registered phones.
 //! - [`transport`]: the tokio shell: UDP and TCP listeners (RFC 3261 §18, RFC 3581, RFC 5626
-//!   keep-alive), the only module that does I/O.
+//!   keep-alive) and an optional TLS listener (RFC 3261 §26.2.1, RFC 5630), the only module that
+//!   does I/O.
 #![forbid(unsafe_code)]
 
 pub mod dialog;

@@ -287,14 +287,24 @@ pub fn accept_answer(
             answer: a.media.len(),
         });
     }
-    let index = o
+    // The audio line the answerer took: the first usable one in the offer (the same test
+    // `answer` applies: media type compared case-insensitively, RTP/AVP(F) only) that the answer
+    // did not reject with port 0 (RFC 3264 §6: an answerer may take any one of several offered
+    // audio lines). Fuzz findings (sdp target): an offer of `m=auDio`, and an offer whose first
+    // audio line had no G.711, made `answer` and this function read different lines.
+    let mut usable = o
         .media
         .iter()
-        // The same test `answer` applies (media type compared case-insensitively, RTP/AVP(F)
-        // only), so both sides of a negotiation pick the same m-line; found by the `sdp` fuzz
-        // target with an offer of `m=auDio`.
-        .position(is_usable_audio)
-        .ok_or(NegotiationError::NoAudio)?;
+        .enumerate()
+        .filter(|(_, m)| is_usable_audio(m))
+        .map(|(i, _)| i)
+        .peekable();
+    if usable.peek().is_none() {
+        return Err(NegotiationError::NoAudio);
+    }
+    let index = usable
+        .find(|&i| a.media.get(i).is_some_and(|m| m.port != 0))
+        .ok_or(NegotiationError::Rejected)?;
     let (om, am) = (&o.media[index], &a.media[index]);
     if am.port == 0 {
         return Err(NegotiationError::Rejected);

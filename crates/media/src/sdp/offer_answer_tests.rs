@@ -224,3 +224,18 @@ fn accept_answer_reads_the_audio_line_answer_chose_whatever_its_case() {
     assert_eq!(accepted.media_index, 1);
     assert_eq!(accepted.codec, Codec::Pcmu);
 }
+
+#[test]
+fn accept_answer_reads_the_audio_line_the_answer_accepted_when_the_first_is_rejected() {
+    // Fuzz finding (sdp target): the first audio line has no G.711, so `answer` rejects it
+    // (port 0) and takes the second; reading the answer must take the second too.
+    let o = offer(
+        "v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n\
+         m=audio 1111 RTP/AVP 9\r\nm=audio 2222 RTP/AVP 9 8\r\n",
+    );
+    let (answer, answered) = LocalSdp::new(1).answer(&o, &local()).unwrap();
+    assert_eq!(answer.0.media[0].port, 0);
+    let accepted = accept_answer(&o, &answer).unwrap();
+    assert_eq!((answered.media_index, accepted.media_index), (1, 1));
+    assert_eq!(accepted.codec, Codec::Pcma);
+}

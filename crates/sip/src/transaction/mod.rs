@@ -165,7 +165,8 @@
 //!                +------------------------------------------+
 //! ```
 //!
-//! Not implemented: proxy behaviour (Timer C, §16), TLS/SCTP, PRACK's reliable provisionals
+//! TLS is a reliable transport like TCP here (the transport shell terminates it). Not
+//! implemented: proxy behaviour (Timer C, §16), SCTP, PRACK's reliable provisionals
 //! (RFC 3262) and merged-request detection (§8.2.2.2, a TU decision).
 
 mod client_invite;
