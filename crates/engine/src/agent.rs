@@ -125,6 +125,7 @@ impl Engine {
             }
             Decision::AgentStateChanged { agent, state } => {
                 let wall = self.wall(now);
+                self.agent_since.insert(agent.as_str().to_owned(), wall);
                 self.journal(vec![events::agent_state(agent.as_str(), &state, wall)]);
             }
             Decision::Overflowed { call, to, .. } => {

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use switchboard_acd::{RequestedState, RouterInput};
+use switchboard_acd::{RequestedState, RouterError, RouterInput};
 use switchboard_store::HangupSide;
 
 use crate::call::Ending;
@@ -56,10 +56,22 @@ pub enum CommandError {
     /// No call in progress has this id.
     #[error("no call {0}")]
     UnknownCall(String),
+    /// The call has ended (it is among the recently ended calls).
+    #[error("call {0} has ended")]
+    CallEnded(String),
+    /// No agent has this id.
+    #[error("no agent {0}")]
+    UnknownAgent(String),
     /// No queue has this name.
     #[error("no queue {0}")]
     UnknownQueue(String),
-    /// The router refused it (unknown agent, state not allowed now).
+    /// The agent is not in wrap-up (or its wrap-up is not timed).
+    #[error("agent {0} is not in wrap-up")]
+    NotInWrapUp(String),
+    /// The call is not waiting in a queue.
+    #[error("call {0} is not queued")]
+    NotQueued(String),
+    /// The router refused it (state not allowed now).
     #[error("refused: {0}")]
     Refused(String),
     /// The engine task has stopped.
@@ -68,6 +80,20 @@ pub enum CommandError {
 }
 
 impl Engine {
+    /// Carries out an API command on behalf of `request_id`: every event it causes here
+    /// carries that id (issue 7).
+    pub fn handle_request(
+        &mut self,
+        now: Instant,
+        command: EngineCommand,
+        request_id: Option<String>,
+    ) -> Result<(), CommandError> {
+        self.request_id = request_id;
+        let result = self.handle_command(now, command);
+        self.request_id = None;
+        result
+    }
+
     /// Carries out an API command.
     pub fn handle_command(
         &mut self,
@@ -128,17 +154,27 @@ impl Engine {
         result
     }
 
-    fn router_command(&mut self, now: Instant, input: RouterInput) -> Result<(), CommandError> {
-        self.router
-            .handle_input(now, input)
-            .map_err(|e| CommandError::Refused(e.to_string()))
+    pub(crate) fn router_command(
+        &mut self,
+        now: Instant,
+        input: RouterInput,
+    ) -> Result<(), CommandError> {
+        self.router.handle_input(now, input).map_err(|e| match e {
+            RouterError::UnknownAgent(agent) => CommandError::UnknownAgent(agent.to_string()),
+            RouterError::UnknownQueue(queue) => CommandError::UnknownQueue(queue.to_string()),
+            RouterError::NotInTimedWrapUp(agent) => CommandError::NotInWrapUp(agent.to_string()),
+            RouterError::CallNotWaiting(call) => {
+                CommandError::NotQueued(crate::ids::uuid_text(call.0))
+            }
+            other => CommandError::Refused(other.to_string()),
+        })
     }
 
-    fn call_by_text(&self, call_id: &str) -> Result<u128, CommandError> {
-        self.calls
-            .values()
-            .find(|c| c.text_id == call_id)
-            .map(|c| c.id)
-            .ok_or_else(|| CommandError::UnknownCall(call_id.to_string()))
+    pub(crate) fn call_by_text(&self, call_id: &str) -> Result<u128, CommandError> {
+        match self.calls.values().find(|c| c.text_id == call_id) {
+            Some(c) => Ok(c.id),
+            None if self.recently_ended(call_id) => Err(CommandError::CallEnded(call_id.into())),
+            None => Err(CommandError::UnknownCall(call_id.to_string())),
+        }
     }
 }

@@ -128,6 +128,12 @@ pub struct Engine {
     /// Overload warnings are rate-limited (one a second, with the count in between): a flood
     /// must not turn into a flood of log lines.
     pub(crate) overload_log: OverloadLog,
+    /// The last ended calls, readable for a while (issue 7: `CALL_ENDED` for late commands).
+    pub(crate) ended: VecDeque<switchboard_proto::pb::Call>,
+    /// When each agent entered its current state (wall clock).
+    pub(crate) agent_since: HashMap<String, SystemTime>,
+    /// The API command being carried out: its `request_id` goes on every event it causes.
+    pub(crate) request_id: Option<String>,
 }
 
 /// When the last overload warning was logged and how many refusals came since.
@@ -240,6 +246,9 @@ impl Engine {
             pending: HashMap::new(),
             caller_invites: HashMap::new(),
             overload_log: OverloadLog::default(),
+            ended: VecDeque::new(),
+            agent_since: HashMap::new(),
+            request_id: None,
         })
     }
 
@@ -354,7 +363,18 @@ impl Engine {
     }
 
     /// Queues a store write and remembers what to do after its commit.
-    pub(crate) fn store(&mut self, op: WriteOp, after: AfterCommit) {
+    pub(crate) fn store(&mut self, mut op: WriteOp, after: AfterCommit) {
+        if let Some(request_id) = &self.request_id {
+            // Issue 7: every event a command causes carries its request_id.
+            if let WriteOp::Append(events)
+            | WriteOp::Record { events, .. }
+            | WriteOp::FinishCall { events, .. } = &mut op
+            {
+                for event in events.iter_mut() {
+                    event.request_id.get_or_insert_with(|| request_id.clone());
+                }
+            }
+        }
         let ticket = Ticket(self.next_ticket);
         self.next_ticket += 1;
         self.tickets.insert(ticket, after);

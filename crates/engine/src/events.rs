@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use switchboard_acd::AgentState;
+
+use crate::query::wire_state;
 use switchboard_proto::codec::journal_event;
 use switchboard_proto::pb;
 use switchboard_proto::pb::event::Payload;
@@ -39,7 +41,7 @@ fn envelope(call: &Call, payload: Payload) -> pb::Event {
 fn caller(call: &Call) -> pb::Party {
     pb::Party {
         number: call.src.clone(),
-        name: call.clid.clone(),
+        name: call.display.clone(),
         restricted: false,
     }
 }
@@ -177,18 +179,6 @@ pub(crate) fn call_connected(call: &Call, agent: &str, wall: SystemTime) -> NewE
     journal_event(wall, &event)
 }
 
-/// The wire state and reason code of an agent state.
-fn wire_state(state: &AgentState) -> (pb::AgentState, String) {
-    match state {
-        AgentState::LoggedOut => (pb::AgentState::LoggedOut, String::new()),
-        AgentState::NotReady(reason) => (pb::AgentState::NotReady, reason.as_str().to_owned()),
-        AgentState::Ready => (pb::AgentState::Ready, String::new()),
-        AgentState::Reserved { .. } => (pb::AgentState::Reserved, String::new()),
-        AgentState::OnCall { .. } => (pb::AgentState::Busy, String::new()),
-        AgentState::WrapUp { .. } => (pb::AgentState::WrapUp, String::new()),
-    }
-}
-
 /// An agent's state changed.
 pub(crate) fn agent_state(agent: &str, state: &AgentState, wall: SystemTime) -> NewEvent {
     let (current, reason_code) = wire_state(state);
@@ -206,7 +196,7 @@ pub(crate) fn agent_state(agent: &str, state: &AgentState, wall: SystemTime) -> 
 }
 
 /// The wire end reason of the engine's CDR reason text.
-fn end_reason(reason: &str) -> pb::EndReason {
+pub(crate) fn end_reason(reason: &str) -> pb::EndReason {
     match reason {
         "normal" => pb::EndReason::Normal,
         "abandon" | "abandon-after-rona" => pb::EndReason::Abandoned,

@@ -97,6 +97,7 @@ impl Engine {
                 ending.reason
             };
         let event = events::call_ended(&call, wall, ending.side.as_str(), reason);
+        self.remember_ended(now, &call, events::end_reason(reason));
         let cdr = Cdr {
             call_id: call.text_id.clone(),
             accountcode: call.trunk.clone(),

@@ -160,6 +160,7 @@ impl Engine {
                 sdp,
             },
             clid: format!("\"{display}\" <{src}>"),
+            display: display.trim_matches('"').to_string(),
             src,
             dnis: dnis.to_string(),
             trunk,
@@ -175,6 +176,10 @@ impl Engine {
             survey_score: None,
             recording_path: None,
             data: Default::default(),
+            data_version: 0,
+            inputs: Vec::new(),
+            first_queued: None,
+            priority: 0,
             ivr: None,
             agent: None,
             next_playback: 1,
@@ -262,6 +267,9 @@ impl Engine {
         call.context = queue.to_string();
         call.record = record;
         call.survey = survey;
+        call.first_queued.get_or_insert(now);
+        let priority = priority.max(call.priority);
+        call.priority = priority;
         call.queue = Some(QueueStay {
             queue: queue.to_string(),
             entered: now,

@@ -51,6 +51,7 @@ mod inbound;
 mod ivr;
 mod output;
 mod policy;
+mod query;
 mod session_timer;
 #[allow(clippy::disallowed_methods)] // the shell is where the clock is read
 pub mod shell;
@@ -60,6 +61,7 @@ mod tu;
 pub use command::{CommandError, EngineCommand};
 pub use engine::{Engine, EngineError, EngineOptions};
 pub use output::{LegAllocator, LegId, MediaCommand, MediaEvent, Output, PlaybackRef, Ticket};
+pub use query::{EngineQuery, EngineSnapshot, QueryAnswer, QueryError};
 
 #[cfg(test)]
 #[allow(clippy::disallowed_methods)] // one base Instant per test; time then moves by offsets

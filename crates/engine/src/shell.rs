@@ -9,10 +9,12 @@
 //! - Media: a [`MediaPlane`] (the media threads), commands fire-and-forget, events back on a
 //!   bounded channel.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use switchboard_config::Config;
@@ -27,6 +29,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::command::{CommandError, EngineCommand};
 use crate::engine::{Engine, EngineError, EngineOptions};
+use crate::query::{EngineQuery, EngineSnapshot, QueryAnswer, QueryError};
 use switchboard_media::engine::{EngineEvent, EngineEvents, LegId as MediaLegId, MediaHandle};
 use switchboard_media::ports::PortPool;
 
@@ -42,6 +45,19 @@ const MEDIA_EVENTS: usize = 4096;
 /// Bound of the store writer's queue and of one commit batch.
 const STORE_QUEUE: usize = 8192;
 const STORE_BATCH: usize = 256;
+/// Longest an agent's INVITE waits for the screen-pop to reach the live subscribers (a
+/// subscriber that does not read must not hold calls: past this the phone rings anyway).
+const DELIVERY_LIMIT: Duration = Duration::from_millis(50);
+
+/// Where the event fan-out tells the engine that a published event has left for its live
+/// subscribers (issue 7: the `AgentAlerting` screen-pop reaches subscribers before the agent's
+/// phone gets its INVITE). The API implements it over its open streams.
+pub trait DeliveryGate: Send + Sync + 'static {
+    /// Resolves once the event `seq` (published on the bus) has been handed to the transport
+    /// of every live subscriber whose filter takes it; at once if there is none. The engine
+    /// bounds the wait itself.
+    fn delivered(&self, seq: u64) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+}
 
 /// The media plane as the engine sees it: commands in (never blocking), [`MediaEvent`]s out
 /// through [`MediaBackend::events`].
@@ -239,10 +255,23 @@ pub struct PublishedEvent {
 pub struct EngineHandle {
     transport: TransportHandle,
     events: broadcast::Sender<PublishedEvent>,
-    commands: mpsc::Sender<Command>,
+    commands: mpsc::Sender<Inbox>,
+    gate: Arc<OnceLock<Arc<dyn DeliveryGate>>>,
 }
 
-type Command = (EngineCommand, oneshot::Sender<Result<(), CommandError>>);
+/// What the engine task takes from the API, in one channel so a read issued after a command
+/// sees the command's effect.
+enum Inbox {
+    Command {
+        command: EngineCommand,
+        request_id: Option<String>,
+        reply: oneshot::Sender<Result<(), CommandError>>,
+    },
+    Query {
+        query: EngineQuery,
+        reply: oneshot::Sender<Result<QueryAnswer, QueryError>>,
+    },
+}
 
 impl EngineHandle {
     /// The bound SIP address (UDP and TCP).
@@ -257,12 +286,44 @@ impl EngineHandle {
 
     /// Runs an API command on the engine task and returns its outcome.
     pub async fn command(&self, command: EngineCommand) -> Result<(), CommandError> {
-        let (tx, rx) = oneshot::channel();
+        self.command_for(None, command).await
+    }
+
+    /// Runs an API command; every event it causes on the engine task carries `request_id`.
+    pub async fn command_for(
+        &self,
+        request_id: Option<String>,
+        command: EngineCommand,
+    ) -> Result<(), CommandError> {
+        let (reply, rx) = oneshot::channel();
         self.commands
-            .send((command, tx))
+            .send(Inbox::Command {
+                command,
+                request_id,
+                reply,
+            })
             .await
             .map_err(|_| CommandError::Stopped)?;
         rx.await.map_err(|_| CommandError::Stopped)?
+    }
+
+    /// Reads calls, agents or queues on the engine task. A snapshot's `as_of_seq` is the seq
+    /// of the last event its state reflects: the answer waits until every event the engine had
+    /// produced is committed (and published), so a stream that continues after `as_of_seq`
+    /// misses nothing and repeats nothing.
+    pub async fn query(&self, query: EngineQuery) -> Result<QueryAnswer, QueryError> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(Inbox::Query { query, reply })
+            .await
+            .map_err(|_| QueryError::Stopped)?;
+        rx.await.map_err(|_| QueryError::Stopped)?
+    }
+
+    /// Holds every agent INVITE until its `AgentAlerting` has left through `gate` (at most
+    /// [`DELIVERY_LIMIT`]). Set once; later calls are ignored.
+    pub fn set_delivery_gate(&self, gate: Arc<dyn DeliveryGate>) {
+        let _ = self.gate.set(gate);
     }
 }
 
@@ -314,15 +375,22 @@ pub async fn start(
         Instant::now(),
         SystemTime::now(),
     )?;
+    let head_seq = store.head_seq()?;
     let writer = StoreWriter::spawn(store, STORE_QUEUE, STORE_BATCH)?;
     let (events, _) = broadcast::channel(EVENT_BUS);
     let (commands, commands_rx) = mpsc::channel(COMMANDS);
+    let gate = Arc::new(OnceLock::new());
     let shell = Shell {
         engine,
         transport: transport.clone(),
         store: writer.handle(),
         media: plane,
         events: events.clone(),
+        gate: gate.clone(),
+        journal: JournalCut {
+            last_seq: head_seq,
+            ..JournalCut::default()
+        },
     };
     tracker.spawn(async move {
         shell.run(inbound, media_rx, commands_rx, shutdown).await;
@@ -338,6 +406,7 @@ pub async fn start(
         transport,
         events,
         commands,
+        gate,
     })
 }
 
@@ -349,6 +418,81 @@ struct Shell {
     store: WriterHandle,
     media: Box<dyn MediaPlane>,
     events: broadcast::Sender<PublishedEvent>,
+    gate: Arc<OnceLock<Arc<dyn DeliveryGate>>>,
+    journal: JournalCut,
+}
+
+/// The snapshot barrier. The core's state runs ahead of the journal (events are committed
+/// asynchronously), so a snapshot taken now reflects events that have no seq yet. Its answer
+/// waits until every write submitted before it is committed; its `as_of_seq` is the highest
+/// seq among those writes (and all earlier ones), never a later write's, even if the writer
+/// finished a later one first.
+#[derive(Default)]
+struct JournalCut {
+    /// The highest seq committed so far.
+    last_seq: u64,
+    /// The last ticket submitted.
+    last_ticket: Option<Ticket>,
+    /// Submitted, not yet committed.
+    outstanding: BTreeSet<Ticket>,
+    waiting: Vec<PendingSnapshot>,
+}
+
+struct PendingSnapshot {
+    barrier: Ticket,
+    as_of_seq: u64,
+    snapshot: EngineSnapshot,
+    reply: oneshot::Sender<Result<QueryAnswer, QueryError>>,
+}
+
+impl JournalCut {
+    fn submitted(&mut self, ticket: Ticket) {
+        self.outstanding.insert(ticket);
+        self.last_ticket = Some(ticket);
+    }
+
+    /// Holds `snapshot` until the writes before it are committed (answers at once if none is
+    /// in flight).
+    fn snapshot(
+        &mut self,
+        mut snapshot: EngineSnapshot,
+        reply: oneshot::Sender<Result<QueryAnswer, QueryError>>,
+    ) {
+        match (self.outstanding.is_empty(), self.last_ticket) {
+            (false, Some(barrier)) => self.waiting.push(PendingSnapshot {
+                barrier,
+                as_of_seq: self.last_seq,
+                snapshot,
+                reply,
+            }),
+            _ => {
+                snapshot.as_of_seq = self.last_seq;
+                let _ = reply.send(Ok(QueryAnswer::Snapshot(snapshot)));
+            }
+        }
+    }
+
+    /// `ticket` is committed with these seqs: answer the snapshots it was the last wait of.
+    fn committed(&mut self, ticket: Ticket, seqs: impl Iterator<Item = u64>) {
+        self.outstanding.remove(&ticket);
+        let top = seqs.max().unwrap_or(0);
+        self.last_seq = self.last_seq.max(top);
+        let first_outstanding = self.outstanding.first().copied();
+        let mut i = 0;
+        while i < self.waiting.len() {
+            let pending = &mut self.waiting[i];
+            if ticket <= pending.barrier {
+                pending.as_of_seq = pending.as_of_seq.max(top);
+            }
+            if first_outstanding.is_none_or(|t| t > pending.barrier) {
+                let mut done = self.waiting.swap_remove(i);
+                done.snapshot.as_of_seq = done.as_of_seq;
+                let _ = done.reply.send(Ok(QueryAnswer::Snapshot(done.snapshot)));
+            } else {
+                i += 1;
+            }
+        }
+    }
 }
 
 impl Shell {
@@ -356,10 +500,12 @@ impl Shell {
         mut self,
         mut inbound: mpsc::Receiver<Inbound>,
         mut media: mpsc::Receiver<MediaEvent>,
-        mut commands: mpsc::Receiver<Command>,
+        mut commands: mpsc::Receiver<Inbox>,
         shutdown: CancellationToken,
     ) {
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
+        // Commits whose screen-pop has reached the subscribers (or the limit passed).
+        let (released_tx, mut released_rx) = mpsc::unbounded_channel::<(Ticket, bool)>();
         loop {
             self.dispatch(&done_tx);
             let deadline = self.engine.poll_timeout();
@@ -370,17 +516,56 @@ impl Shell {
                     self.engine.handle_sip(Instant::now(), peer, message);
                 }
                 Some(event) = media.recv() => self.engine.handle_media(Instant::now(), event),
-                Some((command, reply)) = commands.recv() => {
-                    let _ = reply.send(self.engine.handle_command(Instant::now(), command));
-                }
+                Some(inbox) = commands.recv() => self.on_inbox(inbox),
                 Some((ticket, ok, committed)) = done_rx.recv() => {
+                    self.journal.committed(ticket, committed.iter().map(|(seq, _)| *seq));
+                    let mut screen_pop = None;
                     for (seq, event) in committed {
+                        if event.kind == "AgentAlerting" {
+                            screen_pop = Some(seq);
+                        }
                         let _ = self.events.send(PublishedEvent { seq, event: Arc::new(event) });
                     }
+                    match (screen_pop, self.gate.get()) {
+                        // The INVITE this commit releases waits for the fan-out.
+                        (Some(seq), Some(gate)) if ok => {
+                            let delivered = gate.delivered(seq);
+                            let released = released_tx.clone();
+                            tokio::spawn(async move {
+                                if tokio::time::timeout(DELIVERY_LIMIT, delivered).await.is_err() {
+                                    metrics::counter!("switchboard_screen_pop_delivery_timeouts_total")
+                                        .increment(1);
+                                }
+                                let _ = released.send((ticket, ok));
+                            });
+                        }
+                        _ => self.engine.handle_store(Instant::now(), ticket, ok),
+                    }
+                }
+                Some((ticket, ok)) = released_rx.recv() => {
                     self.engine.handle_store(Instant::now(), ticket, ok);
                 }
                 _ = sleep_until(deadline) => self.engine.handle_timeout(Instant::now()),
             }
+        }
+    }
+
+    fn on_inbox(&mut self, inbox: Inbox) {
+        let now = Instant::now();
+        match inbox {
+            Inbox::Command {
+                command,
+                request_id,
+                reply,
+            } => {
+                let _ = reply.send(self.engine.handle_request(now, command, request_id));
+            }
+            Inbox::Query { query, reply } => match self.engine.query(now, &query) {
+                Ok(QueryAnswer::Snapshot(snapshot)) => self.journal.snapshot(snapshot, reply),
+                other => {
+                    let _ = reply.send(other);
+                }
+            },
         }
     }
 
@@ -397,7 +582,10 @@ impl Shell {
                     }
                 }
                 Output::Media(command) => self.media.command(command),
-                Output::Store { ticket, op } => self.submit(ticket, op, done.clone()),
+                Output::Store { ticket, op } => {
+                    self.journal.submitted(ticket);
+                    self.submit(ticket, op, done.clone());
+                }
             }
         }
     }
@@ -443,5 +631,53 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(rx: &mut oneshot::Receiver<Result<QueryAnswer, QueryError>>) -> Option<u64> {
+        match rx.try_recv() {
+            Ok(Ok(QueryAnswer::Snapshot(s))) => Some(s.as_of_seq),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_snapshot_with_nothing_in_flight_is_cut_at_the_last_committed_seq() {
+        let mut cut = JournalCut {
+            last_seq: 41,
+            ..JournalCut::default()
+        };
+        cut.submitted(Ticket(1));
+        cut.committed(Ticket(1), [42].into_iter());
+        let (tx, mut rx) = oneshot::channel();
+        cut.snapshot(EngineSnapshot::default(), tx);
+        assert_eq!(answer(&mut rx), Some(42));
+    }
+
+    #[test]
+    fn a_snapshot_waits_for_the_writes_before_it_and_ignores_later_ones() {
+        let mut cut = JournalCut {
+            last_seq: 10,
+            ..JournalCut::default()
+        };
+        cut.submitted(Ticket(1));
+        cut.submitted(Ticket(2));
+        let (tx, mut rx) = oneshot::channel();
+        cut.snapshot(EngineSnapshot::default(), tx);
+        cut.submitted(Ticket(3));
+        cut.committed(Ticket(1), [11, 12].into_iter());
+        assert_eq!(answer(&mut rx), None, "ticket 2 still in flight");
+        // Written after the snapshot, committed before ticket 2: not in its state, so not in
+        // its seq either.
+        cut.committed(Ticket(3), [13].into_iter());
+        assert_eq!(answer(&mut rx), None);
+        // A write without events (a CDR) still closes the barrier.
+        cut.committed(Ticket(2), std::iter::empty());
+        assert_eq!(answer(&mut rx), Some(12));
+        assert_eq!(cut.last_seq, 13);
     }
 }

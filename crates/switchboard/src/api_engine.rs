@@ -1,10 +1,11 @@
 //! The API's seam ([`switchboard_api::Engine`]) over the call engine's [`EngineHandle`].
 //!
 //! Commands the engine carries out are mapped onto [`EngineCommand`]s and run on the engine
-//! task; the rest are refused with [`ApiError::NotSupported`] naming what is missing. The
-//! engine has no query commands yet, so the reads (snapshot, calls, agents, queues) are refused
-//! the same way; `status` reports the start time, the configuration digest and counters kept
-//! from the committed events this process published.
+//! task with the command's `request_id`; the rest are refused with [`ApiError::NotSupported`]
+//! naming what is missing. Reads (snapshot, calls, agents, queues) are [`EngineQuery`]s
+//! answered on the engine task, so they see every command accepted before them; `status`
+//! reports the start time, the configuration digest and counters kept from the committed
+//! events this process published.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -17,7 +18,7 @@ use switchboard_api::{
     Target, pb,
 };
 use switchboard_engine::shell::{EngineHandle, PublishedEvent};
-use switchboard_engine::{CommandError, EngineCommand};
+use switchboard_engine::{CommandError, EngineCommand, EngineQuery, QueryAnswer, QueryError};
 use switchboard_store::StoredEvent;
 
 /// Counters derived from the committed events published since this process started.
@@ -110,15 +111,43 @@ impl ApiEngine {
         )
     }
 
-    async fn run(&self, command: EngineCommand) -> Result<(), ApiError> {
-        self.handle.command(command).await.map_err(command_error)
+    /// Runs `command` for the API request `request_id` (it goes on the events).
+    async fn run_for(&self, request_id: &str, command: EngineCommand) -> Result<(), ApiError> {
+        let request_id = Some(request_id.to_owned()).filter(|r| !r.is_empty());
+        self.handle
+            .command_for(request_id, command)
+            .await
+            .map_err(command_error)
     }
+
+    async fn read(&self, query: EngineQuery) -> Result<QueryAnswer, ApiError> {
+        self.handle.query(query).await.map_err(query_error)
+    }
+}
+
+fn query_error(error: QueryError) -> ApiError {
+    match error {
+        QueryError::UnknownCall(id) => ApiError::CallNotFound(id),
+        QueryError::UnknownAgent(id) => ApiError::AgentNotFound(id),
+        QueryError::UnknownQueue(q) => ApiError::QueueNotFound(q),
+        QueryError::Stopped => ApiError::Unavailable("the call engine has stopped".into()),
+        other => ApiError::Internal(other.to_string()),
+    }
+}
+
+/// An answer of another shape than asked: a bug in the engine, not the client's mistake.
+fn mismatch(answer: &QueryAnswer) -> ApiError {
+    ApiError::Internal(format!("the engine answered a read with {answer:?}"))
 }
 
 fn command_error(error: CommandError) -> ApiError {
     match error {
         CommandError::UnknownCall(id) => ApiError::CallNotFound(id),
         CommandError::UnknownQueue(q) => ApiError::QueueNotFound(q),
+        CommandError::UnknownAgent(a) => ApiError::AgentNotFound(a),
+        CommandError::CallEnded(id) => ApiError::CallEnded(id),
+        CommandError::NotInWrapUp(a) => ApiError::AgentNotInWrapUp(a),
+        CommandError::NotQueued(c) => ApiError::CallNotQueued(c),
         CommandError::Refused(why) => ApiError::InvalidArgument {
             field: "command",
             description: why,
@@ -142,34 +171,58 @@ fn requested(state: pb::AgentState, reason: Option<String>) -> Result<RequestedS
     }
 }
 
-const NO_QUERIES: &str =
-    "reading calls, agents and queues from the call engine is not in this build; use Subscribe";
-
 #[tonic::async_trait]
 impl Engine for ApiEngine {
     async fn snapshot(&self) -> Result<EngineSnapshot, ApiError> {
-        Err(ApiError::NotSupported(NO_QUERIES.into()))
+        match self.read(EngineQuery::Snapshot).await? {
+            QueryAnswer::Snapshot(s) => Ok(EngineSnapshot {
+                as_of_seq: s.as_of_seq,
+                calls: s.calls,
+                agents: s.agents,
+                queues: s.queues,
+            }),
+            other => Err(mismatch(&other)),
+        }
     }
-    async fn call(&self, _call_id: &str) -> Result<pb::Call, ApiError> {
-        Err(ApiError::NotSupported(NO_QUERIES.into()))
+    async fn call(&self, call_id: &str) -> Result<pb::Call, ApiError> {
+        match self.read(EngineQuery::Call(call_id.to_owned())).await? {
+            QueryAnswer::Call(call) => Ok(*call),
+            other => Err(mismatch(&other)),
+        }
     }
     async fn calls(&self) -> Result<Vec<pb::Call>, ApiError> {
-        Err(ApiError::NotSupported(NO_QUERIES.into()))
+        match self.read(EngineQuery::Calls).await? {
+            QueryAnswer::Calls(calls) => Ok(calls),
+            other => Err(mismatch(&other)),
+        }
     }
-    async fn agent(&self, _agent: &str) -> Result<pb::Agent, ApiError> {
-        Err(ApiError::NotSupported(NO_QUERIES.into()))
+    async fn agent(&self, agent: &str) -> Result<pb::Agent, ApiError> {
+        match self.read(EngineQuery::Agent(agent.to_owned())).await? {
+            QueryAnswer::Agent(agent) => Ok(*agent),
+            other => Err(mismatch(&other)),
+        }
     }
     async fn agents(&self) -> Result<Vec<pb::Agent>, ApiError> {
-        Err(ApiError::NotSupported(NO_QUERIES.into()))
+        match self.read(EngineQuery::Agents).await? {
+            QueryAnswer::Agents(agents) => Ok(agents),
+            other => Err(mismatch(&other)),
+        }
     }
-    async fn queue(&self, _queue: &str) -> Result<pb::Queue, ApiError> {
-        Err(ApiError::NotSupported(NO_QUERIES.into()))
+    async fn queue(&self, queue: &str) -> Result<pb::Queue, ApiError> {
+        match self.read(EngineQuery::Queue(queue.to_owned())).await? {
+            QueryAnswer::Queue(queue) => Ok(*queue),
+            other => Err(mismatch(&other)),
+        }
     }
     async fn queues(&self) -> Result<Vec<pb::Queue>, ApiError> {
-        Err(ApiError::NotSupported(NO_QUERIES.into()))
+        match self.read(EngineQuery::Queues).await? {
+            QueryAnswer::Queues(queues) => Ok(queues),
+            other => Err(mismatch(&other)),
+        }
     }
 
     async fn execute(&self, command: Command) -> Result<Accepted, ApiError> {
+        let request_id = command.request_id.as_str();
         match command.action {
             Action::SetAgentState {
                 agent,
@@ -179,6 +232,7 @@ impl Engine for ApiEngine {
                 ..
             } => {
                 let state = requested(state, reason_code)?;
+                let agent_name = agent.clone();
                 let command = if after_current_work {
                     EngineCommand::SetNextState {
                         agent,
@@ -187,21 +241,30 @@ impl Engine for ApiEngine {
                 } else {
                     EngineCommand::SetAgentState { agent, state }
                 };
-                self.run(command).await?;
-                Ok(Accepted::default())
+                self.run_for(request_id, command).await?;
+                Ok(Accepted {
+                    agent: Some(self.agent(&agent_name).await?),
+                    ..Accepted::default()
+                })
             }
             Action::ExtendWrapUp { agent, extend_by } => {
-                self.run(EngineCommand::ExtendWrapUp {
-                    agent,
-                    by: extend_by,
-                })
+                self.run_for(
+                    request_id,
+                    EngineCommand::ExtendWrapUp {
+                        agent,
+                        by: extend_by,
+                    },
+                )
                 .await?;
                 Ok(Accepted::default())
             }
             Action::EndCall { call_id, .. } => {
-                self.run(EngineCommand::Hangup {
-                    call_id: call_id.clone(),
-                })
+                self.run_for(
+                    request_id,
+                    EngineCommand::Hangup {
+                        call_id: call_id.clone(),
+                    },
+                )
                 .await?;
                 Ok(Accepted {
                     call_id: Some(call_id),
@@ -214,10 +277,13 @@ impl Engine for ApiEngine {
                 ..
             } => {
                 let call_id = leg.call_id;
-                self.run(EngineCommand::TransferToQueue {
-                    call_id: call_id.clone(),
-                    queue,
-                })
+                self.run_for(
+                    request_id,
+                    EngineCommand::TransferToQueue {
+                        call_id: call_id.clone(),
+                        queue,
+                    },
+                )
                 .await?;
                 Ok(Accepted {
                     call_id: Some(call_id),

@@ -446,3 +446,4 @@ queue = "sales"
 mod features;
 mod path;
 mod properties;
+mod query;
