@@ -51,7 +51,9 @@ pub use seam::{
     Accepted, Action, Command, Engine, EngineSnapshot, EngineStatus, LegRef, LiveEvents,
     ReloadOutcome, Target,
 };
-pub use server::{ApiServer, ApiSettings, DEFAULT_MAX_STREAMS, ServeError, TlsFiles};
+pub use server::{
+    ApiServer, ApiSettings, DEFAULT_MAX_STREAMS, ScreenPopGate, ServeError, TlsFiles,
+};
 
 /// How events are kept in the store journal (shared with the call engine).
 pub use switchboard_proto::codec;

@@ -21,7 +21,8 @@
 //! - [`Engine::poll_timeout`]: the earliest SIP, registrar, router or IVR deadline.
 //!
 //! Ordering guarantees carried by tickets: the `AgentAlerting` screen-pop is committed before
-//! the agent's INVITE leaves; a finished call's CDR is committed before its media legs are
+//! the agent's INVITE leaves (and, with a [`shell::DeliveryGate`], handed to every live API
+//! subscriber first); a finished call's CDR is committed before its media legs are
 //! closed and its ports reused. [`shell`] runs the core on tokio with the SIP transport, the
 //! store's writer thread and a media plane behind the [`shell::MediaPlane`] trait.
 //!

@@ -53,10 +53,10 @@ const DELIVERY_LIMIT: Duration = Duration::from_millis(50);
 /// subscribers (issue 7: the `AgentAlerting` screen-pop reaches subscribers before the agent's
 /// phone gets its INVITE). The API implements it over its open streams.
 pub trait DeliveryGate: Send + Sync + 'static {
-    /// Resolves once the event `seq` (published on the bus) has been handed to the transport
+    /// Resolves once `event`, published on the bus as `seq`, has been handed to the transport
     /// of every live subscriber whose filter takes it; at once if there is none. The engine
     /// bounds the wait itself.
-    fn delivered(&self, seq: u64) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+    fn delivered(&self, seq: u64, event: &NewEvent) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 }
 
 /// The media plane as the engine sees it: commands in (never blocking), [`MediaEvent`]s out
@@ -521,18 +521,23 @@ impl Shell {
                     self.journal.committed(ticket, committed.iter().map(|(seq, _)| *seq));
                     let mut screen_pop = None;
                     for (seq, event) in committed {
+                        let event = Arc::new(event);
                         if event.kind == "AgentAlerting" {
-                            screen_pop = Some(seq);
+                            screen_pop = Some((seq, event.clone()));
                         }
-                        let _ = self.events.send(PublishedEvent { seq, event: Arc::new(event) });
+                        let _ = self.events.send(PublishedEvent { seq, event });
                     }
                     match (screen_pop, self.gate.get()) {
                         // The INVITE this commit releases waits for the fan-out.
-                        (Some(seq), Some(gate)) if ok => {
-                            let delivered = gate.delivered(seq);
+                        (Some((seq, event)), Some(gate)) if ok => {
+                            let delivered = gate.delivered(seq, &event);
                             let released = released_tx.clone();
                             tokio::spawn(async move {
-                                if tokio::time::timeout(DELIVERY_LIMIT, delivered).await.is_err() {
+                                let held = Instant::now();
+                                let r = tokio::time::timeout(DELIVERY_LIMIT, delivered).await;
+                                metrics::histogram!("switchboard_screen_pop_hold_seconds")
+                                    .record(held.elapsed().as_secs_f64());
+                                if r.is_err() {
                                     metrics::counter!("switchboard_screen_pop_delivery_timeouts_total")
                                         .increment(1);
                                 }

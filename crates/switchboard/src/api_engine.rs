@@ -17,7 +17,7 @@ use switchboard_api::{
     Accepted, Action, ApiError, Command, Engine, EngineSnapshot, EngineStatus, ReloadOutcome,
     Target, pb,
 };
-use switchboard_engine::shell::{EngineHandle, PublishedEvent};
+use switchboard_engine::shell::{DeliveryGate, EngineHandle, PublishedEvent};
 use switchboard_engine::{CommandError, EngineCommand, EngineQuery, QueryAnswer, QueryError};
 use switchboard_store::StoredEvent;
 
@@ -51,6 +51,20 @@ impl Counters {
             }
             _ => {}
         }
+    }
+}
+
+/// The API's screen-pop gate as the engine's [`DeliveryGate`]: the agent's INVITE leaves once
+/// `AgentAlerting` has left for the live subscribers.
+pub(crate) struct Gate(pub(crate) switchboard_api::ScreenPopGate);
+
+impl DeliveryGate for Gate {
+    fn delivered(
+        &self,
+        seq: u64,
+        event: &switchboard_store::NewEvent,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        Box::pin(self.0.delivered(seq, event.clone()))
     }
 }
 

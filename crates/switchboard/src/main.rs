@@ -224,6 +224,7 @@ async fn run(
     let settings = switchboard_api::ApiSettings::from_config(&config.api);
     let api =
         switchboard_api::ApiServer::new(&settings, std::sync::Arc::new(api_engine), journal, live);
+    sip.set_delivery_gate(std::sync::Arc::new(api_engine::Gate(api.screen_pop_gate())));
     tracker.spawn({
         let shutdown = shutdown.clone();
         async move {
