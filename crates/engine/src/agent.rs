@@ -511,6 +511,8 @@ impl Engine {
         call.connected = Some(offer);
         call.connected_at = Some((now, wall));
         call.agent = Some(agent.clone());
+        self.last_call_of
+            .insert(agent.clone(), call.text_id.clone());
         let caller_leg = call.caller.leg;
         if call.record {
             call.recording_path = Some(

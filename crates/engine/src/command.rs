@@ -7,10 +7,11 @@ use switchboard_acd::{RequestedState, RouterError, RouterInput};
 use switchboard_store::HangupSide;
 
 use crate::call::Ending;
+pub use crate::control::ControlCommand;
 use crate::engine::Engine;
 
 /// A command for the engine.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum EngineCommand {
     /// Set an agent's state now (during a call it becomes the state after the call).
@@ -47,6 +48,9 @@ pub enum EngineCommand {
         /// The queue.
         queue: String,
     },
+    /// The commands that need no new leg (call data, priority, DTMF, hold, login, wrap-up,
+    /// reload, etag preconditions): see [`ControlCommand`].
+    Control(ControlCommand),
 }
 
 /// Why a command was refused.
@@ -74,6 +78,49 @@ pub enum CommandError {
     /// The router refused it (state not allowed now).
     #[error("refused: {0}")]
     Refused(String),
+    /// The call has no such leg (or the leg is not answered).
+    #[error("no leg {leg_id} in call {call_id}")]
+    UnknownLeg {
+        /// The call.
+        call_id: String,
+        /// The leg.
+        leg_id: String,
+    },
+    /// The leg's state does not allow it; `reason` is the API's stable reason
+    /// (`LEG_NOT_HELD`, `LEG_ALREADY_HELD`, `LEG_NOT_CONNECTED`).
+    #[error("leg {leg_id}: {reason}")]
+    LegState {
+        /// The leg.
+        leg_id: String,
+        /// Upper-case reason.
+        reason: &'static str,
+    },
+    /// Not a DTMF digit.
+    #[error("{0:?} is not a DTMF digit")]
+    InvalidDigit(char),
+    /// The resource changed since the client read its etag.
+    #[error("etag mismatch (current {current})")]
+    EtagMismatch {
+        /// The etag now.
+        current: String,
+    },
+    /// The call data would exceed the limit.
+    #[error("call data of {size} bytes exceeds {limit}")]
+    CallDataTooLarge {
+        /// Size after the update.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The agent is on a call (logout without force).
+    #[error("agent {0} is on a call")]
+    AgentOnCall(String),
+    /// The agent is not logged in.
+    #[error("agent {0} is not logged in")]
+    NotLoggedIn(String),
+    /// The router refused the reloaded configuration; the running one stays.
+    #[error("configuration refused: {0}")]
+    ConfigRefused(String),
     /// The engine task has stopped.
     #[error("the call engine has stopped")]
     Stopped,
@@ -149,6 +196,7 @@ impl Engine {
                 }
                 Ok(())
             }
+            EngineCommand::Control(command) => self.control(now, command),
         };
         self.drain(now);
         result

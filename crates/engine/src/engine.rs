@@ -134,6 +134,8 @@ pub struct Engine {
     pub(crate) agent_since: HashMap<String, SystemTime>,
     /// The API command being carried out: its `request_id` goes on every event it causes.
     pub(crate) request_id: Option<String>,
+    /// Each agent's last answered call (text id): the call its wrap-up is for.
+    pub(crate) last_call_of: HashMap<String, String>,
 }
 
 /// When the last overload warning was logged and how many refusals came since.
@@ -249,6 +251,7 @@ impl Engine {
             ended: VecDeque::new(),
             agent_since: HashMap::new(),
             request_id: None,
+            last_call_of: HashMap::new(),
         })
     }
 

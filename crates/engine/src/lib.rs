@@ -44,6 +44,7 @@ mod acd_map;
 mod agent;
 mod call;
 mod command;
+mod control;
 mod engine;
 mod events;
 mod finish;
@@ -59,7 +60,8 @@ pub mod shell;
 mod transfer;
 mod tu;
 
-pub use command::{CommandError, EngineCommand};
+pub use command::{CommandError, ControlCommand, EngineCommand};
+pub use control::CALL_DATA_LIMIT;
 pub use engine::{Engine, EngineError, EngineOptions};
 pub use output::{LegAllocator, LegId, MediaCommand, MediaEvent, Output, PlaybackRef, Ticket};
 pub use query::{EngineQuery, EngineSnapshot, QueryAnswer, QueryError};

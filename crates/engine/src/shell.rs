@@ -189,6 +189,11 @@ impl MediaPlane for EnginePlane {
             } => m
                 .start_recording(MediaLegId(caller.0), MediaLegId(agent.0), &name)
                 .map(|_| ()),
+            MediaCommand::SendDtmf {
+                leg,
+                digits,
+                duration,
+            } => m.send_dtmf(MediaLegId(leg.0), &digits, duration),
             MediaCommand::CloseLeg { leg } => m.close_leg(MediaLegId(leg.0)),
         };
         if let Err(err) = result {

@@ -18,7 +18,11 @@ use switchboard_api::{
     Target, pb,
 };
 use switchboard_engine::shell::{DeliveryGate, EngineHandle, PublishedEvent};
-use switchboard_engine::{CommandError, EngineCommand, EngineQuery, QueryAnswer, QueryError};
+use switchboard_engine::{
+    CommandError, ControlCommand, EngineCommand, EngineQuery, QueryAnswer, QueryError,
+};
+
+use crate::reload::Reloader;
 use switchboard_store::StoredEvent;
 
 /// Counters derived from the committed events published since this process started.
@@ -72,8 +76,9 @@ impl DeliveryGate for Gate {
 pub(crate) struct ApiEngine {
     handle: Arc<EngineHandle>,
     started_at: SystemTime,
-    config_digest: String,
+    config_digest: Mutex<String>,
     counters: Arc<Mutex<Counters>>,
+    reloader: Option<Reloader>,
 }
 
 impl ApiEngine {
@@ -118,11 +123,23 @@ impl ApiEngine {
             Self {
                 handle,
                 started_at: SystemTime::now(),
-                config_digest,
+                config_digest: Mutex::new(config_digest),
                 counters,
+                reloader: None,
             },
             feed,
         )
+    }
+
+    /// Lets `ReloadConfig` re-read the configuration file.
+    pub(crate) fn with_reloader(mut self, reloader: Reloader) -> Self {
+        self.reloader = Some(reloader);
+        self
+    }
+
+    /// The call data of `call_id` now (UpdateCallData's answer).
+    async fn call_data(&self, call_id: &str) -> Result<Option<pb::CallData>, ApiError> {
+        Ok(self.call(call_id).await?.call_data)
     }
 
     /// Runs `command` for the API request `request_id` (it goes on the events).
@@ -162,6 +179,19 @@ fn command_error(error: CommandError) -> ApiError {
         CommandError::CallEnded(id) => ApiError::CallEnded(id),
         CommandError::NotInWrapUp(a) => ApiError::AgentNotInWrapUp(a),
         CommandError::NotQueued(c) => ApiError::CallNotQueued(c),
+        CommandError::UnknownLeg { call_id, leg_id } => ApiError::LegNotFound { call_id, leg_id },
+        CommandError::LegState { leg_id, reason } => ApiError::LegState { leg_id, reason },
+        CommandError::InvalidDigit(c) => ApiError::InvalidArgument {
+            field: "digits",
+            description: format!("{c:?} is not a DTMF digit"),
+        },
+        CommandError::EtagMismatch { current } => ApiError::EtagMismatch { current },
+        CommandError::CallDataTooLarge { size, limit } => {
+            ApiError::CallDataTooLarge { size, limit }
+        }
+        CommandError::AgentOnCall(a) => ApiError::AgentOnCall(a),
+        CommandError::NotLoggedIn(a) => ApiError::AgentNotLoggedIn(a),
+        CommandError::ConfigRefused(why) => ApiError::ConfigInvalid(why),
         CommandError::Refused(why) => ApiError::InvalidArgument {
             field: "command",
             description: why,
@@ -243,7 +273,7 @@ impl Engine for ApiEngine {
                 state,
                 reason_code,
                 after_current_work,
-                ..
+                etag,
             } => {
                 let state = requested(state, reason_code)?;
                 let agent_name = agent.clone();
@@ -254,6 +284,14 @@ impl Engine for ApiEngine {
                     }
                 } else {
                     EngineCommand::SetAgentState { agent, state }
+                };
+                let command = match etag.filter(|e| !e.is_empty()) {
+                    Some(etag) => EngineCommand::Control(ControlCommand::IfAgentEtag {
+                        agent: agent_name.clone(),
+                        etag,
+                        then: Box::new(command),
+                    }),
+                    None => command,
                 };
                 self.run_for(request_id, command).await?;
                 Ok(Accepted {
@@ -304,6 +342,150 @@ impl Engine for ApiEngine {
                     ..Accepted::default()
                 })
             }
+            Action::UpdateCallData {
+                call_id,
+                set,
+                remove,
+                etag,
+            } => {
+                self.run_for(
+                    request_id,
+                    EngineCommand::Control(ControlCommand::UpdateCallData {
+                        call_id: call_id.clone(),
+                        set: set.into_iter().collect(),
+                        remove,
+                        etag: etag.filter(|e| !e.is_empty()),
+                    }),
+                )
+                .await?;
+                Ok(Accepted {
+                    call_data: self.call_data(&call_id).await?,
+                    call_id: Some(call_id),
+                    ..Accepted::default()
+                })
+            }
+            Action::SetCallPriority {
+                call_id,
+                priority,
+                wait_adjustment,
+            } => {
+                self.run_for(
+                    request_id,
+                    EngineCommand::Control(ControlCommand::SetCallPriority {
+                        call_id: call_id.clone(),
+                        priority,
+                        wait_adjustment,
+                    }),
+                )
+                .await?;
+                Ok(Accepted {
+                    call_id: Some(call_id),
+                    ..Accepted::default()
+                })
+            }
+            Action::SendDtmf { leg, digits } => {
+                self.run_for(
+                    request_id,
+                    EngineCommand::Control(ControlCommand::SendDtmf {
+                        call_id: leg.call_id.clone(),
+                        leg_id: leg.leg_id.clone(),
+                        digits,
+                    }),
+                )
+                .await?;
+                Ok(Accepted {
+                    call_id: Some(leg.call_id),
+                    leg_id: Some(leg.leg_id),
+                    ..Accepted::default()
+                })
+            }
+            Action::HoldLeg { leg } => {
+                let (call_id, leg_id) = (leg.call_id, leg.leg_id);
+                self.run_for(
+                    request_id,
+                    EngineCommand::Control(ControlCommand::HoldLeg {
+                        call_id: call_id.clone(),
+                        leg_id: leg_id.clone(),
+                    }),
+                )
+                .await?;
+                Ok(Accepted {
+                    call_id: Some(call_id),
+                    leg_id: Some(leg_id),
+                    ..Accepted::default()
+                })
+            }
+            Action::RetrieveLeg { leg } => {
+                let (call_id, leg_id) = (leg.call_id, leg.leg_id);
+                self.run_for(
+                    request_id,
+                    EngineCommand::Control(ControlCommand::RetrieveLeg {
+                        call_id: call_id.clone(),
+                        leg_id: leg_id.clone(),
+                    }),
+                )
+                .await?;
+                Ok(Accepted {
+                    call_id: Some(call_id),
+                    leg_id: Some(leg_id),
+                    ..Accepted::default()
+                })
+            }
+            Action::LoginAgent { agent, ready, .. } => {
+                self.run_for(
+                    request_id,
+                    EngineCommand::Control(ControlCommand::LoginAgent {
+                        agent: agent.clone(),
+                        ready,
+                    }),
+                )
+                .await?;
+                Ok(Accepted {
+                    agent: Some(self.agent(&agent).await?),
+                    ..Accepted::default()
+                })
+            }
+            Action::LogoutAgent {
+                agent,
+                reason_code,
+                force,
+            } => {
+                self.run_for(
+                    request_id,
+                    EngineCommand::Control(ControlCommand::LogoutAgent {
+                        agent: agent.clone(),
+                        reason_code,
+                        force,
+                    }),
+                )
+                .await?;
+                Ok(Accepted {
+                    agent: Some(self.agent(&agent).await?),
+                    ..Accepted::default()
+                })
+            }
+            Action::CompleteWrapUp {
+                agent,
+                call_id,
+                disposition_code,
+                notes,
+            } => {
+                self.run_for(
+                    request_id,
+                    EngineCommand::Control(ControlCommand::CompleteWrapUp {
+                        agent: agent.clone(),
+                        call_id: call_id.clone(),
+                        disposition_code,
+                        notes,
+                    }),
+                )
+                .await?;
+                Ok(Accepted {
+                    call_id,
+                    agent: Some(self.agent(&agent).await?),
+                    ..Accepted::default()
+                })
+            }
             Action::BlindTransfer { .. } => Err(ApiError::NotSupported(
                 "blind transfer to an agent or an outside number is not in this build; \
                  transfer to a queue"
@@ -316,10 +498,39 @@ impl Engine for ApiEngine {
         }
     }
 
-    async fn reload_config(&self, _request_id: &str) -> Result<ReloadOutcome, ApiError> {
-        Err(ApiError::NotSupported(
-            "configuration reload is not in this build; restart the daemon".into(),
-        ))
+    async fn reload_config(&self, request_id: &str) -> Result<ReloadOutcome, ApiError> {
+        let Some(reloader) = self.reloader.clone() else {
+            return Err(ApiError::NotSupported(
+                "this engine was started without a configuration file to reload".into(),
+            ));
+        };
+        // Reading and checking the files is blocking work: off the async workers.
+        let loaded = tokio::task::spawn_blocking(move || reloader.load())
+            .await
+            .map_err(|e| ApiError::Internal(format!("reload task: {e}")))?
+            .map_err(ApiError::ConfigInvalid)?;
+        let digest = loaded.digest.clone();
+        let changed = self
+            .config_digest
+            .lock()
+            .map(|d| *d != digest)
+            .unwrap_or(true);
+        self.run_for(
+            request_id,
+            EngineCommand::Control(ControlCommand::Reconfigure {
+                config: loaded.config,
+                flows: loaded.flows,
+                digest: digest.clone(),
+            }),
+        )
+        .await?;
+        if let Ok(mut current) = self.config_digest.lock() {
+            current.clone_from(&digest);
+        }
+        Ok(ReloadOutcome {
+            changed,
+            config_digest: digest,
+        })
     }
 
     async fn status(&self) -> Result<EngineStatus, ApiError> {
@@ -338,7 +549,11 @@ impl Engine for ApiEngine {
                 !matches!(s, pb::AgentState::LoggedOut | pb::AgentState::Unspecified)
             }),
             agents_ready: count(|s| *s == pb::AgentState::Ready),
-            config_digest: self.config_digest.clone(),
+            config_digest: self
+                .config_digest
+                .lock()
+                .map(|d| d.clone())
+                .unwrap_or_default(),
         })
     }
 }

@@ -443,6 +443,7 @@ dnis = "202"
 queue = "sales"
 "#;
 
+mod control;
 mod features;
 mod path;
 mod properties;
