@@ -7,7 +7,7 @@
 //! here (events are journaled asynchronously); the shell fills it once every event the state
 //! reflects is committed (see `shell.rs`, "snapshot barrier").
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -106,10 +106,17 @@ fn stamp(t: SystemTime) -> prost_types::Timestamp {
 }
 
 /// An AIP-154 etag: a digest of the resource as rendered (with its etag field empty), so it
-/// changes exactly when something a client can read changes.
-pub(crate) fn etag_of(message: &impl Message) -> String {
+/// changes exactly when something a client can read changes. `maps` are the resource's map
+/// fields, taken out of `message` by the caller: prost renders them as `HashMap`s, whose
+/// encoding order differs between two renderings, so they are digested sorted.
+pub(crate) fn etag_of(message: &impl Message, maps: &[&HashMap<String, String>]) -> String {
     let mut hasher = std::hash::DefaultHasher::new();
     message.encode_to_vec().hash(&mut hasher);
+    for map in maps {
+        let mut entries: Vec<_> = map.iter().collect();
+        entries.sort();
+        entries.hash(&mut hasher);
+    }
     format!("{:016x}", hasher.finish())
 }
 
@@ -360,7 +367,7 @@ impl Engine {
             wait_time,
             talk_time,
         };
-        rendered.etag = etag_of(&rendered_for_etag(&rendered));
+        rendered.etag = call_etag(&rendered);
         rendered
     }
 
@@ -383,7 +390,7 @@ impl Engine {
             leg.allowed_actions.clear();
             leg.ended_at = Some(stamp(wall));
         }
-        ended.etag = etag_of(&rendered_for_etag(&ended));
+        ended.etag = call_etag(&ended);
         push_bounded(&mut self.ended, ended);
     }
 
@@ -478,7 +485,11 @@ impl Engine {
         // moment ago must not fail because a counter moved.
         let mut keyed = agent.clone();
         keyed.counters = None;
-        agent.etag = etag_of(&keyed);
+        let skills: HashMap<String, String> = std::mem::take(&mut keyed.skills)
+            .into_iter()
+            .map(|(skill, level)| (skill, level.to_string()))
+            .collect();
+        agent.etag = etag_of(&keyed, &[&skills]);
         Some(agent)
     }
 
@@ -533,14 +544,19 @@ impl Engine {
     }
 }
 
-/// The call without the parts that move with the clock alone (wait and talk time, queue
-/// position): the etag changes when the call changes, not every second.
-fn rendered_for_etag(call: &pb::Call) -> pb::Call {
+/// The call's etag, without the parts that move with the clock alone (wait and talk time):
+/// it changes when the call changes, not every second.
+fn call_etag(call: &pb::Call) -> String {
     let mut keyed = call.clone();
     keyed.etag.clear();
     keyed.wait_time = None;
     keyed.talk_time = None;
-    keyed
+    let values = keyed
+        .call_data
+        .as_mut()
+        .map(|d| std::mem::take(&mut d.values))
+        .unwrap_or_default();
+    etag_of(&keyed, &[&values])
 }
 
 fn push_bounded(ended: &mut VecDeque<pb::Call>, call: pb::Call) {

@@ -261,3 +261,14 @@ fn events_a_command_causes_carry_its_request_id() {
     });
     assert_eq!(later.and_then(|e| e.request_id), None);
 }
+
+#[test]
+fn an_agent_with_several_skills_has_one_etag_however_often_it_is_read() {
+    // Two skills: prost renders them as a HashMap, whose order differs between renderings.
+    let h = Harness::with(IVR_CONFIG, &["main"]);
+    let first = agent(&h, "1001");
+    assert_eq!(first.skills.len(), 2);
+    for _ in 0..32 {
+        assert_eq!(agent(&h, "1001").etag, first.etag);
+    }
+}
