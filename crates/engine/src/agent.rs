@@ -163,7 +163,10 @@ impl Engine {
             .as_ref()
             .map(|q| now.saturating_duration_since(q.entered))
             .unwrap_or_default();
-        let alerting = events::agent_alerting(call, offer.agent.as_str(), wall, waited);
+        let mut alerting = events::agent_alerting(call, offer.agent.as_str(), wall, waited);
+        events::set_leg(&mut alerting, leg);
+        self.alerting_legs
+            .insert((call_id, offer.agent.as_str().to_owned()), leg);
         let caller_number = call.src.clone();
         let text_id = call.text_id.clone();
         let mut sdp = LocalSdp::new(rand::Rng::random::<u32>(&mut self.rng).into());
@@ -297,13 +300,12 @@ impl Engine {
             Some(c) => (c.text_id.clone(), c.queue.as_ref().map(|q| q.queue.clone())),
             None => (crate::ids::uuid_text(call), None),
         };
-        self.journal(vec![events::agent_alerting_ended(
-            &text_id,
-            queue.as_deref(),
-            agent,
-            wall,
-            reason,
-        )]);
+        let mut ended =
+            events::agent_alerting_ended(&text_id, queue.as_deref(), agent, wall, reason);
+        if let Some(leg) = self.alerting_legs.remove(&(call, agent.to_owned())) {
+            events::set_leg(&mut ended, leg);
+        }
+        self.journal(vec![ended]);
     }
 
     /// The phone could not be reached: the call goes back, the agent Not Ready `unreachable`.
@@ -538,14 +540,17 @@ impl Engine {
                 now.saturating_duration_since(rang_at),
             )
         });
-        let ended = events::agent_alerting_ended(
+        let mut ended = events::agent_alerting_ended(
             &call.text_id,
             call.queue.as_ref().map(|q| q.queue.as_str()),
             &agent,
             wall,
             pb::AlertingEndReason::Answered,
         );
-        let event = events::call_connected(call, &agent, wall);
+        events::set_leg(&mut ended, agent_leg);
+        self.alerting_legs.remove(&(call_id, agent.clone()));
+        let mut event = events::call_connected(call, &agent, wall);
+        events::set_leg(&mut event, agent_leg);
         let recording = call.recording_path.as_ref().map(|_| call.text_id.clone());
         if let Some(media) = answer {
             self.media(MediaCommand::SetMedia {

@@ -136,6 +136,9 @@ pub struct Engine {
     pub(crate) request_id: Option<String>,
     /// Each agent's last answered call (text id): the call its wrap-up is for.
     pub(crate) last_call_of: HashMap<String, String>,
+    /// The agent leg of each journaled `AgentAlerting` (call, agent), until its one
+    /// `AgentAlertingEnded`: both name the leg.
+    pub(crate) alerting_legs: HashMap<(u128, String), LegId>,
 }
 
 /// When the last overload warning was logged and how many refusals came since.
@@ -252,6 +255,7 @@ impl Engine {
             agent_since: HashMap::new(),
             request_id: None,
             last_call_of: HashMap::new(),
+            alerting_legs: HashMap::new(),
         })
     }
 

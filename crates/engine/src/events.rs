@@ -72,6 +72,25 @@ fn ivr_inputs(call: &Call) -> Vec<pb::IvrInput> {
         .collect()
 }
 
+/// Names the agent leg in a journaled `AgentAlerting`, `AgentAlertingEnded` or
+/// `CallConnected` (the envelope's `leg_id` and the payload's): built before the leg id was
+/// known to the event builders, so patched here.
+pub(crate) fn set_leg(event: &mut NewEvent, leg: crate::LegId) {
+    use prost::Message;
+    let Ok(mut decoded) = pb::Event::decode(event.payload.as_slice()) else {
+        return;
+    };
+    let id = crate::query::leg_text(leg);
+    match decoded.payload.as_mut() {
+        Some(Payload::AgentAlerting(p)) => p.leg_id.clone_from(&id),
+        Some(Payload::AgentAlertingEnded(p)) => p.leg_id.clone_from(&id),
+        Some(Payload::CallConnected(p)) => p.leg_id.clone_from(&id),
+        _ => return,
+    }
+    decoded.leg_id = id;
+    event.payload = decoded.encode_to_vec();
+}
+
 /// A call arrived and was answered.
 pub(crate) fn call_started(call: &Call, wall: SystemTime) -> NewEvent {
     let snapshot = pb::Call {

@@ -50,7 +50,8 @@ pub enum WriteOp {
     RemoveCallback(String),
     /// Puts the agent's wrap-up disposition and notes on a call's CDR (the CDR is written when
     /// the call ends; the agent classifies it during wrap-up, after that). The database row
-    /// changes; `Master.csv`, appended at the call's end, keeps its line as written.
+    /// changes; `Master.csv`, appended at the call's end, keeps its line as written. The
+    /// outcome is [`WriteOutcome::Removed`]`(found)`: `false` when the call has no CDR.
     Disposition {
         /// The call (the CDR's `uniqueid`).
         call_id: String,

@@ -272,3 +272,34 @@ fn an_agent_with_several_skills_has_one_etag_however_often_it_is_read() {
         assert_eq!(agent(&h, "1001").etag, first.etag);
     }
 }
+
+#[test]
+fn alerting_its_end_and_the_connection_name_the_agent_leg_the_call_shows() {
+    use prost::Message;
+    let mut h = Harness::new("longest-idle");
+    h.register("1001", 1);
+    h.trunk_invite("201", "e");
+    h.trunk_in_dialog("e", "ACK", 1);
+    h.phone_answers(1, 200, "OK");
+    let leg = calls(&h).remove(0).legs.remove(1).leg_id;
+    let mut seen = Vec::new();
+    for w in &h.writes {
+        if let WriteOp::Append(events) | WriteOp::Record { events, .. } = w {
+            for e in events {
+                let wire = pb::Event::decode(e.payload.as_slice()).unwrap();
+                let payload_leg = match &wire.payload {
+                    Some(pb::event::Payload::AgentAlerting(p)) => &p.leg_id,
+                    Some(pb::event::Payload::AgentAlertingEnded(p)) => &p.leg_id,
+                    Some(pb::event::Payload::CallConnected(p)) => &p.leg_id,
+                    _ => continue,
+                };
+                assert_eq!((payload_leg, &wire.leg_id), (&leg, &leg), "{}", e.kind);
+                seen.push(e.kind.clone());
+            }
+        }
+    }
+    assert_eq!(
+        seen,
+        ["AgentAlerting", "AgentAlertingEnded", "CallConnected"]
+    );
+}
