@@ -523,7 +523,7 @@ impl Shell {
                 Some(event) = media.recv() => self.engine.handle_media(Instant::now(), event),
                 Some(inbox) = commands.recv() => self.on_inbox(inbox),
                 Some((ticket, ok, committed)) = done_rx.recv() => {
-                    self.journal.committed(ticket, committed.iter().map(|(seq, _)| *seq));
+                    let seqs: Vec<u64> = committed.iter().map(|(seq, _)| *seq).collect();
                     let mut screen_pop = None;
                     for (seq, event) in committed {
                         let event = Arc::new(event);
@@ -532,6 +532,8 @@ impl Shell {
                         }
                         let _ = self.events.send(PublishedEvent { seq, event });
                     }
+                    // Published first: a snapshot answered now is never ahead of the bus.
+                    self.journal.committed(ticket, seqs.into_iter());
                     match (screen_pop, self.gate.get()) {
                         // The INVITE this commit releases waits for the fan-out.
                         (Some((seq, event)), Some(gate)) if ok => {
