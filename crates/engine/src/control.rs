@@ -78,6 +78,14 @@ pub enum ControlCommand {
         /// The leg.
         leg_id: String,
     },
+    /// Clear one connection (CSTA ClearConnection). A call here has two parties, the customer
+    /// and the agent, so clearing either clears the call: both phones get BYE.
+    HangupLeg {
+        /// The call.
+        call_id: String,
+        /// The leg (the customer's, or the answered agent leg).
+        leg_id: String,
+    },
     /// Log an agent in: Ready, or Not Ready `login`.
     LoginAgent {
         /// The agent.
@@ -165,6 +173,18 @@ impl Engine {
             }
             ControlCommand::RetrieveLeg { call_id, leg_id } => {
                 self.api_hold(now, &call_id, &leg_id, false)
+            }
+            ControlCommand::HangupLeg { call_id, leg_id } => {
+                let (id, _) = self.leg_of(&call_id, &leg_id)?;
+                self.end_call(
+                    now,
+                    id,
+                    crate::call::Ending {
+                        side: switchboard_store::HangupSide::System,
+                        reason: "api-hangup",
+                    },
+                );
+                Ok(())
             }
             ControlCommand::LoginAgent { agent, ready } => self.login(now, &agent, ready),
             ControlCommand::LogoutAgent {

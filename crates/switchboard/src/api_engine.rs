@@ -399,6 +399,22 @@ impl Engine for ApiEngine {
                     ..Accepted::default()
                 })
             }
+            Action::HangupLeg { leg, .. } => {
+                let (call_id, leg_id) = (leg.call_id, leg.leg_id);
+                self.run_for(
+                    request_id,
+                    EngineCommand::Control(ControlCommand::HangupLeg {
+                        call_id: call_id.clone(),
+                        leg_id: leg_id.clone(),
+                    }),
+                )
+                .await?;
+                Ok(Accepted {
+                    call_id: Some(call_id),
+                    leg_id: Some(leg_id),
+                    ..Accepted::default()
+                })
+            }
             Action::HoldLeg { leg } => {
                 let (call_id, leg_id) = (leg.call_id, leg.leg_id);
                 self.run_for(
@@ -431,6 +447,8 @@ impl Engine for ApiEngine {
                     ..Accepted::default()
                 })
             }
+            // The device is the agent's registered phone (or its configured contact): a
+            // device named in the request is not used by this engine.
             Action::LoginAgent { agent, ready, .. } => {
                 self.run_for(
                     request_id,

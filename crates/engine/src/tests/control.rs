@@ -393,3 +393,40 @@ fn a_reloaded_configuration_adds_an_agent_to_the_queue_live() {
     };
     assert_eq!(r.config_digest, "d2");
 }
+
+#[test]
+fn hanging_up_a_leg_of_a_two_party_call_clears_the_call() {
+    let mut h = Harness::new("longest-idle");
+    let c = connected(&mut h);
+    assert_eq!(
+        control(
+            &mut h,
+            ControlCommand::HangupLeg {
+                call_id: c.call_id.clone(),
+                leg_id: "leg99".into(),
+            },
+        ),
+        Err(CommandError::UnknownLeg {
+            call_id: c.call_id.clone(),
+            leg_id: "leg99".into()
+        })
+    );
+    control(
+        &mut h,
+        ControlCommand::HangupLeg {
+            call_id: c.call_id.clone(),
+            leg_id: c.legs[1].leg_id.clone(),
+        },
+    )
+    .unwrap();
+    assert!(
+        h.last_request_to(phone(1).remote, Method::Bye).is_some(),
+        "agent released"
+    );
+    assert!(
+        h.last_request_to(trunk().remote, Method::Bye).is_some(),
+        "customer released"
+    );
+    assert_eq!(h.engine.call_count(), 0);
+    assert_eq!(h.cdr().unwrap().end_reason, "api-hangup");
+}
