@@ -52,15 +52,21 @@ fn a_live_call_is_read_and_controlled_over_the_api_until_it_ends() {
     // The caller stays until the daemon's BYE (which the API's EndCall causes).
     let (caller_done, caller_rx) = std::sync::mpsc::channel();
     std::thread::scope(|scope| {
-        scope.spawn(|| {
-            let run = run_sipp(
-                &daemon,
-                "caller_until_bye.xml",
-                SippTransport::Udp,
-                &["-s", "201"],
-            );
-            let _ = caller_done.send(run);
-        });
+        let start_caller = || {
+            let done = caller_done.clone();
+            let daemon = &daemon;
+            scope.spawn(move || {
+                let run = run_sipp(
+                    daemon,
+                    "caller_until_bye.xml",
+                    SippTransport::Udp,
+                    &["-s", "201"],
+                );
+                let _ = done.send(run);
+            });
+        };
+        start_caller();
+        let mut caller_restarts = 0;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -87,6 +93,17 @@ fn a_live_call_is_read_and_controlled_over_the_api_until_it_ends() {
                     .find(|c| c.state() == pb::CallState::Connected)
                 {
                     break c.clone();
+                }
+                // A caller that exits before any call exists lost its port to another process
+                // between the harness picking it and SIPp binding it: start another.
+                if listed.is_empty()
+                    && caller_restarts < 2
+                    && let Ok(run) = caller_rx.try_recv()
+                {
+                    eprintln!("the caller exited before calling; again:\n{}", run.report);
+                    caller_restarts += 1;
+                    start_caller();
+                    continue;
                 }
                 assert!(
                     Instant::now() < deadline,
