@@ -15,7 +15,10 @@
 //!
 //! - inputs: [`Engine::handle_sip`], [`Engine::handle_transport_error`],
 //!   [`Engine::handle_media`] ([`MediaEvent`]), [`Engine::handle_store`] (a write committed),
-//!   [`Engine::handle_command`] ([`EngineCommand`] from the API), [`Engine::handle_timeout`];
+//!   [`Engine::handle_command`] / [`Engine::handle_request`] ([`EngineCommand`] from the API,
+//!   with its `request_id`), [`Engine::handle_timeout`];
+//! - reads: [`Engine::query`] ([`EngineQuery`]) renders calls, agents and queues as the API's
+//!   resources (`query.rs`); the shell cuts snapshots at a journal seq (`snapshot_cut.rs`);
 //! - outputs: [`Engine::poll_output`] → [`Output`]: SIP bytes to send, [`MediaCommand`]s for
 //!   the media threads, store writes ([`switchboard_store::WriteOp`]) with a [`Ticket`];
 //! - [`Engine::poll_timeout`]: the earliest SIP, registrar, router or IVR deadline.
@@ -42,6 +45,7 @@
 
 mod acd_map;
 mod agent;
+mod agent_control;
 mod call;
 mod command;
 mod control;
@@ -54,9 +58,11 @@ mod ivr;
 mod output;
 mod policy;
 mod query;
+mod reconfigure;
 mod session_timer;
 #[allow(clippy::disallowed_methods)] // the shell is where the clock is read
 pub mod shell;
+mod snapshot_cut;
 mod transfer;
 mod tu;
 

@@ -9,7 +9,7 @@
 //! - Media: a [`MediaPlane`] (the media threads), commands fire-and-forget, events back on a
 //!   bounded channel.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
@@ -29,7 +29,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::command::{CommandError, EngineCommand};
 use crate::engine::{Engine, EngineError, EngineOptions};
-use crate::query::{EngineQuery, EngineSnapshot, QueryAnswer, QueryError};
+use crate::query::{EngineQuery, QueryAnswer, QueryError};
+use crate::snapshot_cut::JournalCut;
 use switchboard_media::engine::{EngineEvent, EngineEvents, LegId as MediaLegId, MediaHandle};
 use switchboard_media::ports::PortPool;
 
@@ -392,10 +393,7 @@ pub async fn start(
         media: plane,
         events: events.clone(),
         gate: gate.clone(),
-        journal: JournalCut {
-            last_seq: head_seq,
-            ..JournalCut::default()
-        },
+        journal: JournalCut::starting_at(head_seq),
     };
     tracker.spawn(async move {
         shell.run(inbound, media_rx, commands_rx, shutdown).await;
@@ -425,79 +423,6 @@ struct Shell {
     events: broadcast::Sender<PublishedEvent>,
     gate: Arc<OnceLock<Arc<dyn DeliveryGate>>>,
     journal: JournalCut,
-}
-
-/// The snapshot barrier. The core's state runs ahead of the journal (events are committed
-/// asynchronously), so a snapshot taken now reflects events that have no seq yet. Its answer
-/// waits until every write submitted before it is committed; its `as_of_seq` is the highest
-/// seq among those writes (and all earlier ones), never a later write's, even if the writer
-/// finished a later one first.
-#[derive(Default)]
-struct JournalCut {
-    /// The highest seq committed so far.
-    last_seq: u64,
-    /// The last ticket submitted.
-    last_ticket: Option<Ticket>,
-    /// Submitted, not yet committed.
-    outstanding: BTreeSet<Ticket>,
-    waiting: Vec<PendingSnapshot>,
-}
-
-struct PendingSnapshot {
-    barrier: Ticket,
-    as_of_seq: u64,
-    snapshot: EngineSnapshot,
-    reply: oneshot::Sender<Result<QueryAnswer, QueryError>>,
-}
-
-impl JournalCut {
-    fn submitted(&mut self, ticket: Ticket) {
-        self.outstanding.insert(ticket);
-        self.last_ticket = Some(ticket);
-    }
-
-    /// Holds `snapshot` until the writes before it are committed (answers at once if none is
-    /// in flight).
-    fn snapshot(
-        &mut self,
-        mut snapshot: EngineSnapshot,
-        reply: oneshot::Sender<Result<QueryAnswer, QueryError>>,
-    ) {
-        match (self.outstanding.is_empty(), self.last_ticket) {
-            (false, Some(barrier)) => self.waiting.push(PendingSnapshot {
-                barrier,
-                as_of_seq: self.last_seq,
-                snapshot,
-                reply,
-            }),
-            _ => {
-                snapshot.as_of_seq = self.last_seq;
-                let _ = reply.send(Ok(QueryAnswer::Snapshot(snapshot)));
-            }
-        }
-    }
-
-    /// `ticket` is committed with these seqs: answer the snapshots it was the last wait of.
-    fn committed(&mut self, ticket: Ticket, seqs: impl Iterator<Item = u64>) {
-        self.outstanding.remove(&ticket);
-        let top = seqs.max().unwrap_or(0);
-        self.last_seq = self.last_seq.max(top);
-        let first_outstanding = self.outstanding.first().copied();
-        let mut i = 0;
-        while i < self.waiting.len() {
-            let pending = &mut self.waiting[i];
-            if ticket <= pending.barrier {
-                pending.as_of_seq = pending.as_of_seq.max(top);
-            }
-            if first_outstanding.is_none_or(|t| t > pending.barrier) {
-                let mut done = self.waiting.swap_remove(i);
-                done.snapshot.as_of_seq = done.as_of_seq;
-                let _ = done.reply.send(Ok(QueryAnswer::Snapshot(done.snapshot)));
-            } else {
-                i += 1;
-            }
-        }
-    }
 }
 
 impl Shell {
@@ -643,53 +568,5 @@ async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(tokio::time::Instant::from_std(deadline)).await,
         None => std::future::pending().await,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn answer(rx: &mut oneshot::Receiver<Result<QueryAnswer, QueryError>>) -> Option<u64> {
-        match rx.try_recv() {
-            Ok(Ok(QueryAnswer::Snapshot(s))) => Some(s.as_of_seq),
-            _ => None,
-        }
-    }
-
-    #[test]
-    fn a_snapshot_with_nothing_in_flight_is_cut_at_the_last_committed_seq() {
-        let mut cut = JournalCut {
-            last_seq: 41,
-            ..JournalCut::default()
-        };
-        cut.submitted(Ticket(1));
-        cut.committed(Ticket(1), [42].into_iter());
-        let (tx, mut rx) = oneshot::channel();
-        cut.snapshot(EngineSnapshot::default(), tx);
-        assert_eq!(answer(&mut rx), Some(42));
-    }
-
-    #[test]
-    fn a_snapshot_waits_for_the_writes_before_it_and_ignores_later_ones() {
-        let mut cut = JournalCut {
-            last_seq: 10,
-            ..JournalCut::default()
-        };
-        cut.submitted(Ticket(1));
-        cut.submitted(Ticket(2));
-        let (tx, mut rx) = oneshot::channel();
-        cut.snapshot(EngineSnapshot::default(), tx);
-        cut.submitted(Ticket(3));
-        cut.committed(Ticket(1), [11, 12].into_iter());
-        assert_eq!(answer(&mut rx), None, "ticket 2 still in flight");
-        // Written after the snapshot, committed before ticket 2: not in its state, so not in
-        // its seq either.
-        cut.committed(Ticket(3), [13].into_iter());
-        assert_eq!(answer(&mut rx), None);
-        // A write without events (a CDR) still closes the barrier.
-        cut.committed(Ticket(2), std::iter::empty());
-        assert_eq!(answer(&mut rx), Some(12));
-        assert_eq!(cut.last_seq, 13);
     }
 }
