@@ -327,7 +327,7 @@ impl EngineHandle {
     }
 
     /// Holds every agent INVITE until its `AgentAlerting` has left through `gate` (at most
-    /// 50 ms). Set once; later calls are ignored.. Set once; later calls are ignored.
+    /// 50 ms). Set once; later calls are ignored.
     pub fn set_delivery_gate(&self, gate: Arc<dyn DeliveryGate>) {
         let _ = self.gate.set(gate);
     }
