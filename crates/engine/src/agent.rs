@@ -135,7 +135,8 @@ impl Engine {
                     stay.queue = to.as_str().to_string();
                 }
             }
-            Decision::StatsChanged { .. } | Decision::IntervalClosed(_) => {}
+            Decision::StatsChanged { queue } => self.stats_changed(queue.as_str()),
+            Decision::IntervalClosed(_) => {}
         }
     }
 

@@ -139,6 +139,8 @@ pub struct Engine {
     /// The agent leg of each journaled `AgentAlerting` (call, agent), until its one
     /// `AgentAlertingEnded`: both name the leg.
     pub(crate) alerting_legs: HashMap<(u128, String), LegId>,
+    /// Queues whose statistics are to be pushed as `QueueStatsUpdated`.
+    pub(crate) stats_push: crate::queue_stats::StatsPush,
 }
 
 /// When the last overload warning was logged and how many refusals came since.
@@ -220,7 +222,7 @@ impl Engine {
             },
         );
         router.handle_input(now, RouterInput::Configure(acd_map::config_update(&config)))?;
-        Ok(Engine {
+        let mut engine = Engine {
             layer: TransactionLayer::new(layer_config),
             registrar: Registrar::new(registrar_config, seeds.random()),
             invite_auth: DigestAuthenticator::new(
@@ -256,7 +258,10 @@ impl Engine {
             request_id: None,
             last_call_of: HashMap::new(),
             alerting_legs: HashMap::new(),
-        })
+            stats_push: Default::default(),
+        };
+        engine.stats_baseline(now);
+        Ok(engine)
     }
 
     // ---- the four methods ----
@@ -340,6 +345,7 @@ impl Engine {
             self.router.poll_timeout(),
             self.ivr_deadline(),
             self.session_deadline(),
+            self.stats_push.deadline(),
         ]
         .into_iter()
         .flatten()
@@ -505,6 +511,8 @@ impl Engine {
                 break;
             }
         }
+        // After the input's own events: the statistics they changed.
+        self.push_stats(now);
     }
 
     fn on_media(&mut self, now: Instant, event: MediaEvent) {

@@ -58,6 +58,7 @@ mod ivr;
 mod output;
 mod policy;
 mod query;
+mod queue_stats;
 mod reconfigure;
 mod session_timer;
 #[allow(clippy::disallowed_methods)] // the shell is where the clock is read

@@ -303,3 +303,45 @@ fn alerting_its_end_and_the_connection_name_the_agent_leg_the_call_shows() {
         ["AgentAlerting", "AgentAlertingEnded", "CallConnected"]
     );
 }
+
+#[test]
+fn queue_statistics_are_pushed_at_most_once_a_second_per_queue_with_the_latest_figures() {
+    use prost::Message;
+    let mut h = Harness::new("longest-idle");
+    let pushed = |h: &Harness| -> Vec<pb::QueueStats> {
+        h.writes
+            .iter()
+            .filter_map(|w| match w {
+                WriteOp::Append(events) => Some(events.clone()),
+                _ => None,
+            })
+            .flatten()
+            .filter(|e| e.kind == "QueueStatsUpdated")
+            .filter_map(
+                |e| match pb::Event::decode(e.payload.as_slice()).ok()?.payload {
+                    Some(pb::event::Payload::QueueStatsUpdated(u)) => u.stats,
+                    _ => None,
+                },
+            )
+            .collect()
+    };
+    h.trunk_invite("201", "a");
+    assert_eq!(pushed(&h).len(), 1, "the first change goes out at once");
+    assert_eq!(pushed(&h)[0].waiting, 1);
+    // Three more callers within the second: one push when it is over, with all four.
+    for id in ["b", "c", "d"] {
+        h.advance(Duration::from_millis(100));
+        h.trunk_invite("201", id);
+    }
+    assert_eq!(pushed(&h).len(), 1);
+    h.advance(Duration::from_secs(1));
+    let all = pushed(&h);
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert_eq!(
+        (all[1].queue.as_str(), all[1].waiting, all[1].offered),
+        ("support", 4, 4)
+    );
+    // Nothing changes: nothing more is pushed.
+    h.advance(Duration::from_secs(5));
+    assert_eq!(pushed(&h).len(), 2);
+}
