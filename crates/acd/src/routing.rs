@@ -507,6 +507,36 @@ impl Router {
         q.ewt.estimate(&loads, position)
     }
 
+    /// The estimated wait of a call joining `queue` now behind every call waiting there (a
+    /// wallboard's "EWT"): the same model as [`Router::estimate_wait`] with every staffed member
+    /// counted, whatever its skills. `None` for an unknown queue or with no member staffed.
+    pub fn queue_ewt(&self, queue: &str, now: Instant) -> Option<Duration> {
+        let q = self
+            .queue_index
+            .get(queue)
+            .and_then(|&qi| self.queues.get(qi.at()))
+            .filter(|q| q.configured)?;
+        let waiting: usize = q.waiting.iter().map(|(_, line)| line.len()).sum();
+        let mut loads = Vec::with_capacity(q.members.len());
+        for agent in q.members.iter().filter_map(|a| self.agents.get(a.at())) {
+            if !agent.is_staffed() {
+                continue;
+            }
+            let worked = agent.work.map_or(Duration::ZERO, |w| {
+                now.saturating_duration_since(w.answered_at)
+            });
+            loads.push(match agent.state {
+                AgentState::Ready => AgentLoad::Ready,
+                AgentState::WrapUp { until: Some(until) } => {
+                    AgentLoad::FreeIn(until.saturating_duration_since(now))
+                }
+                AgentState::Reserved { .. } => AgentLoad::Working(Duration::ZERO),
+                _ => AgentLoad::Working(worked),
+            });
+        }
+        q.ewt.estimate(&loads, waiting + 1)
+    }
+
     /// Whether no member of `qi` counts as present for a call with expression `expr`.
     pub(crate) fn queue_empty_for(
         &self,

@@ -233,3 +233,25 @@ fn ewt_is_unknown_when_no_eligible_agent_is_staffed() {
     h.arrive(1, "q");
     assert_eq!(h.router.ewt(CallId(1), h.now), None);
 }
+
+#[test]
+fn queue_ewt_is_the_wait_of_a_call_joining_behind_everyone_now() {
+    let mut h = Harness::new(one_queue(2, |q| q.default_handle_time = secs(100)));
+    assert_eq!(h.router.queue_ewt("q", h.now), None, "nobody staffed");
+    assert_eq!(h.router.queue_ewt("nope", h.now), None);
+    h.ready("a0");
+    assert_eq!(
+        h.router.queue_ewt("q", h.now),
+        Some(Duration::ZERO),
+        "an agent is free"
+    );
+    h.arrive(1, "q");
+    h.answer(1);
+    for c in 2..=3 {
+        h.arrive(c, "q");
+    }
+    // A call joining now is fourth in line: behind 2 and 3, the same model as theirs.
+    let joining = h.router.queue_ewt("q", h.now).unwrap();
+    let last = h.router.ewt(CallId(3), h.now).unwrap();
+    assert!(joining > last, "{joining:?} > {last:?}");
+}

@@ -52,7 +52,8 @@ pub use seam::{
     ReloadOutcome, Target,
 };
 pub use server::{
-    ApiServer, ApiSettings, DEFAULT_MAX_STREAMS, MAX_REQUEST_BYTES, ServeError, TlsFiles,
+    ApiServer, ApiSettings, DEFAULT_MAX_STREAMS, MAX_REQUEST_BYTES, ScreenPopGate, ServeError,
+    TlsFiles,
 };
 
 /// How events are kept in the store journal (shared with the call engine).

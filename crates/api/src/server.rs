@@ -133,6 +133,25 @@ pub enum ServeError {
     Reflection(String),
 }
 
+/// Tells when a published event has left for every live subscriber that takes it (issue 7:
+/// the `AgentAlerting` screen-pop reaches the CRM before the agent's phone rings). The call
+/// engine holds an agent's INVITE on [`ScreenPopGate::delivered`], with its own time limit.
+#[derive(Clone)]
+pub struct ScreenPopGate(Arc<Registry>);
+
+impl ScreenPopGate {
+    /// Resolves once every open stream that is live (not replaying from the journal) and whose
+    /// filter takes `event` has handed the event `seq` to its HTTP/2 transport; at once when
+    /// there is no such stream.
+    pub fn delivered(
+        &self,
+        seq: u64,
+        event: switchboard_store::NewEvent,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        self.0.delivered(seq, event)
+    }
+}
+
 /// The API server, ready to serve.
 pub struct ApiServer {
     shared: Shared,
@@ -161,6 +180,12 @@ impl ApiServer {
             tokens: Arc::new(TokenTable::new(&settings.tokens)),
             tls: settings.tls.clone(),
         }
+    }
+
+    /// The screen-pop gate over this server's event streams (hand it to the call engine
+    /// before serving).
+    pub fn screen_pop_gate(&self) -> ScreenPopGate {
+        ScreenPopGate(self.shared.registry.clone())
     }
 
     /// Binds `addr` and serves until `shutdown` resolves.

@@ -143,6 +143,7 @@ impl Engine {
                     .journaled_agent_states
                     .insert(agent.as_str().to_owned(), events::wire_agent_state(&state))
                     .unwrap_or(pb::AgentState::Unspecified);
+                self.agent_since.insert(agent.as_str().to_owned(), wall);
                 self.journal(vec![events::agent_state(
                     agent.as_str(),
                     previous,
@@ -157,7 +158,8 @@ impl Engine {
                     stay.queue = to.as_str().to_string();
                 }
             }
-            Decision::StatsChanged { .. } | Decision::IntervalClosed(_) => {}
+            Decision::StatsChanged { queue } => self.stats_changed(queue.as_str()),
+            Decision::IntervalClosed(_) => {}
         }
     }
 
@@ -232,7 +234,10 @@ impl Engine {
             .as_ref()
             .map(|q| now.saturating_duration_since(q.entered))
             .unwrap_or_default();
-        let alerting = events::agent_alerting(call, offer.agent.as_str(), wall, waited);
+        let mut alerting = events::agent_alerting(call, offer.agent.as_str(), wall, waited);
+        events::set_leg(&mut alerting, leg);
+        self.alerting_legs
+            .insert((call_id, offer.agent.as_str().to_owned()), leg);
         let caller_number = call.src.clone();
         let text_id = call.text_id.clone();
         let mut sdp = LocalSdp::new(rand::Rng::random::<u32>(&mut self.rng).into());
@@ -375,14 +380,18 @@ impl Engine {
             ),
             None => (crate::ids::uuid_text(call), None, String::new()),
         };
-        self.journal(vec![events::agent_alerting_ended(
+        let mut ended = events::agent_alerting_ended(
             &text_id,
             queue.as_deref(),
             agent,
             wall,
             reason,
             &request_id,
-        )]);
+        );
+        if let Some(leg) = self.alerting_legs.remove(&(call, agent.to_owned())) {
+            events::set_leg(&mut ended, leg);
+        }
+        self.journal(vec![ended]);
     }
 
     /// The phone could not be reached: the call goes back, the agent Not Ready `unreachable`.
@@ -611,6 +620,8 @@ impl Engine {
         call.connected = Some(offer);
         call.connected_at = Some((now, wall));
         call.agent = Some(agent.clone());
+        self.last_call_of
+            .insert(agent.clone(), call.text_id.clone());
         let caller_leg = call.caller.leg;
         if call.record {
             call.recording_path = Some(
@@ -636,7 +647,7 @@ impl Engine {
                 now.saturating_duration_since(rang_at),
             )
         });
-        let ended = events::agent_alerting_ended(
+        let mut ended = events::agent_alerting_ended(
             &call.text_id,
             call.queue.as_ref().map(|q| q.queue.as_str()),
             &agent,
@@ -644,7 +655,10 @@ impl Engine {
             pb::AlertingEndReason::Answered,
             &call.request_id,
         );
-        let event = events::call_connected(call, &agent, wall);
+        events::set_leg(&mut ended, agent_leg);
+        self.alerting_legs.remove(&(call_id, agent.clone()));
+        let mut event = events::call_connected(call, &agent, wall);
+        events::set_leg(&mut event, agent_leg);
         let recording = call.recording_path.as_ref().map(|_| call.text_id.clone());
         if let Some(media) = answer {
             self.media(MediaCommand::SetMedia {

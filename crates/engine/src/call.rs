@@ -68,6 +68,8 @@ pub(crate) struct Call {
     pub(crate) src: String,
     /// `"Name" <number>`.
     pub(crate) clid: String,
+    /// The caller's display name as presented (From), empty if none.
+    pub(crate) display: String,
     pub(crate) dnis: String,
     pub(crate) trunk: String,
     /// Route target name (queue or flow) for `dcontext`.
@@ -85,6 +87,14 @@ pub(crate) struct Call {
     pub(crate) recording_path: Option<String>,
     /// Call data (IVR inputs): `menu` and friends.
     pub(crate) data: BTreeMap<String, String>,
+    /// Bumped by every change of `data` (the API's `CallData.version`).
+    pub(crate) data_version: u64,
+    /// Each value the IVR collected, in order, with when.
+    pub(crate) inputs: Vec<IvrInputRecord>,
+    /// When the call first entered a queue (its wait counts from here, through transfers).
+    pub(crate) first_queued: Option<Instant>,
+    /// The queue priority the call enters with (and has, when the router no longer holds it).
+    pub(crate) priority: i32,
     pub(crate) ivr: Option<IvrSession>,
     /// The last agent who had the call (for the CDR after the agent leg ends).
     pub(crate) agent: Option<String>,
@@ -119,6 +129,14 @@ pub(crate) struct Call {
     pub(crate) router_call: u128,
     /// For a consultation placed from an agent's phone: the customer call that agent was on.
     pub(crate) consult_of: Option<u128>,
+}
+
+/// One value the IVR collected.
+#[derive(Debug, Clone)]
+pub(crate) struct IvrInputRecord {
+    pub(crate) key: String,
+    pub(crate) value: String,
+    pub(crate) at: SystemTime,
 }
 
 /// Where an agent leg is.

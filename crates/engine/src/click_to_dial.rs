@@ -122,6 +122,11 @@ impl Engine {
             // The agent's phone shows whom it is calling.
             clid: format!("\"{destination}\" <{destination}>"),
             src: destination.clone(),
+            display: String::new(),
+            data_version: 0,
+            inputs: Vec::new(),
+            first_queued: None,
+            priority: 0,
             dnis: destination.clone(),
             trunk: trunk_name,
             context: "click-to-dial".into(),

@@ -3,14 +3,15 @@
 
 use std::time::{Duration, Instant};
 
-use switchboard_acd::{RequestedState, RouterInput};
+use switchboard_acd::{RequestedState, RouterError, RouterInput};
 use switchboard_store::HangupSide;
 
 use crate::call::Ending;
+pub use crate::control::ControlCommand;
 use crate::engine::Engine;
 
 /// A command for the engine.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum EngineCommand {
     /// Set an agent's state now (during a call it becomes the state after the call).
@@ -92,6 +93,9 @@ pub enum EngineCommand {
         /// The call (UUID text).
         call_id: String,
     },
+    /// The commands that need no new leg (call data, priority, DTMF, hold, login, wrap-up,
+    /// reload, etag preconditions): see [`ControlCommand`].
+    Control(ControlCommand),
 }
 
 /// Why a command was refused.
@@ -101,27 +105,93 @@ pub enum CommandError {
     /// No call in progress has this id.
     #[error("no call {0}")]
     UnknownCall(String),
-    /// No queue has this name.
-    #[error("no queue {0}")]
-    UnknownQueue(String),
+    /// The call has ended (it is among the recently ended calls).
+    #[error("call {0} has ended")]
+    CallEnded(String),
     /// No agent has this id.
     #[error("no agent {0}")]
     UnknownAgent(String),
+    /// No queue has this name.
+    #[error("no queue {0}")]
+    UnknownQueue(String),
     /// The agent is not Ready (on a call, ringing, in wrap-up, paused or logged out).
     #[error("agent {0} is not ready")]
     AgentBusy(String),
     /// Neither a number nor a `sip:` URI the outbound trunk can dial.
     #[error("{0:?} cannot be dialled")]
     BadDestination(String),
-    /// The router refused it (unknown agent, state not allowed now).
+    /// The agent is not in wrap-up (or its wrap-up is not timed).
+    #[error("agent {0} is not in wrap-up")]
+    NotInWrapUp(String),
+    /// The call is not waiting in a queue.
+    #[error("call {0} is not queued")]
+    NotQueued(String),
+    /// The router refused it (state not allowed now).
     #[error("refused: {0}")]
     Refused(String),
+    /// The call has no such leg (or the leg is not answered).
+    #[error("no leg {leg_id} in call {call_id}")]
+    UnknownLeg {
+        /// The call.
+        call_id: String,
+        /// The leg.
+        leg_id: String,
+    },
+    /// The leg's state does not allow it; `reason` is the API's stable reason
+    /// (`LEG_NOT_HELD`, `LEG_ALREADY_HELD`, `LEG_NOT_CONNECTED`).
+    #[error("leg {leg_id}: {reason}")]
+    LegState {
+        /// The leg.
+        leg_id: String,
+        /// Upper-case reason.
+        reason: &'static str,
+    },
+    /// Not a DTMF digit.
+    #[error("{0:?} is not a DTMF digit")]
+    InvalidDigit(char),
+    /// The resource changed since the client read its etag.
+    #[error("etag mismatch (current {current})")]
+    EtagMismatch {
+        /// The etag now.
+        current: String,
+    },
+    /// The call data would exceed the limit.
+    #[error("call data of {size} bytes exceeds {limit}")]
+    CallDataTooLarge {
+        /// Size after the update.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The agent is on a call (logout without force).
+    #[error("agent {0} is on a call")]
+    AgentOnCall(String),
+    /// The agent is not logged in.
+    #[error("agent {0} is not logged in")]
+    NotLoggedIn(String),
+    /// The router refused the reloaded configuration; the running one stays.
+    #[error("configuration refused: {0}")]
+    ConfigRefused(String),
     /// The engine task has stopped.
     #[error("the call engine has stopped")]
     Stopped,
 }
 
 impl Engine {
+    /// Carries out an API command on behalf of `request_id`: every event it causes here
+    /// carries that id (issue 7).
+    pub fn handle_request(
+        &mut self,
+        now: Instant,
+        command: EngineCommand,
+        request_id: Option<String>,
+    ) -> Result<(), CommandError> {
+        self.request_id = request_id;
+        let result = self.handle_command(now, command);
+        self.request_id = None;
+        result
+    }
+
     /// Carries out an API command.
     pub fn handle_command(
         &mut self,
@@ -237,22 +307,33 @@ impl Engine {
                 let id = self.call_by_text(&call_id)?;
                 self.cancel_consultation(now, id)
             }
+            EngineCommand::Control(command) => self.control(now, command),
         };
         self.drain(now);
         result
     }
 
-    fn router_command(&mut self, now: Instant, input: RouterInput) -> Result<(), CommandError> {
-        self.router
-            .handle_input(now, input)
-            .map_err(|e| CommandError::Refused(e.to_string()))
+    pub(crate) fn router_command(
+        &mut self,
+        now: Instant,
+        input: RouterInput,
+    ) -> Result<(), CommandError> {
+        self.router.handle_input(now, input).map_err(|e| match e {
+            RouterError::UnknownAgent(agent) => CommandError::UnknownAgent(agent.to_string()),
+            RouterError::UnknownQueue(queue) => CommandError::UnknownQueue(queue.to_string()),
+            RouterError::NotInTimedWrapUp(agent) => CommandError::NotInWrapUp(agent.to_string()),
+            RouterError::CallNotWaiting(call) => {
+                CommandError::NotQueued(crate::ids::uuid_text(call.0))
+            }
+            other => CommandError::Refused(other.to_string()),
+        })
     }
 
-    fn call_by_text(&self, call_id: &str) -> Result<u128, CommandError> {
-        self.calls
-            .values()
-            .find(|c| c.text_id == call_id)
-            .map(|c| c.id)
-            .ok_or_else(|| CommandError::UnknownCall(call_id.to_string()))
+    pub(crate) fn call_by_text(&self, call_id: &str) -> Result<u128, CommandError> {
+        match self.calls.values().find(|c| c.text_id == call_id) {
+            Some(c) => Ok(c.id),
+            None if self.recently_ended(call_id) => Err(CommandError::CallEnded(call_id.into())),
+            None => Err(CommandError::UnknownCall(call_id.to_string())),
+        }
     }
 }

@@ -153,6 +153,19 @@ pub struct Engine {
     pub(crate) overload_log: OverloadLog,
     /// API consultations in progress, by their router id (`consultation.rs`).
     pub(crate) consultations: HashMap<u128, crate::consultation::Consultation>,
+    /// The last ended calls, readable for a while (issue 7: `CALL_ENDED` for late commands).
+    pub(crate) ended: VecDeque<switchboard_proto::pb::Call>,
+    /// When each agent entered its current state (wall clock).
+    pub(crate) agent_since: HashMap<String, SystemTime>,
+    /// The API command being carried out: its `request_id` goes on every event it causes.
+    pub(crate) request_id: Option<String>,
+    /// Each agent's last answered call (text id): the call its wrap-up is for.
+    pub(crate) last_call_of: HashMap<String, String>,
+    /// The agent leg of each journaled `AgentAlerting` (call, agent), until its one
+    /// `AgentAlertingEnded`: both name the leg.
+    pub(crate) alerting_legs: HashMap<(u128, String), LegId>,
+    /// Queues whose statistics are to be pushed as `QueueStatsUpdated`.
+    pub(crate) stats_push: crate::queue_stats::StatsPush,
 }
 
 /// When the last overload warning was logged and how many refusals came since.
@@ -234,7 +247,7 @@ impl Engine {
             },
         );
         router.handle_input(now, RouterInput::Configure(acd_map::config_update(&config)))?;
-        Ok(Engine {
+        let mut engine = Engine {
             layer: TransactionLayer::new(layer_config),
             registrar: Registrar::new(registrar_config, seeds.random()),
             invite_auth: DigestAuthenticator::new(
@@ -271,7 +284,15 @@ impl Engine {
             media_retries: HashMap::new(),
             overload_log: OverloadLog::default(),
             consultations: HashMap::new(),
-        })
+            ended: VecDeque::new(),
+            agent_since: HashMap::new(),
+            request_id: None,
+            last_call_of: HashMap::new(),
+            alerting_legs: HashMap::new(),
+            stats_push: Default::default(),
+        };
+        engine.stats_baseline(now);
+        Ok(engine)
     }
 
     // ---- the four methods ----
@@ -362,6 +383,7 @@ impl Engine {
             self.session_deadline(),
             self.media_retries.values().map(|(at, _)| *at).min(),
             self.outbound_deadline(),
+            self.stats_push.deadline(),
         ]
         .into_iter()
         .flatten()
@@ -392,7 +414,18 @@ impl Engine {
     }
 
     /// Queues a store write and remembers what to do after its commit.
-    pub(crate) fn store(&mut self, op: WriteOp, after: AfterCommit) {
+    pub(crate) fn store(&mut self, mut op: WriteOp, after: AfterCommit) {
+        if let Some(request_id) = &self.request_id {
+            // Issue 7: every event a command causes carries its request_id.
+            if let WriteOp::Append(events)
+            | WriteOp::Record { events, .. }
+            | WriteOp::FinishCall { events, .. } = &mut op
+            {
+                for event in events.iter_mut() {
+                    event.request_id.get_or_insert_with(|| request_id.clone());
+                }
+            }
+        }
         let ticket = Ticket(self.next_ticket);
         self.next_ticket += 1;
         self.tickets.insert(ticket, after);
@@ -516,6 +549,8 @@ impl Engine {
                 break;
             }
         }
+        // After the input's own events: the statistics they changed.
+        self.push_stats(now);
     }
 
     fn on_media(&mut self, now: Instant, event: MediaEvent) {

@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
 use switchboard_acd::AgentState;
+
+use crate::query::wire_state;
 use switchboard_proto::codec::journal_event;
 use switchboard_proto::pb;
 use switchboard_proto::pb::event::Payload;
@@ -40,7 +42,7 @@ fn envelope(call: &Call, payload: Payload) -> pb::Event {
 fn caller(call: &Call) -> pb::Party {
     pb::Party {
         number: call.src.clone(),
-        name: call.clid.clone(),
+        name: call.display.clone(),
         restricted: false,
     }
 }
@@ -69,6 +71,25 @@ fn ivr_inputs(call: &Call) -> Vec<pb::IvrInput> {
             at: None,
         })
         .collect()
+}
+
+/// Names the agent leg in a journaled `AgentAlerting`, `AgentAlertingEnded` or
+/// `CallConnected` (the envelope's `leg_id` and the payload's): built before the leg id was
+/// known to the event builders, so patched here.
+pub(crate) fn set_leg(event: &mut NewEvent, leg: crate::LegId) {
+    use prost::Message;
+    let Ok(mut decoded) = pb::Event::decode(event.payload.as_slice()) else {
+        return;
+    };
+    let id = crate::query::leg_text(leg);
+    match decoded.payload.as_mut() {
+        Some(Payload::AgentAlerting(p)) => p.leg_id.clone_from(&id),
+        Some(Payload::AgentAlertingEnded(p)) => p.leg_id.clone_from(&id),
+        Some(Payload::CallConnected(p)) => p.leg_id.clone_from(&id),
+        _ => return,
+    }
+    decoded.leg_id = id;
+    event.payload = decoded.encode_to_vec();
 }
 
 /// A call arrived and was answered.
@@ -180,18 +201,6 @@ pub(crate) fn call_connected(call: &Call, agent: &str, wall: SystemTime) -> NewE
     journal_event(wall, &event)
 }
 
-/// The wire state and reason code of an agent state.
-fn wire_state(state: &AgentState) -> (pb::AgentState, String) {
-    match state {
-        AgentState::LoggedOut => (pb::AgentState::LoggedOut, String::new()),
-        AgentState::NotReady(reason) => (pb::AgentState::NotReady, reason.as_str().to_owned()),
-        AgentState::Ready => (pb::AgentState::Ready, String::new()),
-        AgentState::Reserved { .. } => (pb::AgentState::Reserved, String::new()),
-        AgentState::OnCall { .. } => (pb::AgentState::Busy, String::new()),
-        AgentState::WrapUp { .. } => (pb::AgentState::WrapUp, String::new()),
-    }
-}
-
 /// The wire state of an agent state (what [`agent_state`] journals as `current`).
 pub(crate) fn wire_agent_state(state: &AgentState) -> pb::AgentState {
     wire_state(state).0
@@ -221,7 +230,7 @@ pub(crate) fn agent_state(
 }
 
 /// The wire end reason of the engine's CDR reason text.
-fn end_reason(reason: &str) -> pb::EndReason {
+pub(crate) fn end_reason(reason: &str) -> pb::EndReason {
     match reason {
         "normal" => pb::EndReason::Normal,
         "abandon" | "abandon-after-rona" => pb::EndReason::Abandoned,

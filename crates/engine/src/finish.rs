@@ -139,6 +139,7 @@ impl Engine {
                 events::consultation_ended(customer, wall, &call.caller.leg.to_string(), reason);
             self.journal(vec![ended]);
         }
+        self.remember_ended(now, &call, events::end_reason(reason));
         let cdr = Cdr {
             call_id: call.text_id.clone(),
             accountcode: call.trunk.clone(),

@@ -228,6 +228,7 @@ impl Engine {
                 bye_reason: None,
             },
             clid: format!("\"{display}\" <{src}>"),
+            display: display.trim_matches('"').to_string(),
             src,
             dnis: dnis.to_string(),
             trunk,
@@ -243,6 +244,10 @@ impl Engine {
             survey_score: None,
             recording_path: None,
             data: Default::default(),
+            data_version: 0,
+            inputs: Vec::new(),
+            first_queued: None,
+            priority: 0,
             ivr: None,
             agent: None,
             next_playback: 1,
@@ -362,6 +367,9 @@ impl Engine {
         call.context = queue.to_string();
         call.record = record;
         call.survey = survey;
+        call.first_queued.get_or_insert(now);
+        let priority = priority.max(call.priority);
+        call.priority = priority;
         call.queue = Some(QueueStay {
             queue: queue.to_string(),
             entered: now,

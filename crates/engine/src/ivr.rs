@@ -58,6 +58,7 @@ impl Engine {
     }
 
     fn ivr_actions(&mut self, now: Instant, call_id: u128) {
+        let wall = self.wall(now);
         loop {
             let Some(call) = self.calls.get_mut(&call_id) else {
                 return;
@@ -82,7 +83,13 @@ impl Engine {
                     if key == "survey_score" {
                         call.survey_score = value.parse().ok().filter(|d| (1..=5).contains(d));
                     }
+                    call.inputs.push(crate::call::IvrInputRecord {
+                        key: key.clone(),
+                        value: value.clone(),
+                        at: wall,
+                    });
                     call.data.insert(key, value);
+                    call.data_version += 1;
                 }
                 IvrAction::AskQueueState { queue } => {
                     let state = self.queue_state(now, queue.as_ref());

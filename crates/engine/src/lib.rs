@@ -15,13 +15,17 @@
 //!
 //! - inputs: [`Engine::handle_sip`], [`Engine::handle_transport_error`],
 //!   [`Engine::handle_media`] ([`MediaEvent`]), [`Engine::handle_store`] (a write committed),
-//!   [`Engine::handle_command`] ([`EngineCommand`] from the API), [`Engine::handle_timeout`];
+//!   [`Engine::handle_command`] / [`Engine::handle_request`] ([`EngineCommand`] from the API,
+//!   with its `request_id`), [`Engine::handle_timeout`];
+//! - reads: [`Engine::query`] ([`EngineQuery`]) renders calls, agents and queues as the API's
+//!   resources (`query.rs`); the shell cuts snapshots at a journal seq (`snapshot_cut.rs`);
 //! - outputs: [`Engine::poll_output`] → [`Output`]: SIP bytes to send, [`MediaCommand`]s for
 //!   the media threads, store writes ([`switchboard_store::WriteOp`]) with a [`Ticket`];
 //! - [`Engine::poll_timeout`]: the earliest SIP, registrar, router or IVR deadline.
 //!
 //! Ordering guarantees carried by tickets: the `AgentAlerting` screen-pop is committed before
-//! the agent's INVITE leaves; a finished call's CDR is committed before its media legs are
+//! the agent's INVITE leaves (and, with a [`shell::DeliveryGate`], handed to every live API
+//! subscriber first); a finished call's CDR is committed before its media legs are
 //! closed and its ports reused. [`shell`] runs the core on tokio with the SIP transport, the
 //! store's writer thread and a media plane behind the [`shell::MediaPlane`] trait.
 //!
@@ -52,11 +56,13 @@
 mod acd_map;
 mod agent;
 mod attended;
+mod agent_control;
 mod call;
 mod callback;
 mod click_to_dial;
 mod command;
 mod consultation;
+mod control;
 mod engine;
 mod events;
 mod far_leg;
@@ -71,17 +77,23 @@ mod output;
 mod placed;
 mod policy;
 mod replaces;
+mod query;
+mod queue_stats;
+mod reconfigure;
 mod session_timer;
 #[allow(clippy::disallowed_methods)] // the shell is where the clock is read
 pub mod shell;
+mod snapshot_cut;
 mod transfer;
 mod tu;
 
 pub use click_to_dial::MakeCall;
-pub use command::{CommandError, EngineCommand};
+pub use command::{CommandError, ControlCommand, EngineCommand};
 pub use consultation::ConsultTarget;
+pub use control::CALL_DATA_LIMIT;
 pub use engine::{Engine, EngineError, EngineOptions};
 pub use output::{LegAllocator, LegId, MediaCommand, MediaEvent, Output, PlaybackRef, Ticket};
+pub use query::{EngineQuery, EngineSnapshot, QueryAnswer, QueryError};
 
 #[cfg(test)]
 #[allow(clippy::disallowed_methods)] // one base Instant per test; time then moves by offsets

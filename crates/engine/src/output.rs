@@ -75,6 +75,15 @@ pub enum MediaCommand {
         /// The file name without `.wav` (the call id).
         name: String,
     },
+    /// Send digits to the leg as RFC 4733 telephone-events.
+    SendDtmf {
+        /// The leg.
+        leg: LegId,
+        /// `0`-`9`, `*`, `#`, `A`-`D`.
+        digits: String,
+        /// How long each digit is held.
+        duration: std::time::Duration,
+    },
     /// Close the leg and give its port back (after the call's CDR is committed).
     CloseLeg {
         /// The leg.

@@ -11,9 +11,11 @@
 //!   bounded channel.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use switchboard_config::Config;
@@ -29,6 +31,8 @@ use tokio_util::task::TaskTracker;
 
 use crate::command::{CommandError, EngineCommand};
 use crate::engine::{Engine, EngineError, EngineOptions};
+use crate::query::{EngineQuery, QueryAnswer, QueryError};
+use crate::snapshot_cut::JournalCut;
 use switchboard_media::engine::{EngineEvent, EngineEvents, LegId as MediaLegId, MediaHandle};
 use switchboard_media::ports::PortPool;
 
@@ -44,6 +48,19 @@ const MEDIA_EVENTS: usize = 4096;
 /// Bound of the store writer's queue and of one commit batch.
 const STORE_QUEUE: usize = 8192;
 const STORE_BATCH: usize = 256;
+/// Longest an agent's INVITE waits for the screen-pop to reach the live subscribers (a
+/// subscriber that does not read must not hold calls: past this the phone rings anyway).
+const DELIVERY_LIMIT: Duration = Duration::from_millis(50);
+
+/// Where the event fan-out tells the engine that a published event has left for its live
+/// subscribers (issue 7: the `AgentAlerting` screen-pop reaches subscribers before the agent's
+/// phone gets its INVITE). The API implements it over its open streams.
+pub trait DeliveryGate: Send + Sync + 'static {
+    /// Resolves once `event`, published on the bus as `seq`, has been handed to the transport
+    /// of every live subscriber whose filter takes it; at once if there is none. The engine
+    /// bounds the wait itself.
+    fn delivered(&self, seq: u64, event: &NewEvent) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+}
 
 /// The media plane as the engine sees it: commands in (never blocking), [`MediaEvent`]s out
 /// through [`MediaBackend::events`].
@@ -175,6 +192,11 @@ impl MediaPlane for EnginePlane {
             } => m
                 .start_recording(MediaLegId(caller.0), MediaLegId(agent.0), &name)
                 .map(|_| ()),
+            MediaCommand::SendDtmf {
+                leg,
+                digits,
+                duration,
+            } => m.send_dtmf(MediaLegId(leg.0), &digits, duration),
             MediaCommand::CloseLeg { leg } => m.close_leg(MediaLegId(leg.0)),
         };
         if let Err(err) = result {
@@ -241,10 +263,23 @@ pub struct PublishedEvent {
 pub struct EngineHandle {
     transport: TransportHandle,
     events: broadcast::Sender<PublishedEvent>,
-    commands: mpsc::Sender<Command>,
+    commands: mpsc::Sender<Inbox>,
+    gate: Arc<OnceLock<Arc<dyn DeliveryGate>>>,
 }
 
-type Command = (EngineCommand, oneshot::Sender<Result<(), CommandError>>);
+/// What the engine task takes from the API, in one channel so a read issued after a command
+/// sees the command's effect.
+enum Inbox {
+    Command {
+        command: EngineCommand,
+        request_id: Option<String>,
+        reply: oneshot::Sender<Result<(), CommandError>>,
+    },
+    Query {
+        query: EngineQuery,
+        reply: oneshot::Sender<Result<QueryAnswer, QueryError>>,
+    },
+}
 
 impl EngineHandle {
     /// The bound SIP address (UDP and TCP).
@@ -264,12 +299,44 @@ impl EngineHandle {
 
     /// Runs an API command on the engine task and returns its outcome.
     pub async fn command(&self, command: EngineCommand) -> Result<(), CommandError> {
-        let (tx, rx) = oneshot::channel();
+        self.command_for(None, command).await
+    }
+
+    /// Runs an API command; every event it causes on the engine task carries `request_id`.
+    pub async fn command_for(
+        &self,
+        request_id: Option<String>,
+        command: EngineCommand,
+    ) -> Result<(), CommandError> {
+        let (reply, rx) = oneshot::channel();
         self.commands
-            .send((command, tx))
+            .send(Inbox::Command {
+                command,
+                request_id,
+                reply,
+            })
             .await
             .map_err(|_| CommandError::Stopped)?;
         rx.await.map_err(|_| CommandError::Stopped)?
+    }
+
+    /// Reads calls, agents or queues on the engine task. A snapshot's `as_of_seq` is the seq
+    /// of the last event its state reflects: the answer waits until every event the engine had
+    /// produced is committed (and published), so a stream that continues after `as_of_seq`
+    /// misses nothing and repeats nothing.
+    pub async fn query(&self, query: EngineQuery) -> Result<QueryAnswer, QueryError> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(Inbox::Query { query, reply })
+            .await
+            .map_err(|_| QueryError::Stopped)?;
+        rx.await.map_err(|_| QueryError::Stopped)?
+    }
+
+    /// Holds every agent INVITE until its `AgentAlerting` has left through `gate` (at most
+    /// 50 ms). Set once; later calls are ignored.
+    pub fn set_delivery_gate(&self, gate: Arc<dyn DeliveryGate>) {
+        let _ = self.gate.set(gate);
     }
 }
 
@@ -340,15 +407,19 @@ pub async fn start(
         Ok(_) => {}
         Err(err) => tracing::error!(error = %err, "pending callbacks could not be read"),
     }
+    let head_seq = store.head_seq()?;
     let writer = StoreWriter::spawn(store, STORE_QUEUE, STORE_BATCH)?;
     let (events, _) = broadcast::channel(EVENT_BUS);
     let (commands, commands_rx) = mpsc::channel(COMMANDS);
+    let gate = Arc::new(OnceLock::new());
     let shell = Shell {
         engine,
         transport: transport.clone(),
         store: writer.handle(),
         media: plane,
         events: events.clone(),
+        gate: gate.clone(),
+        journal: JournalCut::starting_at(head_seq),
     };
     tracker.spawn(async move {
         shell.run(inbound, media_rx, commands_rx, shutdown).await;
@@ -364,6 +435,7 @@ pub async fn start(
         transport,
         events,
         commands,
+        gate,
     })
 }
 
@@ -375,6 +447,8 @@ struct Shell {
     store: WriterHandle,
     media: Box<dyn MediaPlane>,
     events: broadcast::Sender<PublishedEvent>,
+    gate: Arc<OnceLock<Arc<dyn DeliveryGate>>>,
+    journal: JournalCut,
 }
 
 impl Shell {
@@ -382,7 +456,7 @@ impl Shell {
         mut self,
         inbound: InboundQueues,
         mut media: mpsc::Receiver<MediaEvent>,
-        mut commands: mpsc::Receiver<Command>,
+        mut commands: mpsc::Receiver<Inbox>,
         shutdown: CancellationToken,
     ) {
         let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Done>();
@@ -390,6 +464,8 @@ impl Shell {
             mut in_progress,
             mut new_requests,
         } = inbound;
+        // Commits whose screen-pop has reached the subscribers (or the limit passed).
+        let (released_tx, mut released_rx) = mpsc::unbounded_channel::<(Ticket, bool)>();
         loop {
             self.dispatch(&done_tx);
             let deadline = self.engine.poll_timeout();
@@ -400,9 +476,38 @@ impl Shell {
                 biased;
                 _ = shutdown.cancelled() => break,
                 Some((ticket, ok, committed)) = done_rx.recv() => {
+                    let seqs: Vec<u64> = committed.iter().map(|(seq, _)| *seq).collect();
+                    let mut screen_pop = None;
                     for (seq, event) in committed {
-                        let _ = self.events.send(PublishedEvent { seq, event: Arc::new(event) });
+                        let event = Arc::new(event);
+                        if event.kind == "AgentAlerting" {
+                            screen_pop = Some((seq, event.clone()));
+                        }
+                        let _ = self.events.send(PublishedEvent { seq, event });
                     }
+                    // Published first: a snapshot answered now is never ahead of the bus.
+                    self.journal.committed(ticket, seqs.into_iter());
+                    match (screen_pop, self.gate.get()) {
+                        // The INVITE this commit releases waits for the fan-out.
+                        (Some((seq, event)), Some(gate)) if ok => {
+                            let delivered = gate.delivered(seq, &event);
+                            let released = released_tx.clone();
+                            tokio::spawn(async move {
+                                let held = Instant::now();
+                                let r = tokio::time::timeout(DELIVERY_LIMIT, delivered).await;
+                                metrics::histogram!("switchboard_screen_pop_hold_seconds")
+                                    .record(held.elapsed().as_secs_f64());
+                                if r.is_err() {
+                                    metrics::counter!("switchboard_screen_pop_delivery_timeouts_total")
+                                        .increment(1);
+                                }
+                                let _ = released.send((ticket, ok));
+                            });
+                        }
+                        _ => self.engine.handle_store(Instant::now(), ticket, ok),
+                    }
+                }
+                Some((ticket, ok)) = released_rx.recv() => {
                     self.engine.handle_store(Instant::now(), ticket, ok);
                 }
                 message = in_progress.recv() => {
@@ -411,14 +516,31 @@ impl Shell {
                 }
                 _ = sleep_until(deadline) => self.engine.handle_timeout(Instant::now()),
                 Some(event) = media.recv() => self.engine.handle_media(Instant::now(), event),
-                Some((command, reply)) = commands.recv() => {
-                    let _ = reply.send(self.engine.handle_command(Instant::now(), command));
-                }
+                Some(inbox) = commands.recv() => self.on_inbox(inbox),
                 message = new_requests.recv() => {
                     let Some(Inbound { peer, message, .. }) = message else { break };
                     self.engine.handle_sip(Instant::now(), peer, message);
                 }
             }
+        }
+    }
+
+    fn on_inbox(&mut self, inbox: Inbox) {
+        let now = Instant::now();
+        match inbox {
+            Inbox::Command {
+                command,
+                request_id,
+                reply,
+            } => {
+                let _ = reply.send(self.engine.handle_request(now, command, request_id));
+            }
+            Inbox::Query { query, reply } => match self.engine.query(now, &query) {
+                Ok(QueryAnswer::Snapshot(snapshot)) => self.journal.snapshot(snapshot, reply),
+                other => {
+                    let _ = reply.send(other);
+                }
+            },
         }
     }
 
@@ -435,7 +557,10 @@ impl Shell {
                     }
                 }
                 Output::Media(command) => self.media.command(command),
-                Output::Store { ticket, op } => self.submit(ticket, op, done.clone()),
+                Output::Store { ticket, op } => {
+                    self.journal.submitted(ticket);
+                    self.submit(ticket, op, done.clone());
+                }
             }
         }
     }

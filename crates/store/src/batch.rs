@@ -48,6 +48,18 @@ pub enum WriteOp {
     SaveCallback(Box<CallbackEntry>),
     /// [`crate::Store::remove_callback`].
     RemoveCallback(String),
+    /// Puts the agent's wrap-up disposition and notes on a call's CDR (the CDR is written when
+    /// the call ends; the agent classifies it during wrap-up, after that). The database row
+    /// changes; `Master.csv`, appended at the call's end, keeps its line as written. The
+    /// outcome is [`WriteOutcome::Removed`]`(found)`: `false` when the call has no CDR.
+    Disposition {
+        /// The call (the CDR's `uniqueid`).
+        call_id: String,
+        /// The disposition code.
+        disposition_code: String,
+        /// Free-text notes.
+        notes: String,
+    },
 }
 
 impl WriteOp {
@@ -99,6 +111,16 @@ pub(crate) fn apply_op(
             WriteOutcome::Done
         }
         WriteOp::RemoveCallback(id) => WriteOutcome::Removed(callbacks::remove(conn, id)?),
+        WriteOp::Disposition {
+            call_id,
+            disposition_code,
+            notes,
+        } => WriteOutcome::Removed(records::set_disposition(
+            conn,
+            call_id,
+            disposition_code,
+            notes,
+        )?),
     })
 }
 

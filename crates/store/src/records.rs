@@ -63,6 +63,19 @@ pub(crate) fn insert_cdr(conn: &Connection, cdr: &Cdr) -> Result<i64> {
     }
 }
 
+/// Sets a CDR's disposition code and notes; `false` if the call has no CDR.
+pub(crate) fn set_disposition(
+    conn: &Connection,
+    call_id: &str,
+    disposition_code: &str,
+    notes: &str,
+) -> Result<bool> {
+    let changed = conn
+        .prepare_cached("UPDATE cdrs SET disposition_code = ?1, notes = ?2 WHERE uniqueid = ?3")?
+        .execute(params![disposition_code, notes, call_id])?;
+    Ok(changed > 0)
+}
+
 const CDR_COLUMNS: &str = "id, accountcode, src, dst, dcontext, clid, channel, dstchannel, lastapp,
     lastdata, start_us, answer_us, end_us, disposition, amaflags, uniqueid, userfield, queue,
     agent, wait_seconds, survey_score, recording_path, hangup_side, end_reason, disposition_code,

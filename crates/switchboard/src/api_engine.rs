@@ -1,12 +1,12 @@
 //! The API's seam ([`switchboard_api::Engine`]) over the call engine's [`EngineHandle`].
 //!
 //! Commands the engine carries out are mapped onto [`EngineCommand`]s and run on the engine
-//! task (MakeCall, BlindTransfer to an agent, queue or number, RequestCallback for a waiting
-//! call among them); the rest are refused with [`ApiError::NotSupported`] naming what is
-//! missing. The
-//! engine has no query commands yet, so the reads (snapshot, calls, agents, queues) are refused
-//! the same way; `status` reports the start time, the configuration digest and counters kept
-//! from the committed events this process published.
+//! task with the command's `request_id` (MakeCall, BlindTransfer to an agent, queue or number,
+//! RequestCallback for a waiting call, consultations among them); the rest are refused with [`ApiError::NotSupported`]
+//! naming what is missing. Reads (snapshot, calls, agents, queues) are [`EngineQuery`]s
+//! answered on the engine task, so they see every command accepted before them; `status`
+//! reports the start time, the configuration digest and counters kept from the committed
+//! events this process published.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -18,8 +18,13 @@ use switchboard_api::{
     Accepted, Action, ApiError, Command, Engine, EngineSnapshot, EngineStatus, ReloadOutcome,
     Target, pb,
 };
-use switchboard_engine::shell::{EngineHandle, PublishedEvent};
-use switchboard_engine::{CommandError, ConsultTarget, EngineCommand, MakeCall};
+use switchboard_engine::shell::{DeliveryGate, EngineHandle, PublishedEvent};
+use switchboard_engine::{
+    CommandError, ConsultTarget, ControlCommand, EngineCommand, EngineQuery, MakeCall,
+    QueryAnswer, QueryError,
+};
+
+use crate::reload::Reloader;
 use switchboard_store::StoredEvent;
 
 /// Counters derived from the committed events published since this process started.
@@ -55,12 +60,27 @@ impl Counters {
     }
 }
 
+/// The API's screen-pop gate as the engine's [`DeliveryGate`]: the agent's INVITE leaves once
+/// `AgentAlerting` has left for the live subscribers.
+pub(crate) struct Gate(pub(crate) switchboard_api::ScreenPopGate);
+
+impl DeliveryGate for Gate {
+    fn delivered(
+        &self,
+        seq: u64,
+        event: &switchboard_store::NewEvent,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        Box::pin(self.0.delivered(seq, event.clone()))
+    }
+}
+
 /// [`switchboard_api::Engine`] for the daemon.
 pub(crate) struct ApiEngine {
     handle: Arc<EngineHandle>,
     started_at: SystemTime,
-    config_digest: String,
+    config_digest: Mutex<String>,
     counters: Arc<Mutex<Counters>>,
+    reloader: Option<Reloader>,
 }
 
 impl ApiEngine {
@@ -105,28 +125,80 @@ impl ApiEngine {
             Self {
                 handle,
                 started_at: SystemTime::now(),
-                config_digest,
+                config_digest: Mutex::new(config_digest),
                 counters,
+                reloader: None,
             },
             feed,
         )
     }
 
-    async fn run(&self, command: EngineCommand) -> Result<(), ApiError> {
-        self.handle.command(command).await.map_err(command_error)
+    /// Lets `ReloadConfig` re-read the configuration file.
+    pub(crate) fn with_reloader(mut self, reloader: Reloader) -> Self {
+        self.reloader = Some(reloader);
+        self
     }
+
+    /// The call data of `call_id` now (UpdateCallData's answer).
+    async fn call_data(&self, call_id: &str) -> Result<Option<pb::CallData>, ApiError> {
+        Ok(self.call(call_id).await?.call_data)
+    }
+
+    /// Runs `command` for the API request `request_id` (it goes on the events).
+    async fn run_for(&self, request_id: &str, command: EngineCommand) -> Result<(), ApiError> {
+        let request_id = Some(request_id.to_owned()).filter(|r| !r.is_empty());
+        self.handle
+            .command_for(request_id, command)
+            .await
+            .map_err(command_error)
+    }
+
+    async fn read(&self, query: EngineQuery) -> Result<QueryAnswer, ApiError> {
+        self.handle.query(query).await.map_err(query_error)
+    }
+}
+
+fn query_error(error: QueryError) -> ApiError {
+    match error {
+        QueryError::UnknownCall(id) => ApiError::CallNotFound(id),
+        QueryError::UnknownAgent(id) => ApiError::AgentNotFound(id),
+        QueryError::UnknownQueue(q) => ApiError::QueueNotFound(q),
+        QueryError::Stopped => ApiError::Unavailable("the call engine has stopped".into()),
+        other => ApiError::Internal(other.to_string()),
+    }
+}
+
+/// An answer of another shape than asked: a bug in the engine, not the client's mistake.
+fn mismatch(answer: &QueryAnswer) -> ApiError {
+    ApiError::Internal(format!("the engine answered a read with {answer:?}"))
 }
 
 fn command_error(error: CommandError) -> ApiError {
     match error {
         CommandError::UnknownCall(id) => ApiError::CallNotFound(id),
         CommandError::UnknownQueue(q) => ApiError::QueueNotFound(q),
+        CommandError::UnknownAgent(a) => ApiError::AgentNotFound(a),
+        CommandError::CallEnded(id) => ApiError::CallEnded(id),
+        CommandError::NotInWrapUp(a) => ApiError::AgentNotInWrapUp(a),
+        CommandError::NotQueued(c) => ApiError::CallNotQueued(c),
+        CommandError::UnknownLeg { call_id, leg_id } => ApiError::LegNotFound { call_id, leg_id },
+        CommandError::LegState { leg_id, reason } => ApiError::LegState { leg_id, reason },
+        CommandError::InvalidDigit(c) => ApiError::InvalidArgument {
+            field: "digits",
+            description: format!("{c:?} is not a DTMF digit"),
+        },
+        CommandError::EtagMismatch { current } => ApiError::EtagMismatch { current },
+        CommandError::CallDataTooLarge { size, limit } => {
+            ApiError::CallDataTooLarge { size, limit }
+        }
+        CommandError::AgentOnCall(a) => ApiError::AgentOnCall(a),
+        CommandError::NotLoggedIn(a) => ApiError::AgentNotLoggedIn(a),
+        CommandError::ConfigRefused(why) => ApiError::ConfigInvalid(why),
         CommandError::Refused(why) => ApiError::InvalidArgument {
             field: "command",
             description: why,
         },
         CommandError::Stopped => ApiError::Unavailable("the call engine has stopped".into()),
-        CommandError::UnknownAgent(agent) => ApiError::AgentNotFound(agent),
         CommandError::AgentBusy(agent) => ApiError::AgentOnCall(agent),
         CommandError::BadDestination(to) => ApiError::InvalidArgument {
             field: "to",
@@ -151,6 +223,11 @@ fn consult_error(error: CommandError, leg_id: &str, reason: &'static str) -> Api
     }
 }
 
+/// The engine's form of an API `request_id` (empty: none).
+fn request_id_of(request_id: &str) -> Option<String> {
+    Some(request_id.to_owned()).filter(|r| !r.is_empty())
+}
+
 fn requested(state: pb::AgentState, reason: Option<String>) -> Result<RequestedState, ApiError> {
     match state {
         pb::AgentState::Ready => Ok(RequestedState::Ready),
@@ -165,43 +242,68 @@ fn requested(state: pb::AgentState, reason: Option<String>) -> Result<RequestedS
     }
 }
 
-const NO_QUERIES: &str =
-    "reading calls, agents and queues from the call engine is not in this build; use Subscribe";
-
 #[tonic::async_trait]
 impl Engine for ApiEngine {
     async fn snapshot(&self) -> Result<EngineSnapshot, ApiError> {
-        Err(ApiError::NotSupported(NO_QUERIES.into()))
+        match self.read(EngineQuery::Snapshot).await? {
+            QueryAnswer::Snapshot(s) => Ok(EngineSnapshot {
+                as_of_seq: s.as_of_seq,
+                calls: s.calls,
+                agents: s.agents,
+                queues: s.queues,
+            }),
+            other => Err(mismatch(&other)),
+        }
     }
-    async fn call(&self, _call_id: &str) -> Result<pb::Call, ApiError> {
-        Err(ApiError::NotSupported(NO_QUERIES.into()))
+    async fn call(&self, call_id: &str) -> Result<pb::Call, ApiError> {
+        match self.read(EngineQuery::Call(call_id.to_owned())).await? {
+            QueryAnswer::Call(call) => Ok(*call),
+            other => Err(mismatch(&other)),
+        }
     }
     async fn calls(&self) -> Result<Vec<pb::Call>, ApiError> {
-        Err(ApiError::NotSupported(NO_QUERIES.into()))
+        match self.read(EngineQuery::Calls).await? {
+            QueryAnswer::Calls(calls) => Ok(calls),
+            other => Err(mismatch(&other)),
+        }
     }
-    async fn agent(&self, _agent: &str) -> Result<pb::Agent, ApiError> {
-        Err(ApiError::NotSupported(NO_QUERIES.into()))
+    async fn agent(&self, agent: &str) -> Result<pb::Agent, ApiError> {
+        match self.read(EngineQuery::Agent(agent.to_owned())).await? {
+            QueryAnswer::Agent(agent) => Ok(*agent),
+            other => Err(mismatch(&other)),
+        }
     }
     async fn agents(&self) -> Result<Vec<pb::Agent>, ApiError> {
-        Err(ApiError::NotSupported(NO_QUERIES.into()))
+        match self.read(EngineQuery::Agents).await? {
+            QueryAnswer::Agents(agents) => Ok(agents),
+            other => Err(mismatch(&other)),
+        }
     }
-    async fn queue(&self, _queue: &str) -> Result<pb::Queue, ApiError> {
-        Err(ApiError::NotSupported(NO_QUERIES.into()))
+    async fn queue(&self, queue: &str) -> Result<pb::Queue, ApiError> {
+        match self.read(EngineQuery::Queue(queue.to_owned())).await? {
+            QueryAnswer::Queue(queue) => Ok(*queue),
+            other => Err(mismatch(&other)),
+        }
     }
     async fn queues(&self) -> Result<Vec<pb::Queue>, ApiError> {
-        Err(ApiError::NotSupported(NO_QUERIES.into()))
+        match self.read(EngineQuery::Queues).await? {
+            QueryAnswer::Queues(queues) => Ok(queues),
+            other => Err(mismatch(&other)),
+        }
     }
 
     async fn execute(&self, command: Command) -> Result<Accepted, ApiError> {
+        let request_id = command.request_id.as_str();
         match command.action {
             Action::SetAgentState {
                 agent,
                 state,
                 reason_code,
                 after_current_work,
-                ..
+                etag,
             } => {
                 let state = requested(state, reason_code)?;
+                let agent_name = agent.clone();
                 let command = if after_current_work {
                     EngineCommand::SetNextState {
                         agent,
@@ -210,40 +312,203 @@ impl Engine for ApiEngine {
                 } else {
                     EngineCommand::SetAgentState { agent, state }
                 };
-                self.run(command).await?;
-                Ok(Accepted::default())
+                let command = match etag.filter(|e| !e.is_empty()) {
+                    Some(etag) => EngineCommand::Control(ControlCommand::IfAgentEtag {
+                        agent: agent_name.clone(),
+                        etag,
+                        then: Box::new(command),
+                    }),
+                    None => command,
+                };
+                self.run_for(request_id, command).await?;
+                Ok(Accepted {
+                    agent: Some(self.agent(&agent_name).await?),
+                    ..Accepted::default()
+                })
             }
             Action::ExtendWrapUp { agent, extend_by } => {
-                self.run(EngineCommand::ExtendWrapUp {
-                    agent,
-                    by: extend_by,
-                })
+                self.run_for(
+                    request_id,
+                    EngineCommand::ExtendWrapUp {
+                        agent,
+                        by: extend_by,
+                    },
+                )
                 .await?;
                 Ok(Accepted::default())
             }
             Action::EndCall { call_id, .. } => {
-                self.run(EngineCommand::Hangup {
-                    call_id: call_id.clone(),
-                })
+                self.run_for(
+                    request_id,
+                    EngineCommand::Hangup {
+                        call_id: call_id.clone(),
+                    },
+                )
                 .await?;
                 Ok(Accepted {
                     call_id: Some(call_id),
                     ..Accepted::default()
                 })
             }
-            Action::BlindTransfer {
-                leg,
-                target: Target::Queue(queue),
-                ..
+            Action::UpdateCallData {
+                call_id,
+                set,
+                remove,
+                etag,
             } => {
-                let call_id = leg.call_id;
-                self.run(EngineCommand::TransferToQueue {
-                    call_id: call_id.clone(),
-                    queue,
+                self.run_for(
+                    request_id,
+                    EngineCommand::Control(ControlCommand::UpdateCallData {
+                        call_id: call_id.clone(),
+                        set: set.into_iter().collect(),
+                        remove,
+                        etag: etag.filter(|e| !e.is_empty()),
+                    }),
+                )
+                .await?;
+                Ok(Accepted {
+                    call_data: self.call_data(&call_id).await?,
+                    call_id: Some(call_id),
+                    ..Accepted::default()
                 })
+            }
+            Action::SetCallPriority {
+                call_id,
+                priority,
+                wait_adjustment,
+            } => {
+                self.run_for(
+                    request_id,
+                    EngineCommand::Control(ControlCommand::SetCallPriority {
+                        call_id: call_id.clone(),
+                        priority,
+                        wait_adjustment,
+                    }),
+                )
                 .await?;
                 Ok(Accepted {
                     call_id: Some(call_id),
+                    ..Accepted::default()
+                })
+            }
+            Action::SendDtmf { leg, digits } => {
+                self.run_for(
+                    request_id,
+                    EngineCommand::Control(ControlCommand::SendDtmf {
+                        call_id: leg.call_id.clone(),
+                        leg_id: leg.leg_id.clone(),
+                        digits,
+                    }),
+                )
+                .await?;
+                Ok(Accepted {
+                    call_id: Some(leg.call_id),
+                    leg_id: Some(leg.leg_id),
+                    ..Accepted::default()
+                })
+            }
+            Action::HangupLeg { leg, .. } => {
+                let (call_id, leg_id) = (leg.call_id, leg.leg_id);
+                self.run_for(
+                    request_id,
+                    EngineCommand::Control(ControlCommand::HangupLeg {
+                        call_id: call_id.clone(),
+                        leg_id: leg_id.clone(),
+                    }),
+                )
+                .await?;
+                Ok(Accepted {
+                    call_id: Some(call_id),
+                    leg_id: Some(leg_id),
+                    ..Accepted::default()
+                })
+            }
+            Action::HoldLeg { leg } => {
+                let (call_id, leg_id) = (leg.call_id, leg.leg_id);
+                self.run_for(
+                    request_id,
+                    EngineCommand::Control(ControlCommand::HoldLeg {
+                        call_id: call_id.clone(),
+                        leg_id: leg_id.clone(),
+                    }),
+                )
+                .await?;
+                Ok(Accepted {
+                    call_id: Some(call_id),
+                    leg_id: Some(leg_id),
+                    ..Accepted::default()
+                })
+            }
+            Action::RetrieveLeg { leg } => {
+                let (call_id, leg_id) = (leg.call_id, leg.leg_id);
+                self.run_for(
+                    request_id,
+                    EngineCommand::Control(ControlCommand::RetrieveLeg {
+                        call_id: call_id.clone(),
+                        leg_id: leg_id.clone(),
+                    }),
+                )
+                .await?;
+                Ok(Accepted {
+                    call_id: Some(call_id),
+                    leg_id: Some(leg_id),
+                    ..Accepted::default()
+                })
+            }
+            // The device is the agent's registered phone (or its configured contact): a
+            // device named in the request is not used by this engine.
+            Action::LoginAgent { agent, ready, .. } => {
+                self.run_for(
+                    request_id,
+                    EngineCommand::Control(ControlCommand::LoginAgent {
+                        agent: agent.clone(),
+                        ready,
+                    }),
+                )
+                .await?;
+                Ok(Accepted {
+                    agent: Some(self.agent(&agent).await?),
+                    ..Accepted::default()
+                })
+            }
+            Action::LogoutAgent {
+                agent,
+                reason_code,
+                force,
+            } => {
+                self.run_for(
+                    request_id,
+                    EngineCommand::Control(ControlCommand::LogoutAgent {
+                        agent: agent.clone(),
+                        reason_code,
+                        force,
+                    }),
+                )
+                .await?;
+                Ok(Accepted {
+                    agent: Some(self.agent(&agent).await?),
+                    ..Accepted::default()
+                })
+            }
+            Action::CompleteWrapUp {
+                agent,
+                call_id,
+                disposition_code,
+                notes,
+            } => {
+                self.run_for(
+                    request_id,
+                    EngineCommand::Control(ControlCommand::CompleteWrapUp {
+                        agent: agent.clone(),
+                        call_id: call_id.clone(),
+                        disposition_code,
+                        notes,
+                    }),
+                )
+                .await?;
+                Ok(Accepted {
+                    call_id,
+                    agent: Some(self.agent(&agent).await?),
                     ..Accepted::default()
                 })
             }
@@ -263,7 +528,7 @@ impl Engine for ApiEngine {
                         queue,
                     },
                 };
-                self.run(command).await?;
+                self.run_for(request_id, command).await?;
                 Ok(Accepted {
                     call_id: Some(call_id),
                     ..Accepted::default()
@@ -275,7 +540,7 @@ impl Engine for ApiEngine {
                 ..
             } => {
                 // The waiting call keeps its place in its queue; its id is the callback's.
-                self.run(EngineCommand::RequestCallback {
+                self.run_for(request_id, EngineCommand::RequestCallback {
                     call_id: call_id.clone(),
                     number: Some(number).filter(|n| !n.is_empty()),
                 })
@@ -301,13 +566,13 @@ impl Engine for ApiEngine {
             } => {
                 // The API made the call id (a UUIDv7), so the answer needs no round trip to
                 // the far ends: it returns once the engine has accepted the call.
-                self.run(EngineCommand::MakeCall(MakeCall {
+                self.run_for(request_id, EngineCommand::MakeCall(MakeCall {
                     call_id: call_id.clone(),
                     agent,
                     destination: to,
                     caller_id,
                     data: call_data.into_iter().collect(),
-                    request_id: command.request_id.clone(),
+                    request_id: request_id.to_owned(),
                 }))
                 .await?;
                 Ok(Accepted {
@@ -329,7 +594,7 @@ impl Engine for ApiEngine {
                 };
                 let call_id = leg.call_id;
                 self.handle
-                    .command(EngineCommand::StartConsultation {
+                    .command_for(request_id_of(request_id), EngineCommand::StartConsultation {
                         call_id: call_id.clone(),
                         target,
                     })
@@ -343,7 +608,7 @@ impl Engine for ApiEngine {
             Action::CompleteTransfer { consult_leg } => {
                 let call_id = consult_leg.call_id;
                 self.handle
-                    .command(EngineCommand::CompleteTransfer {
+                    .command_for(request_id_of(request_id), EngineCommand::CompleteTransfer {
                         call_id: call_id.clone(),
                     })
                     .await
@@ -358,7 +623,7 @@ impl Engine for ApiEngine {
             Action::CancelConsultation { consult_leg } => {
                 let call_id = consult_leg.call_id;
                 self.handle
-                    .command(EngineCommand::CancelConsultation {
+                    .command_for(request_id_of(request_id), EngineCommand::CancelConsultation {
                         call_id: call_id.clone(),
                     })
                     .await
@@ -382,10 +647,39 @@ impl Engine for ApiEngine {
         }
     }
 
-    async fn reload_config(&self, _request_id: &str) -> Result<ReloadOutcome, ApiError> {
-        Err(ApiError::NotSupported(
-            "configuration reload is not in this build; restart the daemon".into(),
-        ))
+    async fn reload_config(&self, request_id: &str) -> Result<ReloadOutcome, ApiError> {
+        let Some(reloader) = self.reloader.clone() else {
+            return Err(ApiError::NotSupported(
+                "this engine was started without a configuration file to reload".into(),
+            ));
+        };
+        // Reading and checking the files is blocking work: off the async workers.
+        let loaded = tokio::task::spawn_blocking(move || reloader.load())
+            .await
+            .map_err(|e| ApiError::Internal(format!("reload task: {e}")))?
+            .map_err(ApiError::ConfigInvalid)?;
+        let digest = loaded.digest.clone();
+        let changed = self
+            .config_digest
+            .lock()
+            .map(|d| *d != digest)
+            .unwrap_or(true);
+        self.run_for(
+            request_id,
+            EngineCommand::Control(ControlCommand::Reconfigure {
+                config: loaded.config,
+                flows: loaded.flows,
+                digest: digest.clone(),
+            }),
+        )
+        .await?;
+        if let Ok(mut current) = self.config_digest.lock() {
+            current.clone_from(&digest);
+        }
+        Ok(ReloadOutcome {
+            changed,
+            config_digest: digest,
+        })
     }
 
     async fn status(&self) -> Result<EngineStatus, ApiError> {
@@ -404,7 +698,11 @@ impl Engine for ApiEngine {
                 !matches!(s, pb::AgentState::LoggedOut | pb::AgentState::Unspecified)
             }),
             agents_ready: count(|s| *s == pb::AgentState::Ready),
-            config_digest: self.config_digest.clone(),
+            config_digest: self
+                .config_digest
+                .lock()
+                .map(|d| d.clone())
+                .unwrap_or_default(),
         })
     }
 }

@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 /// Switchboard: a standalone ACD/CTI telephony engine.
-#[derive(Debug, clap::Parser)]
+#[derive(Debug, Clone, clap::Parser)]
 #[command(name = "switchboard", version, about)]
 pub(crate) struct Args {
     /// Configuration file (TOML).

@@ -5,6 +5,7 @@
 mod api_engine;
 mod cli;
 mod http;
+mod reload;
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -57,19 +58,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    // The digest GetStatus reports: the configuration file as read.
-    let config_digest = std::fs::read(&args.config)
-        .map(|bytes| {
-            use sha2::Digest;
-            sha2::Sha256::digest(bytes)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        })
-        .unwrap_or_default();
+    let config_digest = reload::digest_of(&args.config);
     match runtime.block_on(run(
         config,
         config_digest,
+        reload::Reloader::new(args.clone()),
         ivr_dir(&args.config),
         config_sibling(&args.config, "prompts"),
     )) {
@@ -126,6 +119,7 @@ const API_LIVE_EVENTS: usize = 4096;
 async fn run(
     config: switchboard_config::Config,
     config_digest: String,
+    reloader: reload::Reloader,
     ivr_dir: std::path::PathBuf,
     prompts_dir: std::path::PathBuf,
 ) -> anyhow::Result<()> {
@@ -222,6 +216,7 @@ async fn run(
     let (live, _) = tokio::sync::broadcast::channel(API_LIVE_EVENTS);
     let (api_engine, feed) =
         api_engine::ApiEngine::new(sip.clone(), config_digest, journal.epoch(), live.clone());
+    let api_engine = api_engine.with_reloader(reloader);
     tracker.spawn({
         let shutdown = shutdown.clone();
         async move {
@@ -234,6 +229,7 @@ async fn run(
     let settings = switchboard_api::ApiSettings::from_config(&config.api);
     let api =
         switchboard_api::ApiServer::new(&settings, std::sync::Arc::new(api_engine), journal, live);
+    sip.set_delivery_gate(std::sync::Arc::new(api_engine::Gate(api.screen_pop_gate())));
     tracker.spawn({
         let shutdown = shutdown.clone();
         async move {

@@ -218,12 +218,10 @@ fn crm_gets_the_screen_pop_with_caller_and_dnis_then_exactly_one_alerting_ended(
     );
 }
 
-/// Issue 7 asks for the screen-pop at the CRM before the INVITE at the phone. The engine only
-/// guarantees the event is committed (and published) before the INVITE leaves; over loopback
-/// the INVITE wins by under a millisecond (measured: read 0.8 ms after SIPp got the INVITE), so
-/// this needs the engine to hold the INVITE until the API's live fan-out has sent the event.
+/// Issue 7: the screen-pop at the CRM before the INVITE at the phone. The engine holds the
+/// agent's INVITE until `AgentAlerting` is committed, published, and taken by the HTTP/2
+/// transport of every live subscriber (the API's screen-pop gate, at most 50 ms).
 #[test]
-#[ignore = "known gap: the INVITE reaches the phone ~1 ms before the gRPC client reads AgentAlerting"]
 fn crm_reads_agent_alerting_before_the_agent_gets_the_invite() {
     let Some((events, invited_at)) =
         one_call("crm_reads_agent_alerting_before_the_agent_gets_the_invite")

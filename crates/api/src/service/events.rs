@@ -17,6 +17,7 @@ use crate::pb;
 use crate::pb::event_service_server::EventService;
 use crate::service::Shared;
 use crate::stream::StreamTask;
+use crate::subscriptions::Entry;
 
 /// Default heartbeat interval (Genesys Cloud sends one every 30 s; gRPC stacks need traffic
 /// well under common idle timeouts).
@@ -32,6 +33,31 @@ const DEFAULT_PAGE: u32 = 100;
 const MAX_PAGE: u32 = 1000;
 
 pub(crate) struct Events(pub(crate) Shared);
+
+/// A stream's output as tonic polls it: each event taken marks the stream's delivery point
+/// (what the screen-pop gate waits for, [`crate::ScreenPopGate`]).
+struct Delivering {
+    inner: ReceiverStream<Result<pb::SubscribeResponse, Status>>,
+    entry: Arc<Entry>,
+}
+
+impl Stream for Delivering {
+    type Item = Result<pb::SubscribeResponse, Status>;
+
+    fn poll_next(
+        mut self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Self::Item>> {
+        let polled = Pin::new(&mut self.inner).poll_next(cx);
+        if let std::task::Poll::Ready(Some(Ok(pb::SubscribeResponse {
+            kind: Some(pb::subscribe_response::Kind::Event(event)),
+        }))) = &polled
+        {
+            self.entry.delivered(event.seq);
+        }
+        polled
+    }
+}
 
 fn heartbeat_interval(requested: Option<&prost_types::Duration>) -> Duration {
     requested
@@ -106,6 +132,7 @@ impl EventService for Events {
             SystemTime::now(),
         )?;
         let (out, rx) = mpsc::channel(STREAM_BUFFER);
+        let entry = registration.entry.clone();
         let task = StreamTask {
             pool: shared.pool.clone(),
             live,
@@ -117,7 +144,10 @@ impl EventService for Events {
             out,
         };
         tokio::spawn(task.run());
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        Ok(Response::new(Box::pin(Delivering {
+            inner: ReceiverStream::new(rx),
+            entry,
+        })))
     }
 
     async fn get_snapshot(

@@ -453,8 +453,10 @@ queue = "sales"
 
 mod attended;
 mod consultation;
+mod control;
 mod features;
 mod offerless;
 mod outbound;
 mod path;
 mod properties;
+mod query;

@@ -254,3 +254,52 @@ pub(crate) fn report_of(dir: &std::path::Path) -> String {
         })
         .collect()
 }
+
+/// A SIPp phone for agent `id` (password `secret`, as in the demo configuration): it
+/// registers, stays, and answers the daemon's INVITEs with `answer_scenario` (out-of-call
+/// scenario). Returned with its working directory; kill the child when done.
+pub(crate) fn spawn_agent_phone(
+    daemon: &Daemon,
+    id: &str,
+    answer_scenario: &str,
+) -> (std::process::Child, ScratchDir) {
+    let dir = ScratchDir::new("agent-phone");
+    let port = free_port(true).to_string();
+    let out = File::create(dir.path().join("screen.txt")).expect("agent screen file");
+    let err = out.try_clone().expect("clone");
+    let child = Command::new("sipp")
+        .arg(daemon.sip.to_string())
+        .arg("-sf")
+        .arg(sipp_scenario("agent_register_stay.xml"))
+        .arg("-oocsf")
+        .arg(sipp_scenario(answer_scenario))
+        .args(["-t", "u1", "-i", "127.0.0.1", "-p", &port])
+        .args(["-s", id, "-au", id, "-ap", "secret", "-m", "1"])
+        .args(["-nostdin", "-timeout", "40s", "-timeout_error"])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .expect("spawning the agent's sipp");
+    (child, dir)
+}
+
+/// Waits (at most 15 s) until the daemon's metrics count `n` registered agents.
+pub(crate) fn wait_registered(daemon: &Daemon, n: usize) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let want = format!("switchboard_agents_registered {n}");
+    loop {
+        let metrics = super::wire::http_get(daemon.http, "/metrics", Duration::from_secs(2))
+            .map(|(_, body)| body)
+            .unwrap_or_default();
+        if metrics.lines().any(|l| l.trim() == want) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{n} agents never registered"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
