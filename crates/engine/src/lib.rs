@@ -55,8 +55,8 @@
 
 mod acd_map;
 mod agent;
-mod attended;
 mod agent_control;
+mod attended;
 mod call;
 mod callback;
 mod click_to_dial;
@@ -76,10 +76,10 @@ mod outbound_auth;
 mod output;
 mod placed;
 mod policy;
-mod replaces;
 mod query;
 mod queue_stats;
 mod reconfigure;
+mod replaces;
 mod session_timer;
 #[allow(clippy::disallowed_methods)] // the shell is where the clock is read
 pub mod shell;

@@ -20,8 +20,8 @@ use switchboard_api::{
 };
 use switchboard_engine::shell::{DeliveryGate, EngineHandle, PublishedEvent};
 use switchboard_engine::{
-    CommandError, ConsultTarget, ControlCommand, EngineCommand, EngineQuery, MakeCall,
-    QueryAnswer, QueryError,
+    CommandError, ConsultTarget, ControlCommand, EngineCommand, EngineQuery, MakeCall, QueryAnswer,
+    QueryError,
 };
 
 use crate::reload::Reloader;
@@ -540,10 +540,13 @@ impl Engine for ApiEngine {
                 ..
             } => {
                 // The waiting call keeps its place in its queue; its id is the callback's.
-                self.run_for(request_id, EngineCommand::RequestCallback {
-                    call_id: call_id.clone(),
-                    number: Some(number).filter(|n| !n.is_empty()),
-                })
+                self.run_for(
+                    request_id,
+                    EngineCommand::RequestCallback {
+                        call_id: call_id.clone(),
+                        number: Some(number).filter(|n| !n.is_empty()),
+                    },
+                )
                 .await?;
                 Ok(Accepted {
                     call_id: Some(call_id.clone()),
@@ -566,14 +569,17 @@ impl Engine for ApiEngine {
             } => {
                 // The API made the call id (a UUIDv7), so the answer needs no round trip to
                 // the far ends: it returns once the engine has accepted the call.
-                self.run_for(request_id, EngineCommand::MakeCall(MakeCall {
-                    call_id: call_id.clone(),
-                    agent,
-                    destination: to,
-                    caller_id,
-                    data: call_data.into_iter().collect(),
-                    request_id: request_id.to_owned(),
-                }))
+                self.run_for(
+                    request_id,
+                    EngineCommand::MakeCall(MakeCall {
+                        call_id: call_id.clone(),
+                        agent,
+                        destination: to,
+                        caller_id,
+                        data: call_data.into_iter().collect(),
+                        request_id: request_id.to_owned(),
+                    }),
+                )
                 .await?;
                 Ok(Accepted {
                     call_id: Some(call_id),
@@ -594,10 +600,13 @@ impl Engine for ApiEngine {
                 };
                 let call_id = leg.call_id;
                 self.handle
-                    .command_for(request_id_of(request_id), EngineCommand::StartConsultation {
-                        call_id: call_id.clone(),
-                        target,
-                    })
+                    .command_for(
+                        request_id_of(request_id),
+                        EngineCommand::StartConsultation {
+                            call_id: call_id.clone(),
+                            target,
+                        },
+                    )
                     .await
                     .map_err(|e| consult_error(e, &leg.leg_id, "NOT_CONSULTABLE"))?;
                 Ok(Accepted {
@@ -608,9 +617,12 @@ impl Engine for ApiEngine {
             Action::CompleteTransfer { consult_leg } => {
                 let call_id = consult_leg.call_id;
                 self.handle
-                    .command_for(request_id_of(request_id), EngineCommand::CompleteTransfer {
-                        call_id: call_id.clone(),
-                    })
+                    .command_for(
+                        request_id_of(request_id),
+                        EngineCommand::CompleteTransfer {
+                            call_id: call_id.clone(),
+                        },
+                    )
                     .await
                     .map_err(|e| {
                         consult_error(e, &consult_leg.leg_id, "CONSULTATION_NOT_ANSWERED")
@@ -623,9 +635,12 @@ impl Engine for ApiEngine {
             Action::CancelConsultation { consult_leg } => {
                 let call_id = consult_leg.call_id;
                 self.handle
-                    .command_for(request_id_of(request_id), EngineCommand::CancelConsultation {
-                        call_id: call_id.clone(),
-                    })
+                    .command_for(
+                        request_id_of(request_id),
+                        EngineCommand::CancelConsultation {
+                            call_id: call_id.clone(),
+                        },
+                    )
                     .await
                     .map_err(|e| consult_error(e, &consult_leg.leg_id, "NOT_A_CONSULTATION"))?;
                 Ok(Accepted {
