@@ -71,6 +71,8 @@ fn sbctl_reads_and_changes_a_running_daemon_in_tables_and_json() {
         );
     }
     let daemon = Daemon::start_with(&config, std::net::Ipv4Addr::LOCALHOST.into());
+    // The file it reads (the harness may have given it a copy with RTP ports of its own).
+    let config = daemon.config_path().to_path_buf();
 
     let status = ok(&sbctl(&bin, &daemon, &["status"]));
     assert!(status.to_lowercase().contains("digest"), "{status}");

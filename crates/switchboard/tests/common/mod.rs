@@ -218,6 +218,12 @@ pub(crate) struct Daemon {
 }
 
 impl Daemon {
+    /// The configuration file this daemon reads (and re-reads on ReloadConfig): a copy with
+    /// RTP ports of its own when the one it was started with had the demo's range.
+    pub(crate) fn config_path(&self) -> &Path {
+        &self.config
+    }
+
     /// Starts the daemon with the repository's demo configuration.
     pub(crate) fn start() -> Self {
         Self::start_with(&demo_config(), IpAddr::V4(Ipv4Addr::LOCALHOST))
