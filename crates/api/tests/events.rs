@@ -431,3 +431,44 @@ async fn list_events_pages_through_the_journal_and_journal_info_reports_it() {
     );
     assert_eq!(info.journal_epoch.len(), 16);
 }
+
+#[tokio::test]
+async fn list_events_long_poll_answers_when_an_event_is_journaled_and_times_out_empty() {
+    let server = start_with(Options::default()).await;
+    emit_calls(&server, 0, 2);
+    let mut client = client(&server).await;
+    let poll = |client: &mut Client, wait_ms: u64| {
+        let mut client = client.clone();
+        async move {
+            client
+                .list_events(pb::ListEventsRequest {
+                    after_seq: 2,
+                    wait_for_new: Some(prost_types::Duration {
+                        seconds: 0,
+                        nanos: i32::try_from(wait_ms * 1_000_000).unwrap(),
+                    }),
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .into_inner()
+        }
+    };
+    // Nothing after seq 2: the poll is held, then answers empty at its deadline.
+    let started = std::time::Instant::now();
+    let empty = poll(&mut client, 200).await;
+    assert!(empty.events.is_empty(), "{empty:?}");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(190));
+    // An event journaled while the poll waits is answered at once, well before the deadline.
+    let waiting = tokio::spawn(poll(&mut client, 900));
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    emit_calls(&server, 2, 1);
+    let page = timeout(std::time::Duration::from_millis(800), waiting)
+        .await
+        .expect("answered before the poll's deadline")
+        .unwrap();
+    assert_eq!(
+        page.events.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        vec![3]
+    );
+}

@@ -30,6 +30,8 @@ const MAX_HEARTBEAT: Duration = Duration::from_secs(60);
 const STREAM_BUFFER: usize = 256;
 
 const DEFAULT_PAGE: u32 = 100;
+/// The longest a ListEvents long poll (`wait_for_new`) is held.
+const MAX_LONG_POLL: Duration = Duration::from_secs(60);
 const MAX_PAGE: u32 = 1000;
 
 pub(crate) struct Events(pub(crate) Shared);
@@ -182,7 +184,33 @@ impl EventService for Events {
             n => n.min(MAX_PAGE),
         };
         let filter = Arc::new(filter_from_wire(request.filter.as_ref()));
-        let page = self.0.pool.read_after(after, size as usize, filter).await?;
+        let wait = request
+            .wait_for_new
+            .and_then(|d| Duration::try_from(d).ok())
+            .map(|d| d.min(MAX_LONG_POLL))
+            .unwrap_or_default();
+        // Subscribed before the read: an event committed between the read and the wait is
+        // still seen.
+        let mut live = self.0.live.subscribe();
+        let mut page = self
+            .0
+            .pool
+            .read_after(after, size as usize, filter.clone())
+            .await?;
+        if page.events.is_empty() && !wait.is_zero() {
+            let deadline = tokio::time::Instant::now() + wait;
+            let upto = page.scanned_upto;
+            loop {
+                match tokio::time::timeout_at(deadline, live.recv()).await {
+                    Ok(Ok(event)) if event.seq > upto && filter.matches(&event.event) => break,
+                    Ok(Ok(_)) => continue,
+                    // Lagged: something was journaled; the read below finds what matches.
+                    Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => break,
+                    Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) | Err(_) => break,
+                }
+            }
+            page = self.0.pool.read_after(after, size as usize, filter).await?;
+        }
         let info = self.0.pool.info().await?;
         let reached_head = page.scanned_upto >= info.head_seq;
         Ok(Response::new(pb::ListEventsResponse {
