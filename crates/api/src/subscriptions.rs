@@ -55,6 +55,11 @@ impl Entry {
     }
 }
 
+/// Streams one principal (API token) may hold open: a quarter of the cap, at least 4.
+pub(crate) fn per_principal_cap(max_streams: usize) -> usize {
+    (max_streams / 4).max(4).min(max_streams)
+}
+
 /// Open streams.
 #[derive(Debug)]
 pub(crate) struct Registry {
@@ -104,6 +109,12 @@ impl Registry {
             .map_err(|_| ApiError::Internal("subscription registry poisoned".into()))?;
         if open.len() >= self.max_streams {
             return Err(ApiError::TooManyStreams(self.max_streams));
+        }
+        // One token (one CRM gone wrong, reconnecting in a loop) cannot take every stream from
+        // the others (research cti-api.md §9 "Limits and drain").
+        let per_principal = per_principal_cap(self.max_streams);
+        if open.values().filter(|e| e.principal == principal).count() >= per_principal {
+            return Err(ApiError::TooManyStreams(per_principal));
         }
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let entry = Arc::new(Entry {
@@ -251,6 +262,30 @@ mod tests {
         gate.await;
         assert_eq!(taken.elapsed(), SCREEN_POP_LEAD);
         assert!(start.elapsed() >= std::time::Duration::from_millis(500));
+    }
+
+    #[test]
+    fn one_token_gets_a_quarter_of_the_streams_and_leaves_the_rest_to_others() {
+        let registry = Registry::new(16);
+        let register = |principal: &str| {
+            registry.register(
+                "crm".into(),
+                principal.into(),
+                String::new(),
+                EventFilter::default(),
+                0,
+                SystemTime::UNIX_EPOCH,
+            )
+        };
+        let held: Vec<_> = (0..4).map(|_| register("crm-a").unwrap()).collect();
+        assert!(matches!(
+            register("crm-a"),
+            Err(ApiError::TooManyStreams(4))
+        ));
+        let other = register("crm-b").expect("another token still gets a stream");
+        drop(held);
+        let again = register("crm-a").expect("freed when the streams end");
+        drop((other, again));
     }
 
     #[tokio::test(start_paused = true)]
