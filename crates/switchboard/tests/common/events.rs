@@ -31,6 +31,7 @@ pub(crate) fn all_events(grpc: SocketAddr) -> Vec<pb::Event> {
                 filter: None,
                 page_size: 1000,
                 page_token: page_token.clone(),
+                wait_for_new: None,
             });
             let Ok(token) = MetadataValue::try_from(format!("Bearer {DEMO_TOKEN}")) else {
                 return events;
