@@ -261,63 +261,21 @@ impl Engine {
                 self.pending.insert(call_2, line);
             }
         }
-        let Some(call) = self.calls.get_mut(&call_1) else {
+        self.media(MediaCommand::Stop { leg: leg_b });
+        let Some(text_id) = self.move_customer_to_consulted(
+            now,
+            call_1,
+            ConsultedParty {
+                leg_a,
+                offer_b,
+                leg_b,
+                agent_b: &agent_b,
+                router_call: router_call_2,
+                target: events::target(Some(&agent_b), None),
+            },
+        ) else {
             return;
         };
-        let line = match (&call.queue, call.connected_at, &call.agent) {
-            (Some(stay), Some((at, _)), Some(agent_a)) => Some(QueueLogLine::attended_transfer(
-                wall,
-                &call.text_id,
-                &stay.queue,
-                agent_a,
-                &format!("{}-{leg_b}", call.caller.leg),
-                at.saturating_duration_since(stay.entered),
-                now.saturating_duration_since(at),
-                stay.orig_position,
-            )),
-            _ => None,
-        };
-        call.connected = Some(offer_b);
-        call.connected_at = Some((now, wall));
-        call.agent = Some(agent_b.clone());
-        call.router_call = router_call_2;
-        call.held = false;
-        call.state = CallState::Connected;
-        let customer = call.caller.leg;
-        let event = events::call_transferred(
-            call,
-            wall,
-            &leg_a.to_string(),
-            &leg_b.to_string(),
-            pb::TransferKind::Attended,
-            events::target(Some(&agent_b), None),
-        );
-        let connected = events::call_connected(call, &agent_b, wall);
-        let text_id = call.text_id.clone();
-        self.media(MediaCommand::Stop { leg: customer });
-        self.media(MediaCommand::Stop { leg: leg_b });
-        self.media(MediaCommand::Bridge {
-            caller: customer,
-            agent: leg_b,
-        });
-        self.continue_recording(call_1, leg_b);
-        self.store(
-            WriteOp::Record {
-                queue_log: line.into_iter().collect(),
-                events: vec![event, connected],
-            },
-            AfterCommit::Nothing,
-        );
-        if let Some(call) = self.calls.get(&call_1) {
-            let row = self.in_progress(call, "connected");
-            self.store(
-                WriteOp::SaveCall {
-                    call: Box::new(row),
-                    now: wall,
-                },
-                AfterCommit::Nothing,
-            );
-        }
         tracing::info!(call = %text_id, from = %leg_a, to = %leg_b, "attended transfer");
         // The consultation call is over: A's side of it gets BYE, its CDR is written.
         self.end_call(
@@ -353,6 +311,99 @@ impl Engine {
             },
         );
         self.transfer_to_queue(now, call_1, offer_a, &dialled, &queue);
+    }
+}
+
+/// The agent who takes the customer over at the end of an attended transfer or consultation.
+pub(crate) struct ConsultedParty<'a> {
+    /// The first agent's leg (leaving).
+    pub(crate) leg_a: crate::output::LegId,
+    /// The consulted agent's offer and leg (answered).
+    pub(crate) offer_b: OfferId,
+    pub(crate) leg_b: crate::output::LegId,
+    pub(crate) agent_b: &'a str,
+    /// The router's id for the consulted agent's session.
+    pub(crate) router_call: u128,
+    /// Whom the transfer went to, as the events name it.
+    pub(crate) target: Option<pb::TransferTarget>,
+}
+
+impl Engine {
+    /// The customer of `call_id` now talks to the consulted agent: the call takes B's leg and
+    /// router session, the customer's player stops and the two are bridged (recording goes
+    /// on), and the ATTENDEDTRANSFER line, `CallTransferred` and `CallConnected` are written
+    /// with the call's row. Shared by the phone's REFER with Replaces and the API's
+    /// CompleteTransfer. Returns the call's text id, or `None` when the call is gone.
+    pub(crate) fn move_customer_to_consulted(
+        &mut self,
+        now: Instant,
+        call_id: u128,
+        party: ConsultedParty<'_>,
+    ) -> Option<String> {
+        let wall = self.wall(now);
+        let ConsultedParty {
+            leg_a,
+            offer_b,
+            leg_b,
+            agent_b,
+            router_call,
+            target,
+        } = party;
+        let call = self.calls.get_mut(&call_id)?;
+        let line = match (&call.queue, call.connected_at, &call.agent) {
+            (Some(stay), Some((at, _)), Some(agent_a)) => Some(QueueLogLine::attended_transfer(
+                wall,
+                &call.text_id,
+                &stay.queue,
+                agent_a,
+                &format!("{}-{leg_b}", call.caller.leg),
+                at.saturating_duration_since(stay.entered),
+                now.saturating_duration_since(at),
+                stay.orig_position,
+            )),
+            _ => None,
+        };
+        call.connected = Some(offer_b);
+        call.connected_at = Some((now, wall));
+        call.agent = Some(agent_b.to_owned());
+        call.router_call = router_call;
+        call.held = false;
+        call.state = CallState::Connected;
+        let customer = call.caller.leg;
+        let event = events::call_transferred(
+            call,
+            wall,
+            &leg_a.to_string(),
+            &leg_b.to_string(),
+            pb::TransferKind::Attended,
+            target,
+        );
+        let connected = events::call_connected(call, agent_b, wall);
+        let text_id = call.text_id.clone();
+        self.media(MediaCommand::Stop { leg: customer });
+        self.media(MediaCommand::Bridge {
+            caller: customer,
+            agent: leg_b,
+        });
+        self.continue_recording(call_id, leg_b);
+        self.store(
+            WriteOp::Record {
+                queue_log: line.into_iter().collect(),
+                events: vec![event, connected],
+            },
+            AfterCommit::Nothing,
+        );
+        if let Some(call) = self.calls.get(&call_id) {
+            let row = self.in_progress(call, "connected");
+            self.store(
+                WriteOp::SaveCall {
+                    call: Box::new(row),
+                    now: wall,
+                },
+                AfterCommit::Nothing,
+            );
+        }
+        Some(text_id)
     }
 }
 

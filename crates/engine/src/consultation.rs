@@ -18,11 +18,10 @@ use std::time::Instant;
 
 use switchboard_acd::{CallId, OfferId, RouterInput};
 use switchboard_proto::pb;
-use switchboard_store::{QueueLogLine, WriteOp};
 
 use crate::call::AgentLegState;
 use crate::command::CommandError;
-use crate::engine::{AfterCommit, Engine};
+use crate::engine::Engine;
 use crate::events;
 use crate::output::MediaCommand;
 
@@ -178,7 +177,6 @@ impl Engine {
             ));
         };
         self.consultations.remove(&router_id);
-        let wall = self.wall(now);
         let (Some(leg_a), Some((leg_b, agent_b))) = (
             self.agent_legs.get(&consult.agent_a).map(|l| l.leg),
             self.agent_legs
@@ -201,63 +199,22 @@ impl Engine {
             },
         );
         self.drop_agent_leg(now, consult.agent_a);
-        let Some(call) = self.calls.get_mut(&call_id) else {
-            return Ok(());
+        let target = match &consult.target {
+            ConsultTarget::Agent(a) => events::target(Some(a), None),
+            ConsultTarget::Queue(q) => events::target(None, Some(q)),
         };
-        let line = match (&call.queue, call.connected_at, &call.agent) {
-            (Some(stay), Some((at, _)), Some(agent_a)) => Some(QueueLogLine::attended_transfer(
-                wall,
-                &call.text_id,
-                &stay.queue,
-                agent_a,
-                &format!("{}-{leg_b}", call.caller.leg),
-                at.saturating_duration_since(stay.entered),
-                now.saturating_duration_since(at),
-                stay.orig_position,
-            )),
-            _ => None,
-        };
-        call.connected = Some(offer_b);
-        call.connected_at = Some((now, wall));
-        call.agent = Some(agent_b.clone());
-        call.router_call = router_id;
-        call.held = false;
-        let customer = call.caller.leg;
-        let event = events::call_transferred(
-            call,
-            wall,
-            &leg_a.to_string(),
-            &leg_b.to_string(),
-            pb::TransferKind::Attended,
-            match &consult.target {
-                ConsultTarget::Agent(a) => events::target(Some(a), None),
-                ConsultTarget::Queue(q) => events::target(None, Some(q)),
+        self.move_customer_to_consulted(
+            now,
+            call_id,
+            crate::attended::ConsultedParty {
+                leg_a,
+                offer_b,
+                leg_b,
+                agent_b: &agent_b,
+                router_call: router_id,
+                target,
             },
         );
-        let connected = events::call_connected(call, &agent_b, wall);
-        self.media(MediaCommand::Stop { leg: customer });
-        self.media(MediaCommand::Bridge {
-            caller: customer,
-            agent: leg_b,
-        });
-        self.continue_recording(call_id, leg_b);
-        self.store(
-            WriteOp::Record {
-                queue_log: line.into_iter().collect(),
-                events: vec![event, connected],
-            },
-            AfterCommit::Nothing,
-        );
-        if let Some(call) = self.calls.get(&call_id) {
-            let row = self.in_progress(call, "connected");
-            self.store(
-                WriteOp::SaveCall {
-                    call: Box::new(row),
-                    now: wall,
-                },
-                AfterCommit::Nothing,
-            );
-        }
         Ok(())
     }
 
