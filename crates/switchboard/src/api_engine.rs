@@ -153,6 +153,26 @@ impl ApiEngine {
             .map_err(command_error)
     }
 
+    /// Runs a command on one leg (hold, retrieve, hang up) and answers with the leg it named.
+    async fn run_on_leg(
+        &self,
+        request_id: &str,
+        leg: switchboard_api::LegRef,
+        command: fn(String, String) -> ControlCommand,
+    ) -> Result<Accepted, ApiError> {
+        let (call_id, leg_id) = (leg.call_id, leg.leg_id);
+        self.run_for(
+            request_id,
+            EngineCommand::Control(command(call_id.clone(), leg_id.clone())),
+        )
+        .await?;
+        Ok(Accepted {
+            call_id: Some(call_id),
+            leg_id: Some(leg_id),
+            ..Accepted::default()
+        })
+    }
+
     async fn read(&self, query: EngineQuery) -> Result<QueryAnswer, ApiError> {
         self.handle.query(query).await.map_err(query_error)
     }
@@ -408,52 +428,23 @@ impl Engine for ApiEngine {
                 })
             }
             Action::HangupLeg { leg, .. } => {
-                let (call_id, leg_id) = (leg.call_id, leg.leg_id);
-                self.run_for(
-                    request_id,
-                    EngineCommand::Control(ControlCommand::HangupLeg {
-                        call_id: call_id.clone(),
-                        leg_id: leg_id.clone(),
-                    }),
-                )
-                .await?;
-                Ok(Accepted {
-                    call_id: Some(call_id),
-                    leg_id: Some(leg_id),
-                    ..Accepted::default()
+                self.run_on_leg(request_id, leg, |call_id, leg_id| {
+                    ControlCommand::HangupLeg { call_id, leg_id }
                 })
+                .await
             }
             Action::HoldLeg { leg } => {
-                let (call_id, leg_id) = (leg.call_id, leg.leg_id);
-                self.run_for(
-                    request_id,
-                    EngineCommand::Control(ControlCommand::HoldLeg {
-                        call_id: call_id.clone(),
-                        leg_id: leg_id.clone(),
-                    }),
-                )
-                .await?;
-                Ok(Accepted {
-                    call_id: Some(call_id),
-                    leg_id: Some(leg_id),
-                    ..Accepted::default()
+                self.run_on_leg(request_id, leg, |call_id, leg_id| ControlCommand::HoldLeg {
+                    call_id,
+                    leg_id,
                 })
+                .await
             }
             Action::RetrieveLeg { leg } => {
-                let (call_id, leg_id) = (leg.call_id, leg.leg_id);
-                self.run_for(
-                    request_id,
-                    EngineCommand::Control(ControlCommand::RetrieveLeg {
-                        call_id: call_id.clone(),
-                        leg_id: leg_id.clone(),
-                    }),
-                )
-                .await?;
-                Ok(Accepted {
-                    call_id: Some(call_id),
-                    leg_id: Some(leg_id),
-                    ..Accepted::default()
+                self.run_on_leg(request_id, leg, |call_id, leg_id| {
+                    ControlCommand::RetrieveLeg { call_id, leg_id }
                 })
+                .await
             }
             // The device is the agent's registered phone (or its configured contact): a
             // device named in the request is not used by this engine.
