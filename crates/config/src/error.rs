@@ -239,6 +239,17 @@ pub enum ConfigProblem {
         /// The value as written.
         value: String,
     },
+    /// A static agent contact that cannot be rung without DNS or a stream connection.
+    #[error(
+        "`{key}` = {value:?} must be a sip: URI with an IP address host over UDP \
+         (Switchboard does no DNS lookups and rings unregistered phones over UDP)"
+    )]
+    UnreachableContact {
+        /// The key.
+        key: &'static str,
+        /// The value as written.
+        value: String,
+    },
     /// The same name declared twice (the position is the second one).
     #[error("duplicate {kind} `{name}` (first declared on line {first_line})")]
     Duplicate {

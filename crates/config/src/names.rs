@@ -151,6 +151,35 @@ impl SipUri {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Where a request to this URI goes without DNS: a `sip:` URI whose host is an IP address
+    /// and whose `transport` parameter, if any, is `udp` (port 5060 by default, RFC 3261
+    /// §19.1.2). `None` for names, `sips:` and stream transports.
+    pub fn udp_address(&self) -> Option<std::net::SocketAddr> {
+        let rest = self
+            .0
+            .get(..4)?
+            .eq_ignore_ascii_case("sip:")
+            .then(|| &self.0[4..])?;
+        let (before_headers, _) = rest.split_once('?').unwrap_or((rest, ""));
+        let mut parts = before_headers.split(';');
+        let user_host = parts.next()?;
+        let udp = parts.all(|p| match p.split_once('=') {
+            Some((k, v)) if k.eq_ignore_ascii_case("transport") => v.eq_ignore_ascii_case("udp"),
+            _ => true,
+        });
+        if !udp {
+            return None;
+        }
+        let host_port = user_host.rsplit_once('@').map_or(user_host, |(_, h)| h);
+        if let Ok(addr) = host_port.parse::<std::net::SocketAddr>() {
+            return Some(addr);
+        }
+        let host = host_port.trim_start_matches('[').trim_end_matches(']');
+        host.parse::<std::net::IpAddr>()
+            .ok()
+            .map(|ip| std::net::SocketAddr::new(ip, 5060))
+    }
 }
 
 impl fmt::Display for SipUri {

@@ -260,6 +260,34 @@ fn bad_contact_uri_is_refused() {
         }
     );
     assert_eq!(at(&error), (4, 11));
+    for unreachable in [
+        "sip:a@pbx.example.com",
+        "sips:a@10.0.0.1",
+        "sip:a@10.0.0.1;transport=tcp",
+    ] {
+        let error = refuse(&format!(
+            "[[agent]]\nid = \"a\"\npassword = \"p\"\ncontact = \"{unreachable}\"\n"
+        ));
+        assert_eq!(
+            error.problem,
+            ConfigProblem::UnreachableContact {
+                key: "contact",
+                value: unreachable.into()
+            }
+        );
+        assert_eq!(at(&error), (4, 11));
+    }
+    for reachable in [
+        "sip:a@10.0.0.1",
+        "sip:a@[::1]:5070;transport=UDP",
+        "sip:10.0.0.1:5062",
+    ] {
+        switchboard_config::parse(
+            &format!("[[agent]]\nid = \"a\"\npassword = \"p\"\ncontact = \"{reachable}\"\n"),
+            Path::new("ok.toml"),
+        )
+        .unwrap();
+    }
 }
 
 #[test]

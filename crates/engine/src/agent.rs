@@ -203,13 +203,9 @@ impl Engine {
         if let Some((router_id, _)) = consult {
             self.consultation_offered(router_id, offer.offer);
         }
-        let binding = self
-            .registrar
-            .bindings(offer.agent.as_str())
-            .max_by_key(|b| b.registered_at)
-            .map(|b| (b.contact.clone(), b.peer));
+        let binding = self.agent_device(offer.agent.as_str());
         let (Some((contact, peer)), Some(call)) = (binding, self.calls.get(&call_id)) else {
-            // No registered phone (or the call vanished): the router puts the call back.
+            // No phone to ring (or the call vanished): the router puts the call back.
             self.route(now, RouterInput::OfferFailed { offer: offer.offer });
             return;
         };

@@ -16,11 +16,17 @@ impl Engine {
         now: Instant,
         agent: &str,
         ready: bool,
+        device: Option<String>,
     ) -> Result<(), CommandError> {
         let view = self
             .router
             .agent(agent)
             .ok_or_else(|| CommandError::UnknownAgent(agent.to_owned()))?;
+        if let Some(device) = device {
+            crate::agent_device::device_target(&device)
+                .map_err(|e| CommandError::BadDevice(e.to_string()))?;
+            self.login_devices.insert(agent.to_owned(), device);
+        }
         if view.state.is_logged_in() {
             // Already in: a login that would change a Not Ready agent to Ready does so.
             if ready && matches!(view.state, AgentState::NotReady(_)) {
@@ -89,6 +95,7 @@ impl Engine {
                 state: RequestedState::LoggedOut,
             },
         )?;
+        self.login_devices.remove(agent);
         let wall = self.wall(now);
         let event = pb::Event {
             agent: agent.to_owned(),

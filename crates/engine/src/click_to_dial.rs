@@ -65,9 +65,9 @@ impl Engine {
         if !ready {
             return Err(CommandError::AgentBusy(request.agent));
         }
-        if self.registrar.bindings(&request.agent).next().is_none() {
+        if !self.has_device(&request.agent) {
             return Err(CommandError::Refused(format!(
-                "agent {} has no registered phone",
+                "agent {} has no phone (not registered, no device)",
                 request.agent
             )));
         }

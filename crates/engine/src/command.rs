@@ -120,6 +120,9 @@ pub enum CommandError {
     /// Neither a number nor a `sip:` URI the outbound trunk can dial.
     #[error("{0:?} cannot be dialled")]
     BadDestination(String),
+    /// A device named at login that cannot be rung (see `agent_device.rs`).
+    #[error("{0}")]
+    BadDevice(String),
     /// The agent is not in wrap-up (or its wrap-up is not timed).
     #[error("agent {0} is not in wrap-up")]
     NotInWrapUp(String),

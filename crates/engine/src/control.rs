@@ -92,6 +92,9 @@ pub enum ControlCommand {
         agent: String,
         /// Ready at once.
         ready: bool,
+        /// A SIP URI to ring while the agent has no registered phone (an IP host, UDP); it
+        /// replaces the configured `contact` until the agent logs out.
+        device: Option<String>,
     },
     /// Log an agent out; on a call only with `force` (then after the call).
     LogoutAgent {
@@ -186,7 +189,11 @@ impl Engine {
                 );
                 Ok(())
             }
-            ControlCommand::LoginAgent { agent, ready } => self.login(now, &agent, ready),
+            ControlCommand::LoginAgent {
+                agent,
+                ready,
+                device,
+            } => self.login(now, &agent, ready, device),
             ControlCommand::LogoutAgent {
                 agent,
                 reason_code,

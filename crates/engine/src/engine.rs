@@ -143,6 +143,9 @@ pub struct Engine {
     /// when to make them Ready again and the state that retry expects (see
     /// `Engine::media_retries`).
     pub(crate) media_retries: HashMap<String, (Instant, switchboard_acd::AgentState)>,
+    /// Devices named when agents were logged in through the API (`agent_device.rs`), until
+    /// they log out.
+    pub(crate) login_devices: HashMap<String, String>,
     /// A connected call's COMPLETECALLER/COMPLETEAGENT line, written with its CDR.
     pub(crate) pending: HashMap<u128, switchboard_store::QueueLogLine>,
     /// The state each agent was last journaled in: the `previous` of its next
@@ -282,6 +285,7 @@ impl Engine {
             caller_invites: HashMap::new(),
             caller_byes: HashMap::new(),
             media_retries: HashMap::new(),
+            login_devices: HashMap::new(),
             overload_log: OverloadLog::default(),
             consultations: HashMap::new(),
             ended: VecDeque::new(),

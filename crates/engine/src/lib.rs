@@ -56,6 +56,7 @@
 mod acd_map;
 mod agent;
 mod agent_control;
+mod agent_device;
 mod attended;
 mod call;
 mod callback;

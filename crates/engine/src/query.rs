@@ -425,11 +425,8 @@ impl Engine {
             .map(wire_requested)
             .unwrap_or((pb::AgentState::Unspecified, String::new()));
         let device = if view.state.is_logged_in() {
-            self.registrar
-                .bindings(id)
-                .max_by_key(|b| b.registered_at)
-                .map(|b| b.contact.to_string())
-                .or_else(|| configured.contact.as_ref().map(|c| c.as_str().to_owned()))
+            self.agent_device(id)
+                .map(|(uri, _)| uri.to_string())
                 .unwrap_or_default()
         } else {
             String::new()

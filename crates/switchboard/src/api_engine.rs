@@ -224,6 +224,10 @@ fn command_error(error: CommandError) -> ApiError {
             field: "to",
             description: format!("{to:?} is neither a number nor a sip: URI the trunk can dial"),
         },
+        CommandError::BadDevice(why) => ApiError::InvalidArgument {
+            field: "device",
+            description: why,
+        },
         other => ApiError::Internal(other.to_string()),
     }
 }
@@ -446,14 +450,18 @@ impl Engine for ApiEngine {
                 })
                 .await
             }
-            // The device is the agent's registered phone (or its configured contact): a
-            // device named in the request is not used by this engine.
-            Action::LoginAgent { agent, ready, .. } => {
+            // The device rings when the agent has no registered phone (agent_device.rs).
+            Action::LoginAgent {
+                agent,
+                ready,
+                device,
+            } => {
                 self.run_for(
                     request_id,
                     EngineCommand::Control(ControlCommand::LoginAgent {
                         agent: agent.clone(),
                         ready,
+                        device: device.filter(|d| !d.is_empty()),
                     }),
                 )
                 .await?;

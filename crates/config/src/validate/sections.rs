@@ -509,7 +509,19 @@ impl Validator<'_> {
             }
             let contact = match &agent.contact {
                 None => None,
-                Some(value) => Some(self.uri("contact", value)?),
+                Some(value) => {
+                    let uri = self.uri("contact", value)?;
+                    if uri.udp_address().is_none() {
+                        return Err(self.error(
+                            value.span(),
+                            ConfigProblem::UnreachableContact {
+                                key: "contact",
+                                value: value.get_ref().clone(),
+                            },
+                        ));
+                    }
+                    Some(uri)
+                }
             };
             let id = AgentId::from(id);
             index.insert(id.clone(), agents.len());

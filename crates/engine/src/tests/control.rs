@@ -289,6 +289,7 @@ fn logout_on_a_call_needs_force_and_login_makes_the_agent_ready() {
         ControlCommand::LoginAgent {
             agent: "1002".into(),
             ready: true,
+            device: None,
         },
     )
     .unwrap();
@@ -304,7 +305,8 @@ fn logout_on_a_call_needs_force_and_login_makes_the_agent_ready() {
             &mut h,
             ControlCommand::LoginAgent {
                 agent: "9999".into(),
-                ready: true
+                ready: true,
+                device: None,
             }
         ),
         Err(CommandError::UnknownAgent("9999".into()))
@@ -429,4 +431,72 @@ fn hanging_up_a_leg_of_a_two_party_call_clears_the_call() {
     );
     assert_eq!(h.engine.call_count(), 0);
     assert_eq!(h.cdr().unwrap().end_reason, "api-hangup");
+}
+
+#[test]
+fn agent_logged_in_on_a_device_is_rung_at_it_and_shows_it() {
+    let mut h = Harness::new("longest-idle");
+    assert!(matches!(
+        control(
+            &mut h,
+            ControlCommand::LoginAgent {
+                agent: "1002".into(),
+                ready: true,
+                device: Some("sip:1002@pbx.example.com".into()),
+            },
+        ),
+        Err(CommandError::BadDevice(_))
+    ));
+    assert_eq!(
+        h.agent_state("1002"),
+        AgentState::LoggedOut,
+        "refused whole"
+    );
+    control(
+        &mut h,
+        ControlCommand::LoginAgent {
+            agent: "1002".into(),
+            ready: true,
+            device: Some(format!("sip:1002@{}", phone(2).remote)),
+        },
+    )
+    .unwrap();
+    h.trunk_invite("201", "a");
+    let invite = h
+        .last_request_to(phone(2).remote, Method::Invite)
+        .expect("the unregistered device is rung at its URI's address");
+    assert_eq!(
+        invite.uri.to_string(),
+        format!("sip:1002@{}", phone(2).remote)
+    );
+    h.phone_answers(2, 200, "OK");
+    assert!(matches!(h.agent_state("1002"), AgentState::OnCall { .. }));
+    let agent = match h.engine.query(h.now, &EngineQuery::Agent("1002".into())) {
+        Ok(QueryAnswer::Agent(a)) => a,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(agent.device, format!("sip:1002@{}", phone(2).remote));
+}
+
+#[test]
+fn agent_with_a_static_contact_is_rung_without_registering() {
+    let config = CONFIG.replace("STRATEGY", "longest-idle").replace(
+        "id = \"1002\"\npassword = \"secret\"\n",
+        "id = \"1002\"\npassword = \"secret\"\ncontact = \"sip:1002@127.0.0.1:5072\"\n",
+    );
+    let mut h = Harness::with(&config, &[]);
+    control(
+        &mut h,
+        ControlCommand::LoginAgent {
+            agent: "1002".into(),
+            ready: true,
+            device: None,
+        },
+    )
+    .unwrap();
+    h.trunk_invite("201", "a");
+    assert!(
+        h.last_request_to(phone(2).remote, Method::Invite).is_some(),
+        "the configured contact is rung"
+    );
 }
