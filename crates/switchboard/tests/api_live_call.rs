@@ -266,3 +266,77 @@ fn a_live_call_is_read_and_controlled_over_the_api_until_it_ends() {
     });
     let _ = common::wait_with_deadline(&mut phone, Duration::from_secs(20));
 }
+
+/// LoginAgent with a `device`: an agent whose phone never registers (behind a PBX) is rung at
+/// the device's address and takes the call; a device that would need DNS is refused with
+/// INVALID_ARGUMENT before anything changes.
+#[test]
+fn an_agent_logged_in_on_a_device_takes_a_call_without_registering() {
+    let test = "an_agent_logged_in_on_a_device_takes_a_call_without_registering";
+    if !require_sipp(test) {
+        return;
+    }
+    let daemon = Daemon::start();
+    let (mut desk, desk_dir, port) = common::sipp::spawn_unregistered_phone("agent_answer.xml");
+    let device = format!("sip:1001@127.0.0.1:{port}");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let ch = Channel::from_shared(format!("http://{}", daemon.grpc))
+            .expect("url")
+            .connect()
+            .await
+            .expect("connect");
+        let mut agents = AgentServiceClient::new(ch);
+        let refused = agents
+            .login_agent(authorized(pb::LoginAgentRequest {
+                agent: "1001".into(),
+                device: "sip:1001@pbx.example.com".into(),
+                ready: true,
+                ..Default::default()
+            }))
+            .await
+            .expect_err("a device that needs DNS");
+        assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
+        assert!(refused.message().contains("IP address"), "{refused:?}");
+        let agent = agents
+            .login_agent(authorized(pb::LoginAgentRequest {
+                agent: "1001".into(),
+                device: device.clone(),
+                ready: true,
+                ..Default::default()
+            }))
+            .await
+            .expect("LoginAgent on a device")
+            .into_inner();
+        assert_eq!(agent.state(), pb::AgentState::Ready);
+        assert_eq!(agent.device, device);
+    });
+    let caller = run_sipp(
+        &daemon,
+        "caller_queue.xml",
+        SippTransport::Udp,
+        &["-s", "201"],
+    );
+    assert!(
+        caller.succeeded(),
+        "{}\n{}\n{}",
+        caller.command,
+        caller.report,
+        common::tail(&daemon.log(), 4000)
+    );
+    let status = common::wait_with_deadline(&mut desk, Duration::from_secs(20));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "the desk phone's call: {status:?}\n{}",
+        common::sipp::report_of(desk_dir.path())
+    );
+    let (_, queue_log) = common::flow::records(&daemon, 1);
+    let lines = common::flow::queue_events(&queue_log);
+    assert!(
+        lines.contains(&("1001".to_string(), "CONNECT".to_string())),
+        "{queue_log}"
+    );
+}

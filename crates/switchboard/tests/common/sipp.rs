@@ -285,6 +285,45 @@ pub(crate) fn spawn_agent_phone(
     (child, dir)
 }
 
+/// A SIPp phone that never registers (a desk phone behind a PBX, rung at a static device):
+/// it answers one daemon INVITE with `answer_scenario` as a UAS on a free loopback port,
+/// returned with the child and its working directory.
+pub(crate) fn spawn_unregistered_phone(
+    answer_scenario: &str,
+) -> (std::process::Child, ScratchDir, u16) {
+    let dir = ScratchDir::new("device-phone");
+    let port = free_port(true);
+    let out = File::create(dir.path().join("screen.txt")).expect("device screen file");
+    let err = out.try_clone().expect("clone");
+    let child = Command::new("sipp")
+        .arg("-sf")
+        .arg(sipp_scenario(answer_scenario))
+        .args([
+            "-t",
+            "u1",
+            "-i",
+            "127.0.0.1",
+            "-p",
+            &port.to_string(),
+            "-m",
+            "1",
+        ])
+        .args([
+            "-nostdin",
+            "-timeout",
+            "40s",
+            "-timeout_error",
+            "-trace_err",
+        ])
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .spawn()
+        .expect("spawning the device's sipp");
+    (child, dir, port)
+}
+
 /// Waits (at most 15 s) until the daemon's metrics count `n` registered agents.
 pub(crate) fn wait_registered(daemon: &Daemon, n: usize) {
     let deadline = std::time::Instant::now() + Duration::from_secs(15);
