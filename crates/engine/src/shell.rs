@@ -23,7 +23,7 @@ use switchboard_ivr::Flow;
 use switchboard_sip::transport::{
     self, Inbound, InboundQueues, TlsListenerConfig, TransportConfig, TransportHandle,
 };
-use switchboard_store::writer::{Reply, StoreWriter, SubmitError, WriterHandle};
+use switchboard_store::writer::{OrderedSubmitter, Reply, StoreWriter};
 use switchboard_store::{NewEvent, Store, WriteOp, WriteOutcome};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -415,7 +415,7 @@ pub async fn start(
     let shell = Shell {
         engine,
         transport: transport.clone(),
-        store: writer.handle(),
+        store: OrderedSubmitter::new(writer.handle()),
         media: plane,
         events: events.clone(),
         gate: gate.clone(),
@@ -444,7 +444,8 @@ type Done = (Ticket, bool, Vec<(u64, NewEvent)>);
 struct Shell {
     engine: Engine,
     transport: TransportHandle,
-    store: WriterHandle,
+    /// Journal writes, committed in the engine's order even behind a full store queue.
+    store: OrderedSubmitter,
     media: Box<dyn MediaPlane>,
     events: broadcast::Sender<PublishedEvent>,
     gate: Arc<OnceLock<Arc<dyn DeliveryGate>>>,
@@ -565,7 +566,7 @@ impl Shell {
         }
     }
 
-    fn submit(&self, ticket: Ticket, op: WriteOp, done: mpsc::UnboundedSender<Done>) {
+    fn submit(&mut self, ticket: Ticket, op: WriteOp, done: mpsc::UnboundedSender<Done>) {
         let events: Vec<NewEvent> = match &op {
             WriteOp::Append(events)
             | WriteOp::Record { events, .. }
@@ -583,21 +584,10 @@ impl Shell {
             };
             let _ = done.send((ticket, ok, committed));
         });
-        match self.store.try_submit(op, reply) {
-            Ok(()) => {}
-            Err(SubmitError::Full(op, reply)) => {
-                // The disk is behind: wait for room off the engine task, never on it.
-                metrics::counter!("switchboard_store_queue_full_total").increment(1);
-                let store = self.store.clone();
-                tokio::task::spawn_blocking(move || {
-                    if let Err(err) = store.submit(op, reply) {
-                        tracing::error!(error = %err, "store writer stopped");
-                    }
-                });
-            }
-            Err(SubmitError::Stopped(_, reply)) => {
-                reply(Err(switchboard_store::StoreError::WriterStopped))
-            }
+        if self.store.submit(op, reply) {
+            // The disk is behind: the op waits for room off the engine task, never on it, and
+            // every later op waits behind it so the journal keeps the engine's order.
+            metrics::counter!("switchboard_store_queue_full_total").increment(1);
         }
     }
 }

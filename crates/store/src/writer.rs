@@ -81,6 +81,84 @@ impl WriterHandle {
     }
 }
 
+/// Submits writes without ever blocking its caller and commits them in the order they were
+/// submitted, even when the writer's queue is full.
+///
+/// A plain `try_submit` that parks a refused op on another thread to wait for room lets a
+/// later op overtake it: the journal would then give the later event the lower seq, and a
+/// snapshot cut at a seq would no longer reflect every event before it. Here, once one op is
+/// parked, every later op queues behind it on the same forwarding thread until the backlog has
+/// reached the writer's queue; only then does submission go direct again.
+pub struct OrderedSubmitter {
+    writer: WriterHandle,
+    /// Ops parked behind a full queue, in order, for the forwarding thread.
+    overflow: Option<mpsc::Sender<Request>>,
+    /// Ops handed to `overflow` and not yet in the writer's queue.
+    parked: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl OrderedSubmitter {
+    /// Submits through `writer`.
+    pub fn new(writer: WriterHandle) -> Self {
+        OrderedSubmitter {
+            writer,
+            overflow: None,
+            parked: std::sync::Arc::default(),
+        }
+    }
+
+    /// Ops waiting for room in the writer's queue (a gauge for the operator).
+    pub fn parked(&self) -> usize {
+        self.parked.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Queues `op` behind everything submitted before it. Returns `true` when it had to wait
+    /// behind a full queue (the caller counts it). An op the stopped writer cannot take gets
+    /// its reply called with [`StoreError::WriterStopped`].
+    pub fn submit(&mut self, op: WriteOp, reply: Reply) -> bool {
+        use std::sync::atomic::Ordering;
+        let request = if self.parked.load(Ordering::Acquire) == 0 {
+            match self.writer.try_submit(op, reply) {
+                Ok(()) => return false,
+                Err(SubmitError::Full(op, reply)) => Request { op, reply },
+                Err(SubmitError::Stopped(_, reply)) => {
+                    reply(Err(StoreError::WriterStopped));
+                    return false;
+                }
+            }
+        } else {
+            Request { op, reply }
+        };
+        self.parked.fetch_add(1, Ordering::AcqRel);
+        let overflow = self.overflow.get_or_insert_with(|| {
+            let (tx, rx) = mpsc::channel::<Request>();
+            let writer = self.writer.clone();
+            let parked = self.parked.clone();
+            // If no thread can be spawned the receiver is dropped with the closure, and the
+            // send below fails and answers the op.
+            let _ = thread::Builder::new()
+                .name("store-overflow".into())
+                .spawn(move || {
+                    for request in rx {
+                        // Blocks while the queue is full; that queue is FIFO, so the order
+                        // holds. Counted down only once the op is in it.
+                        if let Err(mpsc::SendError(request)) = writer.tx.send(request) {
+                            (request.reply)(Err(StoreError::WriterStopped));
+                        }
+                        parked.fetch_sub(1, Ordering::AcqRel);
+                    }
+                });
+            tx
+        });
+        if let Err(mpsc::SendError(request)) = overflow.send(request) {
+            self.parked.fetch_sub(1, Ordering::AcqRel);
+            self.overflow = None;
+            (request.reply)(Err(StoreError::WriterStopped));
+        }
+        true
+    }
+}
+
 /// The writer thread.
 pub struct StoreWriter {
     handle: WriterHandle,
@@ -247,6 +325,61 @@ mod tests {
         ));
         gate_tx.send(()).unwrap();
         assert!(handle.call(WriteOp::CallFinished("none".into())).is_ok());
+        drop(handle);
+        writer.shutdown().unwrap();
+    }
+
+    #[test]
+    fn ordered_submitter_keeps_submission_order_behind_a_full_queue() {
+        let fx = Fixture::new();
+        let writer = StoreWriter::spawn(fx.open(), 1, 1).unwrap();
+        let handle = writer.handle();
+        let mut ordered = OrderedSubmitter::new(handle.clone());
+        let (gate_tx, gate_rx) = mpsc::channel::<()>();
+        handle
+            .submit(
+                WriteOp::CallFinished("gate".into()),
+                Box::new(move |_| {
+                    let _ = gate_rx.recv();
+                }),
+            )
+            .unwrap();
+        let (seq_tx, seq_rx) = mpsc::channel::<(usize, u64)>();
+        let mut waited = 0;
+        for i in 0..8 {
+            let seq_tx = seq_tx.clone();
+            let reply: Reply = Box::new(move |r| {
+                if let Ok(WriteOutcome::Seqs(seqs)) = r {
+                    let _ = seq_tx.send((i, seqs[0]));
+                }
+            });
+            if ordered.submit(finish(&format!("c{i}")), reply) {
+                waited += 1;
+            }
+        }
+        assert!(waited >= 6, "the queue of one was full: {waited} waited");
+        assert!(ordered.parked() > 0);
+        gate_tx.send(()).unwrap();
+        drop(seq_tx);
+        let committed: Vec<(usize, u64)> = (0..8).map(|_| seq_rx.recv().unwrap()).collect();
+        let seqs: Vec<u64> = committed.iter().map(|&(_, seq)| seq).collect();
+        let order: Vec<usize> = committed.iter().map(|&(i, _)| i).collect();
+        assert_eq!(
+            order,
+            (0..8).collect::<Vec<_>>(),
+            "replies in submission order"
+        );
+        assert_eq!(
+            seqs,
+            (1..=8).collect::<Vec<u64>>(),
+            "seqs in submission order"
+        );
+        // Back to direct submission once the backlog drained.
+        while ordered.parked() > 0 {
+            thread::yield_now();
+        }
+        assert!(!ordered.submit(WriteOp::CallFinished("after".into()), Box::new(|_| {})));
+        drop(ordered);
         drop(handle);
         writer.shutdown().unwrap();
     }
