@@ -215,6 +215,9 @@ pub enum Action {
     RequestCallback {
         /// The call it replaces, if any.
         call_id: Option<String>,
+        /// The id a callback without a call takes (a UUIDv7 made by the API); its call keeps
+        /// it once placed. Equal to `call_id` when there is one.
+        callback_id: String,
         /// The queue that places it.
         queue: String,
         /// The number to call.

@@ -153,7 +153,8 @@ impl Engine {
     }
 
     /// After a restart: the persisted callbacks go back into their queues, each credited with
-    /// the time it had already waited, so it keeps its place ahead of later callers.
+    /// the time it had already waited, so it keeps its place ahead of later callers; one
+    /// scheduled for later waits for its time (`scheduled_callback.rs`).
     pub fn restore_callbacks(&mut self, now: Instant, entries: Vec<CallbackEntry>) {
         let wall = self.wall(now);
         for entry in entries {
@@ -165,90 +166,116 @@ impl Engine {
                 tracing::warn!(id = %entry.id, queue = %entry.queue, "callback not restored");
                 continue;
             }
-            let Some(outbound) = self
-                .config
-                .default_outbound_trunk()
-                .and_then(|t| t.outbound.clone().map(|o| (t.name.as_str().to_string(), o)))
-            else {
-                tracing::warn!("callbacks pending but no trunk dials out");
-                return;
-            };
-            let Some((leg, rtp)) = self.legs.create_leg(None) else {
-                return;
-            };
-            let waited = wall.duration_since(entry.requested).unwrap_or_default();
-            let data = serde_json::from_str(&entry.data).unwrap_or_default();
-            let call = Call {
-                id,
-                text_id: entry.id.clone(),
-                caller: CallerLeg {
-                    leg,
-                    rtp,
-                    peer: Peer {
-                        transport: Transport::Udp,
-                        remote: outbound.1.proxy,
-                        local: self.config.server.sip_listen,
-                    },
-                    dialog: None,
-                    sdp: LocalSdp::new(rand::Rng::random::<u32>(&mut self.rng).into()),
-                    pending_offer: None,
-                    bye_reason: None,
-                },
-                src: entry.number.clone(),
-                clid: entry.name.clone(),
-                display: String::new(),
-                data_version: 0,
-                inputs: Vec::new(),
-                first_queued: None,
-                priority: 0,
-                dnis: entry.number.clone(),
-                trunk: outbound.0,
-                context: entry.queue.clone(),
-                started: entry.requested,
-                answered: entry.requested,
-                state: CallState::Queued,
-                queue: None,
-                connected: None,
-                connected_at: None,
-                record: false,
-                survey: false,
-                survey_score: None,
-                recording_path: None,
-                data,
-                ivr: None,
-                agent: None,
-                next_playback: 1,
-                rona: false,
-                held: false,
-                session_timer: None,
-                dial_customer: Some(entry.number.clone()),
-                far: None,
-                callback: true,
-                present_as: None,
-                request_id: String::new(),
-                start_after_ack: None,
-                placed_by: None,
-                router_call: id,
-                consult_of: None,
-            };
-            self.calls.insert(id, call);
-            self.enqueue(now, id, &entry.queue);
-            if let Some(call) = self.calls.get_mut(&id)
-                && let Some(stay) = call.queue.as_mut()
-            {
-                stay.entered = now.checked_sub(waited).unwrap_or(now);
+            if let Some(due) = entry.due.filter(|due| *due > wall) {
+                let at = now + due.duration_since(wall).unwrap_or_default();
+                tracing::info!(call = %entry.id, "scheduled callback restored");
+                self.scheduled_callbacks.push((at, id, entry));
+                continue;
             }
-            self.route(
-                now,
-                RouterInput::SetWaitAdjustment {
-                    call: CallId(id),
-                    adjustment: waited,
-                },
-            );
-            self.route(now, RouterInput::CallbackRequested { call: CallId(id) });
+            if !self.enqueue_callback(now, id, &entry) {
+                return;
+            }
             tracing::info!(call = %entry.id, number = %entry.number, "callback restored");
         }
         self.drain(now);
+    }
+
+    /// Puts a callback without a caller into its queue as a call whose customer is dialled
+    /// once an agent takes it, credited with the time since it was requested. `false` when it
+    /// cannot be placed now (no trunk dials out, or no media port).
+    pub(crate) fn enqueue_callback(
+        &mut self,
+        now: Instant,
+        id: u128,
+        entry: &CallbackEntry,
+    ) -> bool {
+        let wall = self.wall(now);
+        let Some(outbound) = self
+            .config
+            .default_outbound_trunk()
+            .and_then(|t| t.outbound.clone().map(|o| (t.name.as_str().to_string(), o)))
+        else {
+            tracing::warn!("callbacks pending but no trunk dials out");
+            return false;
+        };
+        let Some((leg, rtp)) = self.legs.create_leg(None) else {
+            return false;
+        };
+        // A scheduled callback waits from its due time, not from when it was asked for.
+        let since = entry
+            .due
+            .map_or(entry.requested, |due| due.max(entry.requested));
+        let waited = wall.duration_since(since).unwrap_or_default();
+        let data = serde_json::from_str(&entry.data).unwrap_or_default();
+        let call = Call {
+            id,
+            text_id: entry.id.clone(),
+            caller: CallerLeg {
+                leg,
+                rtp,
+                peer: Peer {
+                    transport: Transport::Udp,
+                    remote: outbound.1.proxy,
+                    local: self.config.server.sip_listen,
+                },
+                dialog: None,
+                sdp: LocalSdp::new(rand::Rng::random::<u32>(&mut self.rng).into()),
+                pending_offer: None,
+                bye_reason: None,
+            },
+            src: entry.number.clone(),
+            clid: entry.name.clone(),
+            display: String::new(),
+            data_version: 0,
+            inputs: Vec::new(),
+            first_queued: None,
+            priority: 0,
+            dnis: entry.number.clone(),
+            trunk: outbound.0,
+            context: entry.queue.clone(),
+            started: entry.requested,
+            answered: entry.requested,
+            state: CallState::Queued,
+            queue: None,
+            connected: None,
+            connected_at: None,
+            record: false,
+            survey: false,
+            survey_score: None,
+            recording_path: None,
+            data,
+            ivr: None,
+            agent: None,
+            next_playback: 1,
+            rona: false,
+            held: false,
+            session_timer: None,
+            dial_customer: Some(entry.number.clone()),
+            far: None,
+            callback: true,
+            present_as: None,
+            request_id: String::new(),
+            start_after_ack: None,
+            placed_by: None,
+            router_call: id,
+            consult_of: None,
+        };
+        self.calls.insert(id, call);
+        self.enqueue(now, id, &entry.queue);
+        if let Some(call) = self.calls.get_mut(&id)
+            && let Some(stay) = call.queue.as_mut()
+        {
+            stay.entered = now.checked_sub(waited).unwrap_or(now);
+        }
+        self.route(
+            now,
+            RouterInput::SetWaitAdjustment {
+                call: CallId(id),
+                adjustment: waited,
+            },
+        );
+        self.route(now, RouterInput::CallbackRequested { call: CallId(id) });
+        true
     }
 }
 

@@ -66,6 +66,8 @@ pub enum EngineCommand {
         /// The number to call back.
         number: Option<String>,
     },
+    /// A callback without a waiting call, placed through a queue now or not before a time.
+    ScheduleCallback(crate::ScheduleCallback),
     /// Move a connected or waiting call to a queue (blind transfer by the CRM): the agent leg,
     /// if any, is released to wrap-up.
     TransferToQueue {
@@ -224,6 +226,9 @@ impl Engine {
                 },
             ),
             EngineCommand::Hangup { call_id } => {
+                if self.cancel_scheduled_callback(&call_id) {
+                    return Ok(());
+                }
                 let id = self.call_by_text(&call_id)?;
                 self.end_call(
                     now,
@@ -240,6 +245,7 @@ impl Engine {
                 let id = self.call_by_text(&call_id)?;
                 self.request_callback(now, id, number, None)
             }
+            EngineCommand::ScheduleCallback(request) => self.schedule_callback(now, request),
             EngineCommand::TransferToAgent { call_id, agent } => {
                 let id = self.call_by_text(&call_id)?;
                 if self.config.agent(&agent).is_none() {

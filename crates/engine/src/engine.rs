@@ -146,6 +146,9 @@ pub struct Engine {
     /// Devices named when agents were logged in through the API (`agent_device.rs`), until
     /// they log out.
     pub(crate) login_devices: HashMap<String, String>,
+    /// Callbacks without a caller waiting for their `not_before` time
+    /// (`scheduled_callback.rs`): when, the call id, the persisted entry.
+    pub(crate) scheduled_callbacks: Vec<(Instant, u128, switchboard_store::CallbackEntry)>,
     /// A connected call's COMPLETECALLER/COMPLETEAGENT line, written with its CDR.
     pub(crate) pending: HashMap<u128, switchboard_store::QueueLogLine>,
     /// The state each agent was last journaled in: the `previous` of its next
@@ -286,6 +289,7 @@ impl Engine {
             caller_byes: HashMap::new(),
             media_retries: HashMap::new(),
             login_devices: HashMap::new(),
+            scheduled_callbacks: Vec::new(),
             overload_log: OverloadLog::default(),
             consultations: HashMap::new(),
             ended: VecDeque::new(),
@@ -369,6 +373,7 @@ impl Engine {
         self.session_timeouts(now);
         self.media_retries(now);
         self.outbound_timeouts(now);
+        self.scheduled_callback_timeouts(now);
         self.drain(now);
     }
 
@@ -387,6 +392,7 @@ impl Engine {
             self.session_deadline(),
             self.media_retries.values().map(|(at, _)| *at).min(),
             self.outbound_deadline(),
+            self.scheduled_callback_deadline(),
             self.stats_push.deadline(),
         ]
         .into_iter()

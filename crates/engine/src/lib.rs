@@ -81,6 +81,7 @@ mod query;
 mod queue_stats;
 mod reconfigure;
 mod replaces;
+mod scheduled_callback;
 mod session_timer;
 #[allow(clippy::disallowed_methods)] // the shell is where the clock is read
 pub mod shell;
@@ -95,6 +96,7 @@ pub use control::CALL_DATA_LIMIT;
 pub use engine::{Engine, EngineError, EngineOptions};
 pub use output::{LegAllocator, LegId, MediaCommand, MediaEvent, Output, PlaybackRef, Ticket};
 pub use query::{EngineQuery, EngineSnapshot, QueryAnswer, QueryError};
+pub use scheduled_callback::ScheduleCallback;
 
 #[cfg(test)]
 #[allow(clippy::disallowed_methods)] // one base Instant per test; time then moves by offsets

@@ -2,7 +2,7 @@
 //!
 //! Commands the engine carries out are mapped onto [`EngineCommand`]s and run on the engine
 //! task with the command's `request_id` (MakeCall, BlindTransfer to an agent, queue or number,
-//! RequestCallback for a waiting call, consultations among them); the rest are refused with [`ApiError::NotSupported`]
+//! RequestCallback with or without a waiting call, consultations among them); the rest are refused with [`ApiError::NotSupported`]
 //! naming what is missing. Reads (snapshot, calls, agents, queues) are [`EngineQuery`]s
 //! answered on the engine task, so they see every command accepted before them; `status`
 //! reports the start time, the configuration digest and counters kept from the committed
@@ -21,7 +21,7 @@ use switchboard_api::{
 use switchboard_engine::shell::{DeliveryGate, EngineHandle, PublishedEvent};
 use switchboard_engine::{
     CommandError, ConsultTarget, ControlCommand, EngineCommand, EngineQuery, MakeCall, QueryAnswer,
-    QueryError,
+    QueryError, ScheduleCallback,
 };
 
 use crate::reload::Reloader;
@@ -536,8 +536,18 @@ impl Engine for ApiEngine {
             Action::RequestCallback {
                 call_id: Some(call_id),
                 number,
+                not_before,
                 ..
             } => {
+                if not_before.is_some_and(|t| t > SystemTime::now()) {
+                    return Err(ApiError::InvalidArgument {
+                        field: "not_before",
+                        description: "a callback that keeps a waiting caller's place is placed \
+                                      as soon as an agent is free; to schedule one for later, \
+                                      request it without a call"
+                            .into(),
+                    });
+                }
                 // The waiting call keeps its place in its queue; its id is the callback's.
                 self.run_for(
                     request_id,
@@ -553,12 +563,30 @@ impl Engine for ApiEngine {
                     ..Accepted::default()
                 })
             }
-            Action::RequestCallback { call_id: None, .. } => Err(ApiError::InvalidArgument {
-                field: "call_id",
-                description: "a callback is requested for a waiting call (it keeps the call's \
-                              place); scheduling one without a call is not in this build"
-                    .into(),
-            }),
+            // A web or CRM callback: a new call id, queued now or when `not_before` comes.
+            Action::RequestCallback {
+                call_id: None,
+                callback_id,
+                queue,
+                number,
+                not_before,
+            } => {
+                self.run_for(
+                    request_id,
+                    EngineCommand::ScheduleCallback(ScheduleCallback {
+                        call_id: callback_id.clone(),
+                        queue,
+                        number,
+                        not_before,
+                    }),
+                )
+                .await?;
+                Ok(Accepted {
+                    call_id: Some(callback_id.clone()),
+                    created_id: Some(callback_id),
+                    ..Accepted::default()
+                })
+            }
             Action::MakeCall {
                 agent,
                 to,

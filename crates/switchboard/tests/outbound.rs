@@ -585,3 +585,92 @@ fn a_blind_refer_to_an_outside_number_dials_it_and_keeps_the_call_id() {
         "queue_log:\n{queue_log}"
     );
 }
+
+/// RequestCallback without a call (a web form's "call me back in a moment"): accepted at once
+/// with a new call id, the agent is not rung before `not_before`, then the call enters the
+/// queue, rings the agent and, once the agent answers, dials the number through the trunk.
+#[test]
+fn a_callback_requested_over_the_api_without_a_call_is_placed_when_due() {
+    let test = "a_callback_requested_over_the_api_without_a_call_is_placed_when_due";
+    if !require_sipp(test) {
+        return;
+    }
+    let dir = ScratchDir::new("outbound-cfg");
+    let carrier_port = free_port(true);
+    let config = outbound_config(dir.path(), carrier_port);
+    let daemon = Daemon::start_with(&config, IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let agent_dir = ScratchDir::new("agent");
+    let mut agent = spawn_agent(&daemon, agent_dir.path());
+    wait_registered(&daemon);
+    let carrier_dir = ScratchDir::new("carrier");
+    let mut carrier = spawn_carrier(carrier_dir.path(), carrier_port, "agent_answer_hangup.xml");
+    let delay = Duration::from_secs(2);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let accepted = runtime.block_on(async {
+        let mut calls =
+            pb::call_service_client::CallServiceClient::connect(format!("http://{}", daemon.grpc))
+                .await
+                .expect("connect to the daemon's gRPC");
+        let mut request = tonic::Request::new(pb::RequestCallbackRequest {
+            request_id: "web-cb-1".into(),
+            queue: "support".into(),
+            number: "5550101".into(),
+            not_before: Some((std::time::SystemTime::now() + delay).into()),
+            ..Default::default()
+        });
+        let token = MetadataValue::try_from(format!("Bearer {DEMO_TOKEN}")).expect("ascii");
+        request.metadata_mut().insert("authorization", token);
+        request.set_timeout(Duration::from_secs(10));
+        calls.request_callback(request).await
+    });
+    let accepted = match accepted {
+        Ok(response) => response.into_inner(),
+        Err(status) => panic!("RequestCallback refused: {status:?}\n{}", daemon.log()),
+    };
+    let asked = Instant::now();
+    assert_eq!(
+        accepted.call_id.len(),
+        36,
+        "a new call id at once: {accepted:?}"
+    );
+    std::thread::sleep(delay / 2);
+    assert!(
+        first_invite_at(agent_dir.path()).is_none() && asked.elapsed() < delay,
+        "the agent rang before not_before\n{}",
+        report(agent_dir.path())
+    );
+    let carrier_status = wait_with_deadline(&mut carrier, Duration::from_secs(40));
+    let agent_status = wait_with_deadline(&mut agent, Duration::from_secs(40));
+    let (agent_report, carrier_report) = (report(agent_dir.path()), report(carrier_dir.path()));
+    let context = || {
+        format!(
+            "--- agent ---\n{agent_report}\n--- carrier ---\n{carrier_report}\n--- daemon ---\n{}",
+            daemon.log()
+        )
+    };
+    assert!(
+        carrier_status.is_some_and(|s| s.success()) && agent_status.is_some(),
+        "the callback was not placed: carrier {carrier_status:?}, agent {agent_status:?}\n{}",
+        context()
+    );
+    assert!(
+        carrier_report.contains("INVITE sip:5550101@127.0.0.1")
+            && carrier_report.contains(&format!("X-Switchboard-Call-Id: {}", accepted.call_id)),
+        "the number is dialled under the callback's call id\n{}",
+        context()
+    );
+    let row = first_cdr(&daemon);
+    assert!(row.contains(&accepted.call_id), "the callback's CDR: {row}");
+    assert!(row.contains("\"ANSWERED\""), "answered: {row}");
+    let queue_log =
+        fs::read_to_string(daemon.dir().join("data/queue_log")).expect("queue_log written");
+    assert!(
+        queue_log.lines().any(|l| l.contains(&accepted.call_id)
+            && l.contains("|support|")
+            && l.contains("ENTERQUEUE")),
+        "the callback entered the queue when due\n{queue_log}"
+    );
+}

@@ -387,8 +387,13 @@ impl CallService for Calls {
                     .map_err(|_| ApiError::invalid("not_before", "not a valid time"))?,
             ),
         };
+        let callback_id = match &call_id {
+            Some(id) => id.clone(),
+            None => names::new_call_id("")?,
+        };
         let action = Action::RequestCallback {
             call_id: call_id.clone(),
+            callback_id: callback_id.clone(),
             queue: names::queue("queue", &r.queue)?,
             number: names::number("number", &r.number)?,
             not_before,
@@ -397,7 +402,7 @@ impl CallService for Calls {
             "RequestCallback",
             &request,
             &r.request_id,
-            call_id.unwrap_or_default(),
+            callback_id,
             action,
         )
         .await

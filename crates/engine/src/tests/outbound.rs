@@ -609,3 +609,124 @@ fn a_silent_far_leg_ends_the_forwarded_call() {
     assert!(h.last_request_to(trunk().remote, Method::Bye).is_some());
     assert_eq!(h.cdr().unwrap().end_reason, "media-timeout");
 }
+
+fn schedule(
+    h: &mut Harness,
+    id: &str,
+    not_before: Option<SystemTime>,
+) -> Result<(), crate::CommandError> {
+    let r = h.engine.handle_command(
+        h.now,
+        crate::EngineCommand::ScheduleCallback(crate::ScheduleCallback {
+            call_id: id.into(),
+            queue: "support".into(),
+            number: "5550199".into(),
+            not_before,
+        }),
+    );
+    h.pump();
+    r
+}
+
+const WEB_CALLBACK: &str = "0192e4a0-0000-7000-8000-000000000001";
+
+#[test]
+fn a_callback_scheduled_without_a_caller_enters_its_queue_when_due_and_dials_the_number() {
+    let mut h = Harness::with(&config(), &[]);
+    h.register("1001", 1);
+    let due = h.engine.wall(h.now) + Duration::from_secs(60);
+    schedule(&mut h, WEB_CALLBACK, Some(due)).unwrap();
+    let (saved, _) = callback_writes(&h);
+    assert_eq!(saved.len(), 1, "persisted at once");
+    assert_eq!(
+        (saved[0].due, saved[0].call_id.as_deref()),
+        (Some(due), None)
+    );
+    assert!(h.log.iter().any(|l| l == "store:CallbackRequested"));
+    assert_eq!(h.engine.call_count(), 0, "not queued before its time");
+    assert!(h.last_request_to(phone(1).remote, Method::Invite).is_none());
+    assert!(
+        h.engine
+            .poll_timeout()
+            .is_some_and(|t| t <= h.now + Duration::from_secs(60))
+    );
+    h.advance(Duration::from_secs(59));
+    assert!(h.last_request_to(phone(1).remote, Method::Invite).is_none());
+    h.advance(Duration::from_secs(1));
+    assert_eq!(h.queue_log(), vec!["ENTERQUEUE"]);
+    let invite = h
+        .last_request_to(phone(1).remote, Method::Invite)
+        .expect("the Ready agent is offered the callback when it is due");
+    assert_eq!(
+        header(&invite, "X-Switchboard-Call-Id").unwrap(),
+        WEB_CALLBACK
+    );
+    h.phone_answers(1, 200, "OK");
+    let out = h.last_request_to(carrier().remote, Method::Invite).unwrap();
+    assert_eq!(out.uri.to_string(), "sip:95550199@127.0.0.3:5070");
+    carrier_answers(&mut h, 200, "");
+    let (_, removed) = callback_writes(&h);
+    assert_eq!(removed, vec![WEB_CALLBACK.to_string()]);
+}
+
+#[test]
+fn a_scheduled_callback_is_refused_for_a_bad_queue_or_number_and_cancelled_by_end_call() {
+    let mut h = Harness::with(&config(), &[]);
+    let refused = h.engine.handle_command(
+        h.now,
+        crate::EngineCommand::ScheduleCallback(crate::ScheduleCallback {
+            call_id: WEB_CALLBACK.into(),
+            queue: "nope".into(),
+            number: "5550199".into(),
+            not_before: None,
+        }),
+    );
+    assert_eq!(
+        refused,
+        Err(crate::CommandError::UnknownQueue("nope".into()))
+    );
+    let due = h.engine.wall(h.now) + Duration::from_secs(600);
+    schedule(&mut h, WEB_CALLBACK, Some(due)).unwrap();
+    assert!(matches!(
+        schedule(&mut h, WEB_CALLBACK, None),
+        Err(crate::CommandError::Refused(_))
+    ));
+    h.engine
+        .handle_command(
+            h.now,
+            crate::EngineCommand::Hangup {
+                call_id: WEB_CALLBACK.into(),
+            },
+        )
+        .unwrap();
+    h.pump();
+    let (_, removed) = callback_writes(&h);
+    assert_eq!(removed, vec![WEB_CALLBACK.to_string()]);
+    h.advance(Duration::from_secs(700));
+    assert_eq!(h.engine.call_count(), 0, "cancelled: never queued");
+    h.register("1001", 1);
+    assert!(h.last_request_to(phone(1).remote, Method::Invite).is_none());
+    // A callback with no time is queued at once.
+    schedule(&mut h, "0192e4a0-0000-7000-8000-000000000002", None).unwrap();
+    assert!(h.last_request_to(phone(1).remote, Method::Invite).is_some());
+}
+
+#[test]
+fn a_scheduled_callback_restored_after_a_restart_still_waits_for_its_time() {
+    let mut before = Harness::with(&config(), &[]);
+    let due = before.engine.wall(before.now) + Duration::from_secs(120);
+    schedule(&mut before, WEB_CALLBACK, Some(due)).unwrap();
+    let (saved, _) = callback_writes(&before);
+    let mut after = Harness::with(&config(), &[]);
+    after.register("1001", 1);
+    after.engine.restore_callbacks(after.now, saved);
+    after.pump();
+    assert_eq!(after.engine.call_count(), 0);
+    after.advance(Duration::from_secs(120));
+    assert_eq!(after.engine.call_count(), 1);
+    assert!(
+        after
+            .last_request_to(phone(1).remote, Method::Invite)
+            .is_some()
+    );
+}
