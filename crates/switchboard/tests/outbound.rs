@@ -69,17 +69,18 @@ fn spawn_carrier(dir: &Path, port: u16, scenario: &str) -> Child {
         .expect("spawning the carrier's sipp")
 }
 
-/// SIPp as agent 1001's phone: registers, answers the INVITE and waits for BYE.
-fn spawn_agent(daemon: &Daemon, dir: &Path) -> Child {
+/// SIPp as agent 1001's phone on the daemon at `sip`: registers, then runs `ooc` for the
+/// daemon's INVITE (`agent_answer.xml`: answers and waits for BYE).
+fn spawn_agent_on(sip: std::net::SocketAddr, dir: &Path, ooc: &str) -> Child {
     let port = free_port(true).to_string();
     let out = File::create(dir.join("screen.txt")).expect("agent screen file");
     let err = out.try_clone().expect("clone");
     Command::new("sipp")
-        .arg(daemon.sip.to_string())
+        .arg(sip.to_string())
         .arg("-sf")
         .arg(sipp_scenario("agent_register_stay.xml"))
         .arg("-oocsf")
-        .arg(sipp_scenario("agent_answer.xml"))
+        .arg(sipp_scenario(ooc))
         .args(["-t", "u1", "-i", "127.0.0.1", "-p", &port])
         .args(["-s", "1001", "-au", "1001", "-ap", "secret", "-m", "1"])
         .args(["-nostdin", "-timeout", "40s", "-timeout_error"])
@@ -91,6 +92,128 @@ fn spawn_agent(daemon: &Daemon, dir: &Path) -> Child {
         .stderr(err)
         .spawn()
         .expect("spawning the agent's sipp")
+}
+
+/// The daemon on the demo configuration dialling out to a carrier on a port of its own.
+struct Outbound {
+    daemon: Daemon,
+    carrier_port: u16,
+    config: PathBuf,
+    _dir: ScratchDir,
+}
+
+impl Outbound {
+    fn start() -> Self {
+        let dir = ScratchDir::new("outbound-cfg");
+        let carrier_port = free_port(true);
+        let config = outbound_config(dir.path(), carrier_port);
+        let daemon = Daemon::start_with(&config, IpAddr::V4(Ipv4Addr::LOCALHOST));
+        Outbound {
+            daemon,
+            carrier_port,
+            config,
+            _dir: dir,
+        }
+    }
+}
+
+/// Agent 1001's SIPp phone and the carrier's SIPp, each in its own traced directory.
+struct Parties {
+    agent: Child,
+    agent_dir: ScratchDir,
+    carrier: Child,
+    carrier_dir: ScratchDir,
+}
+
+/// What the two SIPp processes did.
+struct Ended {
+    agent: Option<std::process::ExitStatus>,
+    carrier: Option<std::process::ExitStatus>,
+    agent_report: String,
+    carrier_report: String,
+    /// When each got its first INVITE (`first_invite_at`).
+    agent_rang: Option<String>,
+    carrier_rang: Option<String>,
+}
+
+impl Parties {
+    /// The agent (running `agent_ooc` on the daemon at `sip`, registered before this returns
+    /// when `daemon` is given) and the carrier running `carrier_scenario` once.
+    fn spawn(
+        sip: std::net::SocketAddr,
+        daemon: Option<&Daemon>,
+        agent_ooc: &str,
+        carrier_port: u16,
+        carrier_scenario: &str,
+    ) -> Self {
+        let agent_dir = ScratchDir::new("agent");
+        let agent = spawn_agent_on(sip, agent_dir.path(), agent_ooc);
+        if let Some(daemon) = daemon {
+            wait_registered(daemon);
+        }
+        let carrier_dir = ScratchDir::new("carrier");
+        let carrier = spawn_carrier(carrier_dir.path(), carrier_port, carrier_scenario);
+        Parties {
+            agent,
+            agent_dir,
+            carrier,
+            carrier_dir,
+        }
+    }
+
+    /// Waits (40 s at most each) for the carrier, then the agent, and reads their traces.
+    fn wait(mut self) -> Ended {
+        let carrier = wait_with_deadline(&mut self.carrier, Duration::from_secs(40));
+        let agent = wait_with_deadline(&mut self.agent, Duration::from_secs(40));
+        Ended {
+            agent,
+            carrier,
+            agent_report: report(self.agent_dir.path()),
+            carrier_report: report(self.carrier_dir.path()),
+            agent_rang: first_invite_at(self.agent_dir.path()),
+            carrier_rang: first_invite_at(self.carrier_dir.path()),
+        }
+    }
+}
+
+impl Ended {
+    /// Both traces and `log`'s tail, for a failure message.
+    fn context(&self, log: &str) -> String {
+        format!(
+            "--- agent ---\n{}\n--- carrier ---\n{}\n--- daemon ---\n{}",
+            self.agent_report,
+            self.carrier_report,
+            tail(log, 8000)
+        )
+    }
+}
+
+/// A gRPC request with the demo token and a 10 s deadline.
+fn authorized<T>(message: T) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    let token = MetadataValue::try_from(format!("Bearer {DEMO_TOKEN}")).expect("ascii");
+    request.metadata_mut().insert("authorization", token);
+    request.set_timeout(Duration::from_secs(10));
+    request
+}
+
+/// Runs one CallService call on a fresh connection to `daemon`.
+fn call_service<F, Fut, T>(daemon: &Daemon, call: F) -> T
+where
+    F: FnOnce(pb::call_service_client::CallServiceClient<tonic::transport::Channel>) -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let calls =
+            pb::call_service_client::CallServiceClient::connect(format!("http://{}", daemon.grpc))
+                .await
+                .expect("connect to the daemon's gRPC");
+        call(calls).await
+    })
 }
 
 /// Every file SIPp left in `dir`.
@@ -181,10 +304,12 @@ fn a_call_to_dnis_203_is_forwarded_to_the_uri_through_the_outbound_trunk() {
     if !require_sipp(test) {
         return;
     }
-    let dir = ScratchDir::new("outbound-cfg");
-    let carrier_port = free_port(true);
-    let config = outbound_config(dir.path(), carrier_port);
-    let daemon = Daemon::start_with(&config, IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let Outbound {
+        daemon,
+        carrier_port,
+        _dir: _config_dir,
+        ..
+    } = Outbound::start();
     let carrier_dir = ScratchDir::new("carrier");
     // The carrier answers (180, 200 + SDP), takes the ACK and waits for our BYE.
     let mut carrier = spawn_carrier(carrier_dir.path(), carrier_port, "agent_answer.xml");
@@ -236,37 +361,26 @@ fn click_to_dial_over_the_api_rings_the_agent_then_the_customer() {
     if !require_sipp(test) {
         return;
     }
-    let dir = ScratchDir::new("outbound-cfg");
-    let carrier_port = free_port(true);
-    let config = outbound_config(dir.path(), carrier_port);
-    let daemon = Daemon::start_with(&config, IpAddr::V4(Ipv4Addr::LOCALHOST));
-    let agent_dir = ScratchDir::new("agent");
-    let mut agent = spawn_agent(&daemon, agent_dir.path());
-    wait_registered(&daemon);
+    let rig = Outbound::start();
+    let daemon = &rig.daemon;
     // The customer answers and hangs up after a second.
-    let carrier_dir = ScratchDir::new("carrier");
-    let mut carrier = spawn_carrier(carrier_dir.path(), carrier_port, "agent_answer_hangup.xml");
-
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let accepted = runtime.block_on(async {
-        let mut calls =
-            pb::call_service_client::CallServiceClient::connect(format!("http://{}", daemon.grpc))
-                .await
-                .expect("connect to the daemon's gRPC");
-        let mut request = tonic::Request::new(pb::MakeCallRequest {
-            request_id: "c2d-1".into(),
-            agent: "1001".into(),
-            to: "5550100".into(),
-            call_data: [("ticket".to_string(), "T-42".to_string())].into(),
-            ..Default::default()
-        });
-        let token = MetadataValue::try_from(format!("Bearer {DEMO_TOKEN}")).expect("ascii");
-        request.metadata_mut().insert("authorization", token);
-        request.set_timeout(Duration::from_secs(10));
-        calls.make_call(request).await
+    let parties = Parties::spawn(
+        daemon.sip,
+        Some(daemon),
+        "agent_answer.xml",
+        rig.carrier_port,
+        "agent_answer_hangup.xml",
+    );
+    let accepted = call_service(daemon, |mut calls| async move {
+        calls
+            .make_call(authorized(pb::MakeCallRequest {
+                request_id: "c2d-1".into(),
+                agent: "1001".into(),
+                to: "5550100".into(),
+                call_data: [("ticket".to_string(), "T-42".to_string())].into(),
+                ..Default::default()
+            }))
+            .await
     });
     let accepted = match accepted {
         Ok(response) => response.into_inner(),
@@ -274,48 +388,45 @@ fn click_to_dial_over_the_api_rings_the_agent_then_the_customer() {
     };
     assert_eq!(accepted.call_id.len(), 36, "a UUID at once: {accepted:?}");
 
-    let carrier_status = wait_with_deadline(&mut carrier, Duration::from_secs(40));
-    let agent_status = wait_with_deadline(&mut agent, Duration::from_secs(40));
-    let (agent_report, carrier_report) = (report(agent_dir.path()), report(carrier_dir.path()));
-    let context = || {
-        format!(
-            "--- agent ---\n{agent_report}\n--- carrier ---\n{carrier_report}\n--- daemon ---\n{}",
-            daemon.log()
-        )
-    };
+    let ended = parties.wait();
+    let context = || ended.context(&daemon.log());
     assert!(
-        carrier_status.is_some_and(|s| s.success()),
-        "the customer's sipp did not complete: {carrier_status:?}\n{}",
+        ended.carrier.is_some_and(|s| s.success()),
+        "the customer's sipp did not complete: {:?}\n{}",
+        ended.carrier,
         context()
     );
     assert!(
-        agent_status.is_some(),
+        ended.agent.is_some(),
         "the agent was not released\n{}",
         context()
     );
     assert!(
-        agent_report.contains(&format!("X-Switchboard-Call-Id: {}", accepted.call_id))
-            && carrier_report.contains(&format!("X-Switchboard-Call-Id: {}", accepted.call_id)),
+        ended
+            .agent_report
+            .contains(&format!("X-Switchboard-Call-Id: {}", accepted.call_id))
+            && ended
+                .carrier_report
+                .contains(&format!("X-Switchboard-Call-Id: {}", accepted.call_id)),
         "both legs carry the call id\n{}",
         context()
     );
     assert!(
-        carrier_report.contains("INVITE sip:5550100@127.0.0.1")
-            && carrier_report.contains("From: \"2000\" <sip:2000@"),
+        ended
+            .carrier_report
+            .contains("INVITE sip:5550100@127.0.0.1")
+            && ended.carrier_report.contains("From: \"2000\" <sip:2000@"),
         "the customer is dialled with the trunk's caller id\n{}",
         context()
     );
-    let (Some(agent_rang), Some(customer_rang)) = (
-        first_invite_at(agent_dir.path()),
-        first_invite_at(carrier_dir.path()),
-    ) else {
+    let (Some(agent_rang), Some(customer_rang)) = (&ended.agent_rang, &ended.carrier_rang) else {
         panic!("INVITEs not in SIPp's traces\n{}", context());
     };
     assert!(
         agent_rang < customer_rang,
         "the agent rings first: agent {agent_rang}, customer {customer_rang}"
     );
-    let row = first_cdr(&daemon);
+    let row = first_cdr(daemon);
     assert!(row.contains(&accepted.call_id), "the call's CDR: {row}");
     assert!(row.contains("\"5550100\""), "dst is the number: {row}");
     assert!(row.contains("\"1001\""), "the agent is in the CDR: {row}");
@@ -366,10 +477,12 @@ fn a_callback_asked_for_with_9_survives_kill_9_and_is_placed_after_the_restart()
     if !require_sipp(test) {
         return;
     }
-    let dir = ScratchDir::new("outbound-cfg");
-    let carrier_port = free_port(true);
-    let config = outbound_config(dir.path(), carrier_port);
-    let mut daemon = Daemon::start_with(&config, IpAddr::V4(Ipv4Addr::LOCALHOST));
+    let Outbound {
+        mut daemon,
+        carrier_port,
+        config,
+        _dir: _config_dir,
+    } = Outbound::start();
     // No agent yet: the caller waits, presses 9, is released.
     let caller = run_sipp(
         &daemon,
@@ -408,36 +521,14 @@ fn a_callback_asked_for_with_9_survives_kill_9_and_is_placed_after_the_restart()
 
     let log = daemon.dir().join("restart.log");
     let (mut restarted, sip) = restart(&config, &data, &log);
-    let carrier_dir = ScratchDir::new("carrier");
-    let mut carrier = spawn_carrier(carrier_dir.path(), carrier_port, "agent_answer_hangup.xml");
-    let agent_dir = ScratchDir::new("agent");
-    let port = free_port(true).to_string();
-    let out = File::create(agent_dir.path().join("screen.txt")).expect("agent screen");
-    let mut agent = Command::new("sipp")
-        .arg(sip.to_string())
-        .arg("-sf")
-        .arg(sipp_scenario("agent_register_stay.xml"))
-        .arg("-oocsf")
-        .arg(sipp_scenario("agent_answer.xml"))
-        .args(["-t", "u1", "-i", "127.0.0.1", "-p", &port])
-        .args(["-s", "1001", "-au", "1001", "-ap", "secret", "-m", "1"])
-        .args([
-            "-nostdin",
-            "-timeout",
-            "40s",
-            "-timeout_error",
-            "-trace_err",
-            "-trace_msg",
-        ])
-        .current_dir(agent_dir.path())
-        .env("TZ", "UTC")
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().expect("clone"))
-        .stderr(out)
-        .spawn()
-        .expect("spawning the agent's sipp");
-    let carrier_status = wait_with_deadline(&mut carrier, Duration::from_secs(40));
-    let agent_status = wait_with_deadline(&mut agent, Duration::from_secs(40));
+    let ended = Parties::spawn(
+        sip,
+        None,
+        "agent_answer.xml",
+        carrier_port,
+        "agent_answer_hangup.xml",
+    )
+    .wait();
     let cdr_path = data.join("cdr/Master.csv");
     let deadline = Instant::now() + SETTLE;
     let row = loop {
@@ -455,21 +546,23 @@ fn a_callback_asked_for_with_9_survives_kill_9_and_is_placed_after_the_restart()
     };
     let _ = restarted.kill();
     let _ = restarted.wait();
-    let (agent_report, carrier_report) = (report(agent_dir.path()), report(carrier_dir.path()));
-    let context = format!(
-        "--- agent ---\n{agent_report}\n--- carrier ---\n{carrier_report}\n--- restarted ---\n{}",
-        tail(&fs::read_to_string(&log).unwrap_or_default(), 8000)
+    let context = ended.context(&fs::read_to_string(&log).unwrap_or_default());
+    assert!(
+        ended.carrier.is_some_and(|s| s.success()) && ended.agent.is_some(),
+        "the callback did not ring agent and customer: {:?} {:?}\n{context}",
+        ended.carrier,
+        ended.agent
     );
     assert!(
-        carrier_status.is_some_and(|s| s.success()) && agent_status.is_some(),
-        "the callback did not ring agent and customer: {carrier_status:?} {agent_status:?}\n{context}"
-    );
-    assert!(
-        agent_report.contains(&format!("X-Switchboard-Call-Id: {call_id}")),
+        ended
+            .agent_report
+            .contains(&format!("X-Switchboard-Call-Id: {call_id}")),
         "the restored callback keeps its call id\n{context}"
     );
     assert!(
-        carrier_report.contains("INVITE sip:5551234@127.0.0.1"),
+        ended
+            .carrier_report
+            .contains("INVITE sip:5551234@127.0.0.1"),
         "the caller's own number is called back\n{context}"
     );
     let Some(row) = row else {
@@ -485,55 +578,25 @@ fn a_blind_refer_to_an_outside_number_dials_it_and_keeps_the_call_id() {
     if !require_sipp(test) {
         return;
     }
-    let dir = ScratchDir::new("outbound-cfg");
-    let carrier_port = free_port(true);
-    let config = outbound_config(dir.path(), carrier_port);
-    let daemon = Daemon::start_with(&config, IpAddr::V4(Ipv4Addr::LOCALHOST));
-    // Agent 1001 answers, talks a second, REFERs the caller to 5559999.
-    let agent_dir = ScratchDir::new("agent");
-    let port = free_port(true).to_string();
-    let out = File::create(agent_dir.path().join("screen.txt")).expect("agent screen");
-    let mut agent = Command::new("sipp")
-        .arg(daemon.sip.to_string())
-        .arg("-sf")
-        .arg(sipp_scenario("agent_register_stay.xml"))
-        .arg("-oocsf")
-        .arg(sipp_scenario("agent_answer_refer.xml"))
-        .args(["-t", "u1", "-i", "127.0.0.1", "-p", &port])
-        .args(["-s", "1001", "-au", "1001", "-ap", "secret", "-m", "1"])
-        .args([
-            "-nostdin",
-            "-timeout",
-            "40s",
-            "-timeout_error",
-            "-trace_err",
-            "-trace_msg",
-        ])
-        .current_dir(agent_dir.path())
-        .stdin(Stdio::null())
-        .stdout(out.try_clone().expect("clone"))
-        .stderr(out)
-        .spawn()
-        .expect("spawning the agent's sipp");
-    wait_registered(&daemon);
-    // The outside number answers and waits for our BYE (the caller hangs up after 3 s).
-    let carrier_dir = ScratchDir::new("carrier");
-    let mut carrier = spawn_carrier(carrier_dir.path(), carrier_port, "agent_answer.xml");
+    let rig = Outbound::start();
+    let daemon = &rig.daemon;
+    // Agent 1001 answers, talks a second, REFERs the caller to 5559999; the outside number
+    // answers and waits for our BYE (the caller hangs up after 3 s).
+    let parties = Parties::spawn(
+        daemon.sip,
+        Some(daemon),
+        "agent_answer_refer.xml",
+        rig.carrier_port,
+        "agent_answer.xml",
+    );
     let caller = run_sipp(
-        &daemon,
+        daemon,
         "caller_queue.xml",
         SippTransport::Udp,
         &["-s", "201"],
     );
-    let carrier_status = wait_with_deadline(&mut carrier, Duration::from_secs(40));
-    let agent_status = wait_with_deadline(&mut agent, Duration::from_secs(40));
-    let (agent_report, carrier_report) = (report(agent_dir.path()), report(carrier_dir.path()));
-    let context = || {
-        format!(
-            "--- agent ---\n{agent_report}\n--- carrier ---\n{carrier_report}\n--- daemon ---\n{}",
-            daemon.log()
-        )
-    };
+    let ended = parties.wait();
+    let context = || ended.context(&daemon.log());
     assert!(
         caller.succeeded(),
         "caller failed: {:?}\n{}\n{}",
@@ -542,28 +605,35 @@ fn a_blind_refer_to_an_outside_number_dials_it_and_keeps_the_call_id() {
         context()
     );
     assert!(
-        agent_status.is_some_and(|s| s.success()),
-        "the agent's REFER scenario did not complete: {agent_status:?}\n{}",
+        ended.agent.is_some_and(|s| s.success()),
+        "the agent's REFER scenario did not complete: {:?}\n{}",
+        ended.agent,
         context()
     );
     assert!(
-        carrier_status.is_some_and(|s| s.success()),
-        "the outside number was not dialled and released: {carrier_status:?}\n{}",
+        ended.carrier.is_some_and(|s| s.success()),
+        "the outside number was not dialled and released: {:?}\n{}",
+        ended.carrier,
         context()
     );
-    let call_id = agent_report
+    let call_id = ended
+        .agent_report
         .lines()
         .find_map(|l| l.strip_prefix("X-Switchboard-Call-Id: "))
         .map(str::trim)
         .unwrap_or_else(|| panic!("no call id at the agent\n{}", context()))
         .to_string();
     assert!(
-        carrier_report.contains("INVITE sip:5559999@127.0.0.1")
-            && carrier_report.contains(&format!("X-Switchboard-Call-Id: {call_id}")),
+        ended
+            .carrier_report
+            .contains("INVITE sip:5559999@127.0.0.1")
+            && ended
+                .carrier_report
+                .contains(&format!("X-Switchboard-Call-Id: {call_id}")),
         "the number is dialled for the same call\n{}",
         context()
     );
-    let row = first_cdr(&daemon);
+    let row = first_cdr(daemon);
     assert!(row.contains(&call_id), "one CDR for the call: {row}");
     assert!(
         row.contains("\"Dial\",\"5559999\""),
@@ -595,36 +665,26 @@ fn a_callback_requested_over_the_api_without_a_call_is_placed_when_due() {
     if !require_sipp(test) {
         return;
     }
-    let dir = ScratchDir::new("outbound-cfg");
-    let carrier_port = free_port(true);
-    let config = outbound_config(dir.path(), carrier_port);
-    let daemon = Daemon::start_with(&config, IpAddr::V4(Ipv4Addr::LOCALHOST));
-    let agent_dir = ScratchDir::new("agent");
-    let mut agent = spawn_agent(&daemon, agent_dir.path());
-    wait_registered(&daemon);
-    let carrier_dir = ScratchDir::new("carrier");
-    let mut carrier = spawn_carrier(carrier_dir.path(), carrier_port, "agent_answer_hangup.xml");
+    let rig = Outbound::start();
+    let daemon = &rig.daemon;
+    let parties = Parties::spawn(
+        daemon.sip,
+        Some(daemon),
+        "agent_answer.xml",
+        rig.carrier_port,
+        "agent_answer_hangup.xml",
+    );
     let delay = Duration::from_secs(2);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let accepted = runtime.block_on(async {
-        let mut calls =
-            pb::call_service_client::CallServiceClient::connect(format!("http://{}", daemon.grpc))
-                .await
-                .expect("connect to the daemon's gRPC");
-        let mut request = tonic::Request::new(pb::RequestCallbackRequest {
-            request_id: "web-cb-1".into(),
-            queue: "support".into(),
-            number: "5550101".into(),
-            not_before: Some((std::time::SystemTime::now() + delay).into()),
-            ..Default::default()
-        });
-        let token = MetadataValue::try_from(format!("Bearer {DEMO_TOKEN}")).expect("ascii");
-        request.metadata_mut().insert("authorization", token);
-        request.set_timeout(Duration::from_secs(10));
-        calls.request_callback(request).await
+    let accepted = call_service(daemon, |mut calls| async move {
+        calls
+            .request_callback(authorized(pb::RequestCallbackRequest {
+                request_id: "web-cb-1".into(),
+                queue: "support".into(),
+                number: "5550101".into(),
+                not_before: Some((std::time::SystemTime::now() + delay).into()),
+                ..Default::default()
+            }))
+            .await
     });
     let accepted = match accepted {
         Ok(response) => response.into_inner(),
@@ -638,31 +698,30 @@ fn a_callback_requested_over_the_api_without_a_call_is_placed_when_due() {
     );
     std::thread::sleep(delay / 2);
     assert!(
-        first_invite_at(agent_dir.path()).is_none() && asked.elapsed() < delay,
+        first_invite_at(parties.agent_dir.path()).is_none() && asked.elapsed() < delay,
         "the agent rang before not_before\n{}",
-        report(agent_dir.path())
+        report(parties.agent_dir.path())
     );
-    let carrier_status = wait_with_deadline(&mut carrier, Duration::from_secs(40));
-    let agent_status = wait_with_deadline(&mut agent, Duration::from_secs(40));
-    let (agent_report, carrier_report) = (report(agent_dir.path()), report(carrier_dir.path()));
-    let context = || {
-        format!(
-            "--- agent ---\n{agent_report}\n--- carrier ---\n{carrier_report}\n--- daemon ---\n{}",
-            daemon.log()
-        )
-    };
+    let ended = parties.wait();
+    let context = || ended.context(&daemon.log());
     assert!(
-        carrier_status.is_some_and(|s| s.success()) && agent_status.is_some(),
-        "the callback was not placed: carrier {carrier_status:?}, agent {agent_status:?}\n{}",
+        ended.carrier.is_some_and(|s| s.success()) && ended.agent.is_some(),
+        "the callback was not placed: carrier {:?}, agent {:?}\n{}",
+        ended.carrier,
+        ended.agent,
         context()
     );
     assert!(
-        carrier_report.contains("INVITE sip:5550101@127.0.0.1")
-            && carrier_report.contains(&format!("X-Switchboard-Call-Id: {}", accepted.call_id)),
+        ended
+            .carrier_report
+            .contains("INVITE sip:5550101@127.0.0.1")
+            && ended
+                .carrier_report
+                .contains(&format!("X-Switchboard-Call-Id: {}", accepted.call_id)),
         "the number is dialled under the callback's call id\n{}",
         context()
     );
-    let row = first_cdr(&daemon);
+    let row = first_cdr(daemon);
     assert!(row.contains(&accepted.call_id), "the callback's CDR: {row}");
     assert!(row.contains("\"ANSWERED\""), "answered: {row}");
     let queue_log =
