@@ -47,6 +47,9 @@ pub(crate) struct CallerLeg {
     pub(crate) pending_offer: Option<SdpOffer>,
     /// The `Reason` header (RFC 3326) our next BYE on this leg carries.
     pub(crate) bye_reason: Option<String>,
+    /// The caller's INVITE, unanswered while the far end of a forwarded call rings
+    /// (`late_answer.rs`).
+    pub(crate) pending_answer: Option<crate::late_answer::PendingAnswer>,
 }
 
 /// The caller's time in a queue.

@@ -222,6 +222,7 @@ impl Engine {
                 sdp: LocalSdp::new(rand::Rng::random::<u32>(&mut self.rng).into()),
                 pending_offer: None,
                 bye_reason: None,
+                pending_answer: None,
             },
             src: entry.number.clone(),
             clid: entry.name.clone(),

@@ -118,6 +118,7 @@ impl Engine {
                 sdp: LocalSdp::new(rand::Rng::random::<u32>(&mut self.rng).into()),
                 pending_offer: None,
                 bye_reason: None,
+                pending_answer: None,
             },
             // The agent's phone shows whom it is calling.
             clid: format!("\"{destination}\" <{destination}>"),

@@ -99,6 +99,7 @@ impl Engine {
                 }
             }
             Role::Far => {
+                self.answer_caller_late(now, call_id);
                 self.dialogs
                     .insert(dialog.id().clone(), DialogOwner::Outbound(id));
                 if let Some(leg) = self.outbound.get_mut(&id) {
@@ -156,14 +157,25 @@ impl Engine {
             return;
         };
         let (state, role, call_id) = (leg.state, leg.role, leg.call);
-        self.drop_outbound(id);
         if state != LegState::Ringing {
-            return; // the 487 to our CANCEL, or a late answer to a leg we gave up on
+            // The 487 to our CANCEL, or a late answer to a leg we gave up on.
+            self.drop_outbound(id);
+            return;
         }
         if let Some(call) = self.calls.get_mut(&call_id)
             && role == Role::Far
         {
             call.far = None;
+            self.note_far_refusal(call_id, code);
+            // Kept, as done with, until the call's end: its CDR names the channel and number
+            // dialled, as Asterisk's `Dial` does for a busy or unanswered number; the end
+            // releases it (`release_outbound`).
+            if let Some(leg) = self.outbound.get_mut(&id) {
+                leg.state = LegState::Cancelled;
+                leg.tx = None;
+            }
+        } else {
+            self.drop_outbound(id);
         }
         let reason = dial_status(code);
         tracing::info!(call = call_id, code, reason, ?role, "outbound leg failed");

@@ -98,6 +98,8 @@ impl Engine {
         }
         lines.append(&mut self.pending_lines(&call, now, ending));
         let answered_by_agent = call.connected_at.is_some();
+        // A forwarded caller we never answered (`late_answer.rs`): no answer time.
+        let caller_answered = call.caller.pending_answer.is_none();
         // A forwarded call's CDR reads like Asterisk's `Dial(SIP/trunk/number)`.
         let (dstchannel, lastapp, lastdata) = match (&far, &call.agent) {
             (Some((channel, destination)), _) => {
@@ -117,6 +119,7 @@ impl Engine {
             "dial-noanswer" => Disposition::NoAnswer,
             "dial-congestion" => Disposition::Congestion,
             "dial-chanunavail" | "dial-declined" | "dial-failed" => Disposition::Failed,
+            _ if !caller_answered => Disposition::NoAnswer,
             _ if answered_by_agent || call.queue.is_none() => Disposition::Answered,
             _ => Disposition::NoAnswer,
         };
@@ -152,7 +155,7 @@ impl Engine {
             lastapp,
             lastdata,
             start: call.started,
-            answer: Some(call.answered),
+            answer: caller_answered.then_some(call.answered),
             end: wall,
             disposition,
             amaflags: AmaFlags::Documentation,

@@ -209,8 +209,14 @@ impl Engine {
         };
         self.dialogs
             .insert(dialog.id().clone(), DialogOwner::Caller(call_id));
-        self.respond(now, id, response);
-        self.caller_invites.insert(id, call_id);
+        let late = self.answers_late(dnis, placed_by.as_deref(), negotiated.is_some());
+        let pending_answer = if late {
+            Some(self.ring_caller(now, id, request, response))
+        } else {
+            self.respond(now, id, response);
+            self.caller_invites.insert(id, call_id);
+            None
+        };
         if let Some(media) = negotiated {
             self.media(MediaCommand::SetMedia { leg, media });
         }
@@ -226,8 +232,10 @@ impl Engine {
                 sdp,
                 pending_offer,
                 bye_reason: None,
+                pending_answer,
             },
-            clid: format!("\"{display}\" <{src}>"),
+            // rsip keeps a quoted display name's quotes: one pair in the clid, as Asterisk.
+            clid: format!("\"{}\" <{src}>", display.trim_matches('"')),
             display: display.trim_matches('"').to_string(),
             src,
             dnis: dnis.to_string(),
@@ -316,7 +324,11 @@ impl Engine {
         row.dcontext = call.context.clone();
         row.clid = call.clid.clone();
         row.channel = format!("SIP/{}-{}", call.trunk, call.caller.leg);
-        row.answered = Some(call.answered);
+        row.answered = call
+            .caller
+            .pending_answer
+            .is_none()
+            .then_some(call.answered);
         row.lastapp = if call.queue.is_some() { "Queue" } else { "IVR" }.into();
         row.lastdata = call.context.clone();
         row.queue = call.queue.as_ref().map(|q| switchboard_store::QueueStay {
@@ -692,7 +704,9 @@ impl Engine {
     /// 200 and our 2xx stands (RFC 3261 §9.2; the caller then hangs up with BYE, which is an
     /// abandon while queued). Nothing to do here until answering is deferred (early media).
     pub(crate) fn on_caller_cancel(&mut self, now: Instant, id: TransactionId) {
-        let _ = (now, id);
+        if self.on_late_cancel(now, id) {
+            return;
+        }
         tracing::debug!(%id, "CANCEL after our answer: no effect (RFC 3261 §9.2)");
     }
 
@@ -713,6 +727,10 @@ impl Engine {
 
     /// Sends BYE on the caller's dialog.
     pub(crate) fn bye_caller(&mut self, now: Instant, call_id: u128) {
+        // Never answered (a forwarded call whose far end did not): a final response instead.
+        if self.refuse_caller(now, call_id) {
+            return;
+        }
         let Some(call) = self.calls.get_mut(&call_id) else {
             return;
         };

@@ -71,6 +71,7 @@ mod finish;
 mod ids;
 mod inbound;
 mod ivr;
+mod late_answer;
 mod offerless;
 mod outbound;
 mod outbound_auth;

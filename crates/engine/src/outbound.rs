@@ -202,10 +202,14 @@ impl Engine {
         call.state = CallState::Forwarding;
         call.context = destination.to_string();
         let leg = call.caller.leg;
-        self.media(MediaCommand::MusicOnHold {
-            leg,
-            class: "default".into(),
-        });
+        // An answered caller hears music while the far end rings; an unanswered one
+        // (`late_answer.rs`) its own ringback, and no media from us before our 200.
+        if call.caller.pending_answer.is_none() {
+            self.media(MediaCommand::MusicOnHold {
+                leg,
+                class: "default".into(),
+            });
+        }
         match self.dial(now, call_id, Role::Far, destination) {
             Ok(id) => {
                 if let Some(call) = self.calls.get_mut(&call_id) {

@@ -355,6 +355,50 @@ fn a_call_to_dnis_203_is_forwarded_to_the_uri_through_the_outbound_trunk() {
     assert!(row.contains("\"ANSWERED\""), "answered: {row}");
 }
 
+/// Answer supervision: a caller forwarded to a busy number is never answered; the carrier's
+/// 486 comes back to the caller, and the CDR says BUSY with no answer time.
+#[test]
+fn a_forwarded_caller_gets_the_far_ends_busy_and_is_never_answered() {
+    let test = "a_forwarded_caller_gets_the_far_ends_busy_and_is_never_answered";
+    if !require_sipp(test) {
+        return;
+    }
+    let rig = Outbound::start();
+    let daemon = &rig.daemon;
+    let carrier_dir = ScratchDir::new("carrier");
+    let mut carrier = spawn_carrier(carrier_dir.path(), rig.carrier_port, "agent_busy.xml");
+    let caller = run_sipp(
+        daemon,
+        "caller_refused_busy.xml",
+        SippTransport::Udp,
+        &["-s", "203"],
+    );
+    let carrier_status = wait_with_deadline(&mut carrier, Duration::from_secs(40));
+    assert!(
+        caller.succeeded() && carrier_status.is_some_and(|s| s.success()),
+        "caller `{}`: {:?}\n{}\n--- carrier ---\n{}\n--- daemon ---\n{}",
+        caller.command,
+        caller.status,
+        caller.report,
+        report(carrier_dir.path()),
+        daemon.log()
+    );
+    let row = first_cdr(daemon);
+    // Asterisk's Master.csv columns: accountcode, src, dst, dcontext, clid, channel,
+    // dstchannel, lastapp, lastdata, start, answer, end, duration, billsec, disposition, ...
+    let fields = common::flow::cdr_fields(&row);
+    let column = |i: usize| fields.get(i).map(String::as_str).unwrap_or_default();
+    assert!(
+        row.contains(r#","""Caller"" <5551234>","#),
+        "clid is \"Caller\" <5551234>, CSV-quoted: {row}"
+    );
+    assert_eq!(column(7), "Dial", "lastapp: {row}");
+    assert!(column(6).starts_with("SIP/loopback-"), "dstchannel: {row}");
+    assert_eq!(column(10), "", "no answer time: {row}");
+    assert_eq!(column(13), "0", "no billable seconds: {row}");
+    assert_eq!(column(14), "BUSY", "disposition: {row}");
+}
+
 #[test]
 fn click_to_dial_over_the_api_rings_the_agent_then_the_customer() {
     let test = "click_to_dial_over_the_api_rings_the_agent_then_the_customer";

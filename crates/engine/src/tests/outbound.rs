@@ -84,8 +84,14 @@ fn header(request: &rsip::Request, name: &str) -> Option<String> {
 fn dnis_routed_to_a_uri_is_dialled_through_the_trunk_answering_its_challenge_and_bridged() {
     let mut h = Harness::with(&config(), &[]);
     h.trunk_invite("203", "u");
-    h.trunk_in_dialog("u", "ACK", 1);
-    assert_eq!(h.responses_to(trunk().remote), vec![100, 200]);
+    // Not answered while the far end rings: the caller hears its own ringback.
+    assert_eq!(h.responses_to(trunk().remote), vec![100, 180]);
+    assert!(
+        !h.media
+            .iter()
+            .any(|m| matches!(m, MediaCommand::MusicOnHold { .. })),
+        "no media before our answer"
+    );
     let first = h.last_request_to(carrier().remote, Method::Invite).unwrap();
     assert_eq!(first.uri.to_string(), "sip:5551203@127.0.0.3:5070");
     // Forwarded: the customer's own number is presented.
@@ -107,8 +113,15 @@ fn dnis_routed_to_a_uri_is_dialled_through_the_trunk_answering_its_challenge_and
         "digest computed with the trunk's password"
     );
     carrier_answers(&mut h, 180, "");
+    assert_eq!(h.responses_to(trunk().remote), vec![100, 180]);
     carrier_answers(&mut h, 200, "");
     assert!(h.last_request_to(carrier().remote, Method::Ack).is_some());
+    assert_eq!(
+        h.responses_to(trunk().remote),
+        vec![100, 180, 200],
+        "the caller is answered when the far end answers"
+    );
+    h.trunk_in_dialog("u", "ACK", 1);
     let bridged = h
         .media
         .iter()
@@ -126,6 +139,7 @@ fn dnis_routed_to_a_uri_is_dialled_through_the_trunk_answering_its_challenge_and
         cdr.dstchannel
     );
     assert_eq!(cdr.disposition, Disposition::Answered);
+    assert!(cdr.answer.is_some());
     assert_eq!(cdr.hangup_side, Some(HangupSide::Agent));
     assert_eq!(h.engine.call_count(), 0);
     assert!(h.engine.outbound.is_empty());
@@ -135,11 +149,13 @@ fn dnis_routed_to_a_uri_is_dialled_through_the_trunk_answering_its_challenge_and
 fn a_busy_far_end_ends_the_forwarded_call_with_disposition_busy() {
     let mut h = Harness::with(&config(), &[]);
     h.trunk_invite("203", "b");
-    h.trunk_in_dialog("b", "ACK", 1);
     carrier_answers(&mut h, 486, "");
-    assert!(h.last_request_to(trunk().remote, Method::Bye).is_some());
+    // Busy is passed back: never answered, never hung up with BYE.
+    assert_eq!(h.responses_to(trunk().remote), vec![100, 180, 486]);
+    assert!(h.last_request_to(trunk().remote, Method::Bye).is_none());
     let cdr = h.cdr().unwrap();
     assert_eq!(cdr.disposition, Disposition::Busy);
+    assert_eq!(cdr.answer, None, "billsec 0");
     assert_eq!(cdr.end_reason, "dial-busy");
     assert!(h.engine.outbound.is_empty());
 }
@@ -148,7 +164,6 @@ fn a_busy_far_end_ends_the_forwarded_call_with_disposition_busy() {
 fn an_unanswered_far_end_is_cancelled_after_the_ring_timeout() {
     let mut h = Harness::with(&config(), &[]);
     h.trunk_invite("203", "n");
-    h.trunk_in_dialog("n", "ACK", 1);
     carrier_answers(&mut h, 180, "");
     h.advance(Duration::from_secs(59));
     assert!(
@@ -160,7 +175,10 @@ fn an_unanswered_far_end_is_cancelled_after_the_ring_timeout() {
         h.last_request_to(carrier().remote, Method::Cancel)
             .is_some()
     );
-    assert!(h.last_request_to(trunk().remote, Method::Bye).is_some());
+    let mut codes = h.responses_to(trunk().remote);
+    codes.dedup(); // the 480 is retransmitted until the trunk ACKs it (Timer G)
+    assert_eq!(codes, vec![100, 180, 480]);
+    assert!(h.last_request_to(trunk().remote, Method::Bye).is_none());
     assert_eq!(h.cdr().unwrap().disposition, Disposition::NoAnswer);
     // The 487 to the CANCEL closes the leg without a second CDR.
     carrier_answers(&mut h, 487, "");
@@ -171,6 +189,31 @@ fn an_unanswered_far_end_is_cancelled_after_the_ring_timeout() {
         .filter(|w| matches!(w, WriteOp::FinishCall { .. }))
         .count();
     assert_eq!(cdrs, 1);
+}
+
+#[test]
+fn a_caller_who_cancels_while_the_far_end_rings_gets_487_and_the_far_leg_is_cancelled() {
+    let mut h = Harness::with(&config(), &[]);
+    h.trunk_invite("203", "x");
+    carrier_answers(&mut h, 180, "");
+    let cancel = "CANCEL sip:203@127.0.0.1:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.2:5080;branch=z9hG4bKinvx\r\n\
+                  Max-Forwards: 70\r\nFrom: \"Alice\" <sip:5551234@127.0.0.2>;tag=tx\r\nTo: <sip:203@127.0.0.1>\r\n\
+                  Call-ID: call-x\r\nCSeq: 1 CANCEL\r\nContent-Length: 0\r\n\r\n";
+    h.deliver(trunk(), cancel);
+    let codes = h.responses_to(trunk().remote);
+    assert!(codes.contains(&487), "487 to the INVITE: {codes:?}");
+    assert!(
+        h.last_request_to(carrier().remote, Method::Cancel)
+            .is_some(),
+        "the far leg is cancelled"
+    );
+    let cdr = h.cdr().unwrap();
+    assert_eq!(cdr.disposition, Disposition::NoAnswer);
+    assert_eq!(cdr.answer, None);
+    assert_eq!(cdr.hangup_side, Some(HangupSide::Caller));
+    carrier_answers(&mut h, 487, "");
+    assert!(h.engine.outbound.is_empty());
+    assert_eq!(h.engine.call_count(), 0);
 }
 
 #[test]
@@ -592,8 +635,8 @@ fn click_to_dial_presents_the_commands_caller_id_instead_of_the_trunks() {
 fn a_silent_far_leg_ends_the_forwarded_call() {
     let mut h = Harness::with(&config(), &[]);
     h.trunk_invite("203", "q");
-    h.trunk_in_dialog("q", "ACK", 1);
     carrier_answers(&mut h, 200, "");
+    h.trunk_in_dialog("q", "ACK", 1);
     let far = h
         .media
         .iter()
