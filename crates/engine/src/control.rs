@@ -426,19 +426,25 @@ impl Engine {
         if let Some(call) = self.calls.get_mut(&id) {
             call.held = hold;
         }
+        // The bridge stays up (its recording goes on): the customer hears music instead of
+        // the agent, and the agent hears nothing of the customer until the retrieve.
         let payload = if hold {
             self.media(MediaCommand::MusicOnHold {
                 leg: customer,
                 class,
+            });
+            self.media(MediaCommand::Deafen {
+                leg: agent_leg,
+                deaf: true,
             });
             Payload::LegHeld(pb::LegHeld {
                 leg_id: leg_id.to_owned(),
             })
         } else {
             self.media(MediaCommand::Stop { leg: customer });
-            self.media(MediaCommand::Bridge {
-                caller: customer,
-                agent: agent_leg,
+            self.media(MediaCommand::Deafen {
+                leg: agent_leg,
+                deaf: false,
             });
             Payload::LegRetrieved(pb::LegRetrieved {
                 leg_id: leg_id.to_owned(),

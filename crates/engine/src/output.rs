@@ -66,6 +66,14 @@ pub enum MediaCommand {
         /// The agent's leg.
         agent: LegId,
     },
+    /// Withhold the bridge's audio from the leg (`deaf`), or give it back: the other party
+    /// is on hold by the API; the bridge and the recording go on.
+    Deafen {
+        /// The leg that stops (or starts again) hearing its bridge.
+        leg: LegId,
+        /// Withheld.
+        deaf: bool,
+    },
     /// Record both directions (caller left, agent right) into `<recordings dir>/<name>.wav`.
     Record {
         /// The caller's leg.

@@ -185,6 +185,7 @@ impl MediaPlane for EnginePlane {
             MediaCommand::Bridge { caller, agent } => {
                 m.bridge(MediaLegId(caller.0), MediaLegId(agent.0))
             }
+            MediaCommand::Deafen { leg, deaf } => m.deafen(MediaLegId(leg.0), deaf),
             MediaCommand::Record {
                 caller,
                 agent,

@@ -474,3 +474,73 @@ fn with_rtcp_mux_reports_travel_on_the_rtp_port_both_ways() {
             .any(|p| matches!(p, RtcpPacket::Bye { .. }))
     );
 }
+
+/// The API's hold: the agent's leg is deafened, so it hears nothing of the caller while the
+/// bridge and its recording go on; given back, the caller's audio flows again on the same
+/// stream.
+#[test]
+fn a_deafened_leg_hears_nothing_of_its_bridge_while_the_recording_goes_on() {
+    let dir = temp_dir("deaf");
+    let mut t = TestEngine::start(config(41900..=41999, &dir));
+    let h = t.handle();
+    let (caller, agent) = (Phone::new(), Phone::new());
+    let a = h.create_leg(None).unwrap();
+    let b = h.create_leg(Some(a.id)).unwrap();
+    h.set_media(a.id, media(Codec::Pcmu, Some(101), caller.addr()))
+        .unwrap();
+    h.set_media(b.id, media(Codec::Pcmu, Some(101), agent.addr()))
+        .unwrap();
+    h.bridge(a.id, b.id).unwrap();
+    let rec = h.start_recording(a.id, b.id, "held").unwrap();
+
+    // Held: 0.5 s of the caller's tone reaches nobody.
+    h.deafen(b.id, true).unwrap();
+    let agent_ear = thread::spawn({
+        let sock = agent.rtp.try_clone().unwrap();
+        move || listen(&sock)
+    });
+    send_tone(&caller.rtp, a.rtp, Codec::Pcmu, CALLER_TONE, 25, 0x3333);
+    let heard_while_held = agent_ear.join().unwrap();
+    assert!(
+        heard_while_held.is_empty(),
+        "the held agent heard {} packets",
+        heard_while_held.len()
+    );
+
+    // Retrieved: the tone reaches the agent again.
+    h.deafen(b.id, false).unwrap();
+    let agent_ear = thread::spawn({
+        let sock = agent.rtp.try_clone().unwrap();
+        move || listen(&sock)
+    });
+    send_tone(&caller.rtp, a.rtp, Codec::Pcmu, CALLER_TONE, 25, 0x3333);
+    let heard = agent_ear.join().unwrap();
+    assert!(
+        heard.len() >= 24,
+        "{} packets after the retrieve",
+        heard.len()
+    );
+    let audio = decode(Codec::Pcmu, &heard);
+    assert!(goertzel(&audio, CALLER_TONE) > 100.0 * goertzel(&audio, AGENT_TONE));
+
+    // The recording ran through the hold: the caller's channel has about a second of tone.
+    h.close_leg(a.id).unwrap();
+    h.close_leg(b.id).unwrap();
+    let EngineEvent::RecordingFinished {
+        recording, path, ..
+    } = t.wait_for(Duration::from_secs(5), |e| {
+        matches!(e, EngineEvent::RecordingFinished { .. })
+    })
+    else {
+        unreachable!()
+    };
+    assert_eq!(recording, rec);
+    let (left, _) = read_stereo_pcm16(&std::fs::read(&path).unwrap()).unwrap();
+    let toned = left
+        .chunks(160)
+        .filter(|frame| goertzel(frame, CALLER_TONE) > 1e6)
+        .count();
+    assert!(toned >= 45, "{toned} frames of the caller's tone recorded");
+    t.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+}

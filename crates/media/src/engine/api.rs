@@ -454,6 +454,12 @@ impl MediaHandle {
         self.send(a, Command::Bridge { a, b })
     }
 
+    /// Withholds (or gives back) the bridge's audio from `leg`: the other party is on hold
+    /// while the bridge, and any recording of the pair, goes on. A new bridge gives it back.
+    pub fn deafen(&self, leg: LegId, deaf: bool) -> Result<(), EngineError> {
+        self.send(leg, Command::Deafen { leg, deaf })
+    }
+
     /// Ends the leg's bridge (both sides); a recording of the pair finishes.
     pub fn unbridge(&self, leg: LegId) -> Result<(), EngineError> {
         self.send(leg, Command::Unbridge { leg })

@@ -63,6 +63,10 @@ pub(crate) enum Command {
     Unbridge {
         leg: LegId,
     },
+    Deafen {
+        leg: LegId,
+        deaf: bool,
+    },
     StartRecording {
         id: RecordingId,
         caller: LegId,
@@ -135,11 +139,14 @@ struct Slot {
     playing: Option<u64>,
     /// Other audio to this leg pauses until then (RFC 4733 events going out).
     dtmf_until: Option<Instant>,
+    /// The bridge's audio is withheld from this leg (its peer is on hold by the API); the
+    /// bridge and any recording of the pair go on.
+    deaf: bool,
 }
 
 impl Slot {
     fn muted(&self, now: Instant) -> bool {
-        self.dtmf_until.is_some_and(|t| now < t)
+        self.deaf || self.dtmf_until.is_some_and(|t| now < t)
     }
 }
 
@@ -378,6 +385,11 @@ impl Worker {
                     self.unbridge(s);
                 }
             }
+            Command::Deafen { leg, deaf } => {
+                if let Some(slot) = self.slot_of(leg).and_then(|s| self.slot_mut(s)) {
+                    slot.deaf = deaf;
+                }
+            }
             Command::StartRecording {
                 id,
                 caller,
@@ -426,6 +438,7 @@ impl Worker {
             recording: None,
             playing: None,
             dtmf_until: None,
+            deaf: false,
         };
         if s == self.slots.len() {
             self.slots.push(Some(slot));
@@ -484,6 +497,7 @@ impl Worker {
             if let Some(slot) = self.slot_mut(s) {
                 slot.peer = Some(peer);
                 slot.bridge_source = source;
+                slot.deaf = false;
             }
         }
     }
