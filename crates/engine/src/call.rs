@@ -106,6 +106,9 @@ pub(crate) struct Call {
     pub(crate) rona: bool,
     /// One side put the other on hold (re-INVITE sendonly/inactive): it hears music.
     pub(crate) held: bool,
+    /// The transfers the call went through, oldest first (the screen-pop's history; the last
+    /// `MAX_TRANSFERS` kept).
+    pub(crate) transfers: Vec<switchboard_proto::pb::TransferRecord>,
     /// RFC 4028 on the caller's leg, when the caller asked for it.
     pub(crate) session_timer: Option<crate::session_timer::SessionTimer>,
     /// The customer is dialled out through a trunk once the agent answers (click-to-dial,

@@ -250,6 +250,7 @@ impl Engine {
             next_playback: 1,
             rona: false,
             held: false,
+            transfers: Vec::new(),
             session_timer: None,
             dial_customer: Some(entry.number.clone()),
             far: None,

@@ -147,6 +147,7 @@ impl Engine {
             next_playback: 1,
             rona: false,
             held: false,
+            transfers: Vec::new(),
             session_timer: None,
             dial_customer: Some(destination),
             far: None,

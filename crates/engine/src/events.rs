@@ -156,6 +156,7 @@ pub(crate) fn agent_alerting(
             wait_time: Some(duration(waited)),
             ivr_inputs: ivr_inputs(call),
             call_data: Some(call_data(call)),
+            transfers: call.transfers.clone(),
             ..Default::default()
         }),
     );
@@ -277,7 +278,7 @@ pub(crate) fn target(agent: Option<&str>, queue: Option<&str>) -> Option<pb::Tra
 /// A blind transfer: `old_leg` (the transferring agent's) left, `new_leg` joined (empty while
 /// the target is a queue: its agent leg comes with the offer).
 pub(crate) fn call_blind_transferred(
-    call: &Call,
+    call: &mut Call,
     old_leg: &str,
     new_leg: &str,
     target: pb::transfer_target::Target,
@@ -295,9 +296,13 @@ pub(crate) fn call_blind_transferred(
     )
 }
 
-/// The call moved from `old_leg` (the agent who left) to `new_leg`.
+/// Transfers kept in a call's history (a call bounced more often keeps the latest).
+pub(crate) const MAX_TRANSFERS: usize = 16;
+
+/// The call moved from `old_leg` (the agent who left) to `new_leg`; the transfer joins the
+/// call's history (`Call.transfers`, the next screen-pop's `transfers`).
 pub(crate) fn call_transferred(
-    call: &Call,
+    call: &mut Call,
     wall: SystemTime,
     old_leg: &str,
     new_leg: &str,
@@ -317,9 +322,13 @@ pub(crate) fn call_transferred(
         Payload::CallTransferred(pb::CallTransferred {
             old_leg_id: old_leg.to_owned(),
             new_leg_id: new_leg.to_owned(),
-            transfer: Some(record),
+            transfer: Some(record.clone()),
         }),
     );
+    if call.transfers.len() >= MAX_TRANSFERS {
+        call.transfers.remove(0);
+    }
+    call.transfers.push(record);
     event.request_id = call.request_id.clone();
     journal_event(wall, &event)
 }

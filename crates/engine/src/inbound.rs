@@ -261,6 +261,7 @@ impl Engine {
             next_playback: 1,
             rona: false,
             held: false,
+            transfers: Vec::new(),
             session_timer,
             dial_customer: None,
             far: None,

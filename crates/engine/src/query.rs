@@ -363,7 +363,7 @@ impl Engine {
                     at: Some(stamp(i.at)),
                 })
                 .collect(),
-            transfers: Vec::new(),
+            transfers: call.transfers.clone(),
             created_at: Some(stamp(call.started)),
             answered_at: call.connected_at.map(|(_, wall)| stamp(wall)),
             ended_at: None,

@@ -250,7 +250,7 @@ impl Engine {
             .and_then(|id| self.outbound.get(&id))
             .map(|l| l.leg.to_string())
             .unwrap_or_default();
-        let Some(call) = self.calls.get(&call_id) else {
+        let Some(call) = self.calls.get_mut(&call_id) else {
             return; // the dial failed and the call ended
         };
         let event = crate::events::call_blind_transferred(

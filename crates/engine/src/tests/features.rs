@@ -249,6 +249,41 @@ fn blind_transfer_by_refer_keeps_the_caller_and_call_id_and_queues_it_for_the_ta
         })
         .collect();
     assert_eq!(invites.len(), 2);
+    // The second screen-pop carries the call's transfer history (the first had none).
+    let alerting: Vec<switchboard_proto::pb::AgentAlerting> = h
+        .writes
+        .iter()
+        .filter_map(|w| match w {
+            WriteOp::Append(e) | WriteOp::Record { events: e, .. } => Some(e.clone()),
+            _ => None,
+        })
+        .flatten()
+        .filter(|e| e.kind == "AgentAlerting")
+        .filter_map(
+            |e| match prost::Message::decode(e.payload.as_slice()).ok()? {
+                switchboard_proto::pb::Event {
+                    payload: Some(switchboard_proto::pb::event::Payload::AgentAlerting(a)),
+                    ..
+                } => Some(a),
+                _ => None,
+            },
+        )
+        .collect();
+    assert_eq!(alerting.len(), 2);
+    assert!(alerting[0].transfers.is_empty());
+    let history = &alerting[1].transfers;
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(
+        history[0].kind(),
+        switchboard_proto::pb::TransferKind::Blind
+    );
+    assert_eq!(
+        history[0].target.as_ref().and_then(|t| t.target.clone()),
+        Some(switchboard_proto::pb::transfer_target::Target::Queue(
+            "sales".into()
+        ))
+    );
+    assert!(!history[0].from_leg_id.is_empty() && history[0].at.is_some());
     h.phone_answers(1, 200, "OK");
     h.trunk_in_dialog("x", "BYE", 2);
     assert_eq!(
