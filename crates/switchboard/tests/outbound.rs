@@ -15,9 +15,7 @@ use std::time::{Duration, Instant};
 
 use common::sipp::{SippTransport, require_sipp, run_sipp};
 use common::wire::http_get;
-use common::{
-    Daemon, ScratchDir, demo_config, free_port, repo_root, sipp_scenario, tail, wait_with_deadline,
-};
+use common::{Daemon, ScratchDir, free_port, sipp_scenario, tail, wait_with_deadline};
 use switchboard_api::pb;
 use tonic::metadata::MetadataValue;
 
@@ -27,27 +25,9 @@ const SETTLE: Duration = Duration::from_secs(15);
 const DEMO_TOKEN: &str = "demo-token-change-me";
 
 /// The demo configuration dialling out to `127.0.0.1:<carrier>` (the demo's 5070 is replaced so
-/// tests in parallel do not share a port), without keep-alive OPTIONS (SIPp agents expect
-/// INVITEs only), next to links to the demo's `ivr/` and `prompts/`.
+/// tests in parallel do not share a port), without keep-alive OPTIONS.
 fn outbound_config(dir: &Path, carrier: u16) -> PathBuf {
-    let text = fs::read_to_string(demo_config()).expect("demo config");
-    assert!(
-        text.contains("127.0.0.1:5070"),
-        "demo config has no outbound trunk"
-    );
-    let text = text
-        .replace("127.0.0.1:5070", &format!("127.0.0.1:{carrier}"))
-        .replace(
-            "keepalive_interval_seconds = 30",
-            "keepalive_interval_seconds = 0",
-        );
-    for sub in ["ivr", "prompts"] {
-        std::os::unix::fs::symlink(repo_root().join("config").join(sub), dir.join(sub))
-            .expect("linking the demo's flows and prompts");
-    }
-    let path = dir.join("switchboard.toml");
-    fs::write(&path, text).expect("writing the test config");
-    path
+    common::flow::config_with(dir, &[("127.0.0.1:5070", &format!("127.0.0.1:{carrier}"))])
 }
 
 /// SIPp as the carrier: a UAS on `port` running `scenario` once, every message traced.
