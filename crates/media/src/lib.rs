@@ -23,6 +23,7 @@
 //! | [`announce`] | prompt library, spoken numbers, position / wait announcements | number → clip names → play items |
 //! | [`wav`] | prompt reading (PCM16, µ-law, A-law), streaming stereo recording | bytes → prompt, frames → file |
 //! | [`bridge`] | one leg's received packet → the other leg's packet | pass-through, µ↔A table, RFC 4733 PT mapping |
+//! | [`mixer`] | a conference: each member hears the sum of the others (N−1 mix) on one 20 ms tick | received frames → one mixed frame per member per tick |
 //! | [`ports`] | the RTP port range: even ports, LRU reuse after a quarantine | allocate / release |
 //! | [`recorder`] | the two directions of a call → aligned stereo PCM16 | payloads + arrival time → frames for [`wav::WavWriter`] |
 //! | [`engine`] | the I/O shell: worker threads, sockets, recorder thread, prompt loading | commands → RTP/RTCP on the wire, events |
@@ -128,6 +129,7 @@ pub mod bridge;
 pub mod dtmf;
 pub mod engine;
 pub mod g711;
+pub mod mixer;
 pub mod player;
 pub mod ports;
 pub mod recorder;

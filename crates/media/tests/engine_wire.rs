@@ -544,3 +544,93 @@ fn a_deafened_leg_hears_nothing_of_its_bridge_while_the_recording_goes_on() {
     t.shutdown();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A three-party conference on real sockets: each phone hears the other two and not itself,
+/// in its own law, and the recording that was the customer/agent pair goes on with the
+/// customer on the left and what the customer hears (both agents) on the right.
+#[test]
+fn a_conference_lets_each_of_three_phones_hear_the_other_two_and_records_the_mix() {
+    const THIRD_TONE: f64 = 1700.0;
+    let dir = temp_dir("conference");
+    let mut t = TestEngine::start(config(42000..=42099, &dir));
+    let h = t.handle();
+    let (caller, agent, consulted) = (Phone::new(), Phone::new(), Phone::new());
+    let a = h.create_leg(None).unwrap();
+    let b = h.create_leg(Some(a.id)).unwrap();
+    let c = h.create_leg(Some(a.id)).unwrap();
+    h.set_media(a.id, media(Codec::Pcmu, Some(101), caller.addr()))
+        .unwrap();
+    h.set_media(b.id, media(Codec::Pcma, Some(101), agent.addr()))
+        .unwrap();
+    h.set_media(c.id, media(Codec::Pcmu, Some(101), consulted.addr()))
+        .unwrap();
+    h.bridge(a.id, b.id).unwrap();
+    let rec = h.start_recording(a.id, b.id, "conf").unwrap();
+    h.conference(&[a.id, b.id, c.id]).unwrap();
+
+    let ears: Vec<_> = [&caller, &agent, &consulted]
+        .iter()
+        .map(|phone| {
+            let sock = phone.rtp.try_clone().unwrap();
+            thread::spawn(move || listen(&sock))
+        })
+        .collect();
+    let mouths: Vec<_> = [
+        (&caller, a.rtp, Codec::Pcmu, CALLER_TONE),
+        (&agent, b.rtp, Codec::Pcma, AGENT_TONE),
+        (&consulted, c.rtp, Codec::Pcmu, THIRD_TONE),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(k, (phone, to, codec, freq))| {
+        let sock = phone.rtp.try_clone().unwrap();
+        thread::spawn(move || send_tone(&sock, to, codec, freq, FRAMES, 0x4000 + k as u32))
+    })
+    .collect();
+    for m in mouths {
+        m.join().unwrap();
+    }
+    // The mixer sends every 20 ms (silence when nobody speaks): the ears stop hearing only
+    // once the legs are closed.
+    thread::sleep(Duration::from_millis(60));
+    h.close_leg(a.id).unwrap();
+    h.close_leg(b.id).unwrap();
+    h.close_leg(c.id).unwrap();
+    let heard: Vec<Vec<Heard>> = ears.into_iter().map(|e| e.join().unwrap()).collect();
+    let tones = [CALLER_TONE, AGENT_TONE, THIRD_TONE];
+    let laws = [Codec::Pcmu, Codec::Pcma, Codec::Pcmu];
+    for (k, packets) in heard.iter().enumerate() {
+        assert!(
+            packets.len() >= FRAMES - 5,
+            "phone {k}: {} packets",
+            packets.len()
+        );
+        assert!(packets.iter().all(|p| p.pt == laws[k].payload_type()));
+        assert_continuous(packets, "conference member");
+        // Skip the first few frames (the tones start at slightly different times).
+        let audio = decode(laws[k], &packets[5..]);
+        let own = goertzel(&audio, tones[k]);
+        for (o, freq) in tones.iter().enumerate().filter(|(o, _)| *o != k) {
+            assert!(
+                goertzel(&audio, *freq) > 30.0 * own.max(1.0),
+                "phone {k} hears phone {o} well above itself"
+            );
+        }
+    }
+
+    let EngineEvent::RecordingFinished {
+        recording, path, ..
+    } = t.wait_for(Duration::from_secs(5), |e| {
+        matches!(e, EngineEvent::RecordingFinished { .. })
+    })
+    else {
+        unreachable!()
+    };
+    assert_eq!(recording, rec);
+    let (left, right) = read_stereo_pcm16(&std::fs::read(&path).unwrap()).unwrap();
+    assert!(goertzel(&left, CALLER_TONE) > 30.0 * goertzel(&left, AGENT_TONE));
+    assert!(goertzel(&right, AGENT_TONE) > 30.0 * goertzel(&right, CALLER_TONE));
+    assert!(goertzel(&right, THIRD_TONE) > 30.0 * goertzel(&right, CALLER_TONE));
+    t.shutdown();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -460,6 +460,26 @@ impl MediaHandle {
         self.send(leg, Command::Deafen { leg, deaf })
     }
 
+    /// Mixes `legs` in one conference (each hears the sum of the others; at most
+    /// [`crate::mixer::MAX_MEMBERS`]), all on one worker like a bridge's legs. A leg in a
+    /// bridge leaves it without ending its recording, which goes on with the right channel
+    /// taken from what the first leg (the customer) hears; legs of the conference not named
+    /// leave it. A later [`MediaHandle::bridge`] of two members ends it for them.
+    pub fn conference(&self, legs: &[LegId]) -> Result<(), EngineError> {
+        let Some(first) = legs.first().copied() else {
+            return Ok(());
+        };
+        for leg in legs.iter().skip(1) {
+            self.same_worker(first, *leg)?;
+        }
+        self.send(
+            first,
+            Command::Conference {
+                legs: legs.to_vec(),
+            },
+        )
+    }
+
     /// Ends the leg's bridge (both sides); a recording of the pair finishes.
     pub fn unbridge(&self, leg: LegId) -> Result<(), EngineError> {
         self.send(leg, Command::Unbridge { leg })

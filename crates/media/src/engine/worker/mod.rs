@@ -14,6 +14,7 @@ use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
+mod conference;
 mod relay;
 
 use relay::drain_outputs;
@@ -66,6 +67,9 @@ pub(crate) enum Command {
     Deafen {
         leg: LegId,
         deaf: bool,
+    },
+    Conference {
+        legs: Vec<LegId>,
     },
     StartRecording {
         id: RecordingId,
@@ -142,6 +146,8 @@ struct Slot {
     /// The bridge's audio is withheld from this leg (its peer is on hold by the API); the
     /// bridge and any recording of the pair go on.
     deaf: bool,
+    /// The conference it is mixed in (`conference.rs`), instead of a bridge.
+    conference: Option<u64>,
 }
 
 impl Slot {
@@ -211,6 +217,8 @@ pub(crate) struct Worker {
     by_id: HashMap<LegId, usize>,
     playback: Playback<usize>,
     tones: Vec<PendingTone>,
+    conferences: Vec<conference::Conference>,
+    next_conference: u64,
     rng: SmallRng,
     next_source: u64,
     rx_buf: Box<[u8; BUF]>,
@@ -252,6 +260,8 @@ impl Worker {
             by_id: HashMap::new(),
             playback: Playback::new(),
             tones: Vec::new(),
+            conferences: Vec::new(),
+            next_conference: 0,
             rng: SmallRng::seed_from_u64(seed),
             next_source: 1,
             rx_buf: Box::new([0; BUF]),
@@ -321,6 +331,9 @@ impl Worker {
         for t in &self.tones {
             d = d.min(t.at);
         }
+        if let Some(t) = self.conference_deadline() {
+            d = d.min(t);
+        }
         d
     }
 
@@ -385,6 +398,10 @@ impl Worker {
                     self.unbridge(s);
                 }
             }
+            Command::Conference { legs } => {
+                let slots: Vec<usize> = legs.iter().filter_map(|l| self.slot_of(*l)).collect();
+                self.set_conference(now, &slots);
+            }
             Command::Deafen { leg, deaf } => {
                 if let Some(slot) = self.slot_of(leg).and_then(|s| self.slot_mut(s)) {
                     slot.deaf = deaf;
@@ -439,6 +456,7 @@ impl Worker {
             playing: None,
             dtmf_until: None,
             deaf: false,
+            conference: None,
         };
         if s == self.slots.len() {
             self.slots.push(Some(slot));
@@ -489,6 +507,7 @@ impl Worker {
             return;
         }
         for s in [sa, sb] {
+            self.leave_conference(s);
             self.unbridge(s);
             self.stop_playback(s);
         }
@@ -602,6 +621,7 @@ impl Worker {
         let Some(s) = self.slot_of(leg) else { return };
         self.stop_playback(s);
         self.stop_recording(s);
+        self.leave_conference(s);
         self.unbridge(s);
         self.tones.retain(|t| t.slot != s);
         self.by_id.remove(&leg);

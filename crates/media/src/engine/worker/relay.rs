@@ -8,7 +8,7 @@ use std::time::Instant;
 use mio::net::UdpSocket;
 
 use super::{
-    EngineEvent, EventSink, Frame, HOUSEKEEPING, LegId, MAX_FRAME, MAX_RECV_ERRORS, Worker,
+    Channel, EngineEvent, EventSink, Frame, HOUSEKEEPING, LegId, MAX_FRAME, MAX_RECV_ERRORS, Worker,
 };
 use crate::bridge::{Relayed, relay};
 use crate::player::PlaybackEvent;
@@ -27,6 +27,7 @@ impl Worker {
             rtcp_buf,
             sink,
             recorder,
+            conferences,
             ..
         } = self;
         let mut errors = 0;
@@ -56,9 +57,13 @@ impl Worker {
             }
             let received = leg.handle_rtp(now, from, packet);
             drain_outputs(leg, &slot.rtp, &slot.rtcp, slot.id, rtcp_buf, sink);
-            if let (Some(rec), Received::Audio { codec, payload, .. }) =
-                (slot.recording.as_mut(), received)
-            {
+            // In a conference the right channel is what the customer hears (the mix), not
+            // this agent's own audio (`conference.rs`).
+            let recorded = slot
+                .recording
+                .as_mut()
+                .filter(|r| slot.conference.is_none() || !matches!(r.channel, Channel::Right));
+            if let (Some(rec), Received::Audio { codec, payload, .. }) = (recorded, received) {
                 for chunk in payload.chunks(MAX_FRAME) {
                     let mut frame = Frame {
                         id: rec.id,
@@ -75,6 +80,14 @@ impl Worker {
                         rec.dropped += 1;
                     }
                 }
+            }
+            if let Some(id) = slot.conference {
+                if let Received::Audio { codec, payload, .. } = received
+                    && let Some(c) = conferences.iter_mut().find(|c| c.id == id)
+                {
+                    c.mixer.push(s, codec, payload);
+                }
+                continue;
             }
             let Some(p) = slot.peer else { continue };
             let Some(peer) = slots.get_mut(p).and_then(Option::as_mut) else {
@@ -133,6 +146,9 @@ impl Worker {
 
     pub(super) fn on_timer(&mut self, now: Instant) {
         self.tick_playback(now);
+        if !self.conferences.is_empty() {
+            self.tick_conferences(now);
+        }
         if !self.tones.is_empty() {
             self.send_tones(now);
         }
