@@ -778,6 +778,10 @@ impl Engine {
             return;
         }
         let call = leg.call;
+        // One of a conference's agents: the other two go on.
+        if self.leave_conference(now, call, offer) {
+            return;
+        }
         // The consulting agent hangs up during an API consultation: as with Asterisk's
         // attended transfer, an answered consultation completes (the customer goes to the
         // consulted agent); an unanswered one is withdrawn and the call ends as usual.

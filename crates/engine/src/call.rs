@@ -106,6 +106,9 @@ pub(crate) struct Call {
     pub(crate) rona: bool,
     /// One side put the other on hold (re-INVITE sendonly/inactive): it hears music.
     pub(crate) held: bool,
+    /// The consulted agent in a three-party conference (`conference.rs`): its offer and its
+    /// router id; `connected` is the other agent.
+    pub(crate) conferee: Option<(switchboard_acd::OfferId, u128)>,
     /// The transfers the call went through, oldest first (the screen-pop's history; the last
     /// `MAX_TRANSFERS` kept).
     pub(crate) transfers: Vec<switchboard_proto::pb::TransferRecord>,

@@ -251,6 +251,7 @@ impl Engine {
             rona: false,
             held: false,
             transfers: Vec::new(),
+            conferee: None,
             session_timer: None,
             dial_customer: Some(entry.number.clone()),
             far: None,

@@ -148,6 +148,7 @@ impl Engine {
             rona: false,
             held: false,
             transfers: Vec::new(),
+            conferee: None,
             session_timer: None,
             dial_customer: Some(destination),
             far: None,

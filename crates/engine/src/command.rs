@@ -90,6 +90,12 @@ pub enum EngineCommand {
         /// The call (UUID text).
         call_id: String,
     },
+    /// Join the customer, the first agent and the consulted agent, who must have answered, in
+    /// one three-party conference (CSTA ConferenceCall).
+    CompleteConference {
+        /// The call (UUID text).
+        call_id: String,
+    },
     /// End the consultation; the customer is back with the first agent (CSTA ReconnectCall).
     CancelConsultation {
         /// The call (UUID text).
@@ -311,6 +317,10 @@ impl Engine {
             EngineCommand::CompleteTransfer { call_id } => {
                 let id = self.call_by_text(&call_id)?;
                 self.complete_consultation(now, id)
+            }
+            EngineCommand::CompleteConference { call_id } => {
+                let id = self.call_by_text(&call_id)?;
+                self.complete_conference(now, id)
             }
             EngineCommand::CancelConsultation { call_id } => {
                 let id = self.call_by_text(&call_id)?;

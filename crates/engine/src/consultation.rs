@@ -12,7 +12,7 @@
 //! - `CancelConsultation` (or the consulted agent hanging up, or never answering): the
 //!   consultation leg ends (CANCEL or BYE) and the customer is bridged back to the first agent.
 //! - The customer hanging up during a consultation ends the call, the consultation with it.
-//! - `CompleteConference` needs a three-way audio mixer the media plane does not have: refused.
+//! - `CompleteConference`: the three are mixed in a conference (`conference.rs`).
 
 use std::time::Instant;
 

@@ -179,6 +179,12 @@ impl Engine {
             }
             ControlCommand::HangupLeg { call_id, leg_id } => {
                 let (id, _) = self.leg_of(&call_id, &leg_id)?;
+                // An agent of a conference leaves it; the other two go on.
+                if let Some(offer) = self.conference_offer_of(id, &leg_id) {
+                    self.bye_agent(now, offer);
+                    self.leave_conference(now, id, offer);
+                    return Ok(());
+                }
                 self.end_call(
                     now,
                     id,

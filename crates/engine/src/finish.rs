@@ -16,8 +16,10 @@ impl Engine {
         if !self.calls.contains_key(&call_id) {
             return;
         }
-        // A consultation in progress ends with the call (the customer is gone).
+        // A consultation in progress ends with the call (the customer is gone), and so does a
+        // conference's second agent.
         self.end_consultation_with_call(now, call_id);
+        self.end_conference_with_call(now, call_id);
         let Some(call) = self.calls.get(&call_id) else {
             return;
         };

@@ -262,6 +262,7 @@ impl Engine {
             rona: false,
             held: false,
             transfers: Vec::new(),
+            conferee: None,
             session_timer,
             dial_customer: None,
             far: None,

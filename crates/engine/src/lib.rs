@@ -62,6 +62,7 @@ mod call;
 mod callback;
 mod click_to_dial;
 mod command;
+mod conference;
 mod consultation;
 mod control;
 mod engine;

@@ -66,6 +66,12 @@ pub enum MediaCommand {
         /// The agent's leg.
         agent: LegId,
     },
+    /// Mix the legs in one conference, each hearing the others (the first is the customer:
+    /// a recording goes on with what it hears on the right channel).
+    Conference {
+        /// The members, all on one media worker.
+        legs: Vec<LegId>,
+    },
     /// Withhold the bridge's audio from the leg (`deaf`), or give it back: the other party
     /// is on hold by the API; the bridge and the recording go on.
     Deafen {

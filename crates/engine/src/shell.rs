@@ -186,6 +186,10 @@ impl MediaPlane for EnginePlane {
                 m.bridge(MediaLegId(caller.0), MediaLegId(agent.0))
             }
             MediaCommand::Deafen { leg, deaf } => m.deafen(MediaLegId(leg.0), deaf),
+            MediaCommand::Conference { legs } => {
+                let legs: Vec<MediaLegId> = legs.iter().map(|l| MediaLegId(l.0)).collect();
+                m.conference(&legs)
+            }
             MediaCommand::Record {
                 caller,
                 agent,

@@ -675,13 +675,24 @@ impl Engine for ApiEngine {
                     ..Accepted::default()
                 })
             }
-            // A conference needs a three-way mixer (each party hears the sum of the other two);
-            // the media plane relays pairs only.
-            Action::CompleteConference { .. } => Err(ApiError::NotSupported(
-                "three-party conference needs audio mixing, which the media plane does not have \
-                 in this build; use CompleteTransfer or CancelConsultation"
-                    .into(),
-            )),
+            Action::CompleteConference { consult_leg } => {
+                let call_id = consult_leg.call_id;
+                self.handle
+                    .command_for(
+                        request_id_of(request_id),
+                        EngineCommand::CompleteConference {
+                            call_id: call_id.clone(),
+                        },
+                    )
+                    .await
+                    .map_err(|e| {
+                        consult_error(e, &consult_leg.leg_id, "CONSULTATION_NOT_ANSWERED")
+                    })?;
+                Ok(Accepted {
+                    call_id: Some(call_id),
+                    ..Accepted::default()
+                })
+            }
             other => Err(ApiError::NotSupported(format!(
                 "{} is not carried out by the call engine in this build",
                 action_name(&other)

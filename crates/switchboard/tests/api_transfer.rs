@@ -9,123 +9,16 @@
 mod common;
 
 use std::process::Child;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::events::{DEMO_TOKEN, all_events};
+use common::api::Api;
+use common::events::all_events;
 use common::flow::{config_with, records, wait_registered};
 use common::sipp::{SippProcess, SippTransport, require_sipp, spawn_agent_phone, spawn_sipp};
 use common::{Daemon, ScratchDir, free_port, sipp_scenario, wait_with_deadline};
 use switchboard_api::error_reason;
 use switchboard_api::pb;
-use switchboard_api::pb::agent_service_client::AgentServiceClient;
-use switchboard_api::pb::call_service_client::CallServiceClient;
 use switchboard_api::pb::event::Payload;
-use tonic::metadata::MetadataValue;
-use tonic::transport::Channel;
-
-fn authorized<T>(message: T) -> tonic::Request<T> {
-    let mut request = tonic::Request::new(message);
-    let value = MetadataValue::try_from(format!("Bearer {DEMO_TOKEN}")).expect("ascii token");
-    request.metadata_mut().insert("authorization", value);
-    request.set_timeout(Duration::from_secs(10));
-    request
-}
-
-/// The test's gRPC clients, on one runtime.
-struct Api {
-    runtime: tokio::runtime::Runtime,
-    calls: CallServiceClient<Channel>,
-    agents: AgentServiceClient<Channel>,
-}
-
-impl Api {
-    fn connect(daemon: &Daemon) -> Api {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let channel = runtime.block_on(async {
-            Channel::from_shared(format!("http://{}", daemon.grpc))
-                .expect("url")
-                .connect()
-                .await
-                .expect("connect")
-        });
-        Api {
-            runtime,
-            calls: CallServiceClient::new(channel.clone()),
-            agents: AgentServiceClient::new(channel),
-        }
-    }
-
-    /// The call connected to `agent`, once it is (20 s at most).
-    fn connected_call(&mut self, daemon: &Daemon, agent: &str) -> pb::Call {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let listed = self
-                .runtime
-                .block_on(
-                    self.calls
-                        .list_calls(authorized(pb::ListCallsRequest::default())),
-                )
-                .expect("ListCalls")
-                .into_inner()
-                .calls;
-            if let Some(call) = listed
-                .into_iter()
-                .find(|c| c.state() == pb::CallState::Connected && c.agent == agent)
-            {
-                return call;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no call connected to {agent}\n{}",
-                common::tail(&daemon.log(), 4000)
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn blind_transfer(
-        &mut self,
-        call: &pb::Call,
-        request_id: &str,
-        target: pb::transfer_target::Target,
-    ) -> Result<pb::CommandAccepted, tonic::Status> {
-        // The leg that leaves is the agent's (the customer's is the first).
-        let leg = call
-            .legs
-            .iter()
-            .find(|l| l.role() == pb::LegRole::Agent)
-            .or(call.legs.last())
-            .map(|l| l.leg_id.clone())
-            .unwrap_or_default();
-        self.runtime
-            .block_on(
-                self.calls
-                    .blind_transfer(authorized(pb::BlindTransferRequest {
-                        request_id: request_id.into(),
-                        leg: format!("calls/{}/legs/{leg}", call.call_id),
-                        target: Some(pb::TransferTarget {
-                            target: Some(target),
-                        }),
-                        ..Default::default()
-                    })),
-            )
-            .map(tonic::Response::into_inner)
-    }
-
-    /// Logs `agent` out so that it takes none of the next case's calls.
-    fn logout(&mut self, agent: &str) {
-        self.runtime
-            .block_on(self.agents.logout_agent(authorized(pb::LogoutAgentRequest {
-                agent: agent.into(),
-                force: true,
-                ..Default::default()
-            })))
-            .unwrap_or_else(|s| panic!("LogoutAgent {agent}: {s:?}"));
-    }
-}
 
 /// A refusal's gRPC code and `ErrorInfo` reason.
 fn refusal(result: Result<pb::CommandAccepted, tonic::Status>) -> (tonic::Code, String) {

@@ -346,20 +346,6 @@ fn api_consultation_then_complete_transfer_moves_the_customer_to_the_consulted_a
             async |c, r| c.start_consultation(r).await.map(|_| ()),
         )
         .expect("StartConsultation accepted");
-        // A conference is refused with a reason, not carried out.
-        let conference = call_service(
-            grpc,
-            || pb::CompleteConferenceRequest {
-                request_id: "conf-1".into(),
-                consult_leg: leg.clone(),
-            },
-            async |c, r| c.complete_conference(r).await.map(|_| ()),
-        );
-        assert_eq!(
-            conference.as_ref().err().map(tonic::Status::code),
-            Some(tonic::Code::Unimplemented),
-            "{conference:?}"
-        );
         // B auto-answers; until then CompleteTransfer is refused (FAILED_PRECONDITION).
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {

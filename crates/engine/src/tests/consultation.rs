@@ -297,3 +297,135 @@ fn the_consulting_agent_hanging_up_before_the_target_answers_ends_the_call() {
     assert!(h.engine.consultations.is_empty());
     assert!(h.cdr().is_some(), "the call ended (the agent hung up)");
 }
+
+fn conference(h: &mut Harness, call_id: &str) -> Result<(), CommandError> {
+    command(
+        h,
+        EngineCommand::CompleteConference {
+            call_id: call_id.to_string(),
+        },
+    )
+}
+
+fn last_conference(h: &Harness) -> Option<Vec<LegId>> {
+    h.media.iter().rev().find_map(|c| match c {
+        MediaCommand::Conference { legs } => Some(legs.clone()),
+        _ => None,
+    })
+}
+
+#[test]
+fn complete_conference_mixes_customer_and_both_agents_and_stops_the_music() {
+    let (mut h, call_id) = connected();
+    assert!(matches!(
+        conference(&mut h, &call_id),
+        Err(CommandError::Refused(_))
+    ));
+    consult(&mut h, &call_id).unwrap();
+    h.phone_answers(2, 180, "Ringing");
+    assert!(
+        matches!(conference(&mut h, &call_id), Err(CommandError::Refused(_))),
+        "not before the consulted agent answers"
+    );
+    h.phone_answers(2, 200, "OK");
+    h.media.clear();
+    conference(&mut h, &call_id).unwrap();
+    assert!(matches!(
+        h.media.first(),
+        Some(MediaCommand::Stop { leg }) if *leg == LegId(1)
+    ));
+    assert_eq!(
+        last_conference(&h),
+        Some(vec![LegId(1), LegId(2), LegId(3)])
+    );
+    assert!(kinds(&h).contains(&"CallConferenced".to_string()));
+    assert!(h.engine.consultations.is_empty());
+    assert!(matches!(h.agent_state("1001"), AgentState::OnCall { .. }));
+    assert!(matches!(h.agent_state("1002"), AgentState::OnCall { .. }));
+    assert!(h.last_request_to(phone(1).remote, Method::Bye).is_none());
+    assert!(h.last_request_to(phone(2).remote, Method::Bye).is_none());
+    assert!(
+        matches!(conference(&mut h, &call_id), Err(CommandError::Refused(_))),
+        "once only"
+    );
+}
+
+#[test]
+fn the_consulted_agent_leaving_the_conference_leaves_customer_and_first_agent_bridged() {
+    let (mut h, call_id) = connected();
+    consult(&mut h, &call_id).unwrap();
+    h.phone_answers(2, 200, "OK");
+    conference(&mut h, &call_id).unwrap();
+    phone_hangs_up(&mut h, 2);
+    assert_eq!(last_bridge(&h), Some((LegId(1), LegId(2))));
+    // Released (its personal queue has no wrap-up).
+    assert!(matches!(h.agent_state("1002"), AgentState::Ready));
+    assert!(matches!(h.agent_state("1001"), AgentState::OnCall { .. }));
+    assert!(kinds(&h).contains(&"LegEnded".to_string()));
+    assert!(h.cdr().is_none(), "the call goes on");
+    h.trunk_in_dialog("x", "BYE", 3);
+    let cdr = h.cdr().unwrap();
+    assert_eq!(cdr.agent.as_deref(), Some("1001"));
+    assert!(h.last_request_to(phone(1).remote, Method::Bye).is_some());
+}
+
+#[test]
+fn the_first_agent_leaving_the_conference_hands_the_call_to_the_consulted_agent() {
+    let (mut h, call_id) = connected();
+    consult(&mut h, &call_id).unwrap();
+    h.phone_answers(2, 200, "OK");
+    conference(&mut h, &call_id).unwrap();
+    phone_hangs_up(&mut h, 1);
+    assert_eq!(last_bridge(&h), Some((LegId(1), LegId(3))));
+    assert!(matches!(h.agent_state("1001"), AgentState::WrapUp { .. }));
+    assert!(matches!(h.agent_state("1002"), AgentState::OnCall { .. }));
+    assert!(h.last_request_to(trunk().remote, Method::Bye).is_none());
+    // The consulted agent hangs up last: the call ends, one CDR naming it.
+    phone_hangs_up(&mut h, 2);
+    assert!(h.last_request_to(trunk().remote, Method::Bye).is_some());
+    let cdr = h.cdr().unwrap();
+    assert_eq!(cdr.call_id, call_id);
+    assert_eq!(cdr.agent.as_deref(), Some("1002"));
+    let cdrs = h
+        .writes
+        .iter()
+        .filter(|w| matches!(w, WriteOp::FinishCall { .. }))
+        .count();
+    assert_eq!(cdrs, 1);
+}
+
+#[test]
+fn the_customer_hanging_up_ends_the_conference_and_releases_both_agents() {
+    let (mut h, call_id) = connected();
+    consult(&mut h, &call_id).unwrap();
+    h.phone_answers(2, 200, "OK");
+    conference(&mut h, &call_id).unwrap();
+    h.trunk_in_dialog("x", "BYE", 3);
+    assert!(h.last_request_to(phone(1).remote, Method::Bye).is_some());
+    assert!(h.last_request_to(phone(2).remote, Method::Bye).is_some());
+    assert!(matches!(h.agent_state("1001"), AgentState::WrapUp { .. }));
+    assert!(matches!(h.agent_state("1002"), AgentState::Ready));
+    assert_eq!(h.cdr().unwrap().call_id, call_id);
+    assert_eq!(h.engine.call_count(), 0);
+    assert!(h.engine.agent_legs.is_empty(), "no leg left behind");
+}
+
+#[test]
+fn hangup_leg_on_a_conference_agent_drops_only_that_agent() {
+    let (mut h, call_id) = connected();
+    consult(&mut h, &call_id).unwrap();
+    h.phone_answers(2, 200, "OK");
+    conference(&mut h, &call_id).unwrap();
+    command(
+        &mut h,
+        EngineCommand::Control(crate::ControlCommand::HangupLeg {
+            call_id: call_id.clone(),
+            leg_id: LegId(3).to_string(),
+        }),
+    )
+    .unwrap();
+    assert!(h.last_request_to(phone(2).remote, Method::Bye).is_some());
+    assert!(h.last_request_to(trunk().remote, Method::Bye).is_none());
+    assert_eq!(last_bridge(&h), Some((LegId(1), LegId(2))));
+    assert!(h.cdr().is_none());
+}

@@ -7,6 +7,7 @@
 // Each test file uses a different part of the harness.
 #![allow(dead_code)]
 
+pub(crate) mod api;
 pub(crate) mod digest;
 pub(crate) mod events;
 pub(crate) mod flow;
