@@ -44,6 +44,7 @@ mod batch;
 mod callbacks;
 mod calls;
 mod cdr;
+pub mod checkpoint;
 mod error;
 pub mod export;
 mod journal;

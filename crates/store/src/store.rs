@@ -189,6 +189,16 @@ impl Store {
         &self.path
     }
 
+    /// Leaves WAL checkpoints to another connection (`checkpoint.rs`): this one no longer
+    /// checkpoints inside its commits, and a WAL restarted after a burst is trimmed back.
+    pub fn hand_checkpoints_off(&self) -> Result<()> {
+        self.conn.execute_batch(&format!(
+            "PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {};",
+            crate::checkpoint::JOURNAL_SIZE_LIMIT
+        ))?;
+        Ok(())
+    }
+
     /// `cdr/Master.csv` and `queue_log`, when exporting.
     pub fn export_paths(&self) -> Option<(&Path, &Path)> {
         self.exporter

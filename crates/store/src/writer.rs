@@ -163,12 +163,27 @@ impl OrderedSubmitter {
 pub struct StoreWriter {
     handle: WriterHandle,
     join: JoinHandle<Store>,
+    /// Checkpoints the WAL off this thread (`checkpoint.rs`); `None` if it could not start,
+    /// and then the writer's connection checkpoints itself as SQLite does by default.
+    checkpointer: Option<crate::checkpoint::Checkpointer>,
 }
 
 impl StoreWriter {
     /// Moves `store` onto a new thread named `store-writer`. `capacity` bounds the queue;
     /// `max_batch` bounds the ops per transaction (and so the latency one op can add to another).
     pub fn spawn(store: Store, capacity: usize, max_batch: usize) -> Result<Self> {
+        let checkpointer = crate::checkpoint::Checkpointer::spawn(
+            store.path(),
+            crate::checkpoint::CHECKPOINT_INTERVAL,
+        )
+        .and_then(|c| store.hand_checkpoints_off().map(|()| c));
+        let checkpointer = match checkpointer {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!(error = %e, "WAL checkpoints stay on the writer thread");
+                None
+            }
+        };
         let (tx, rx) = mpsc::sync_channel(capacity);
         let max_batch = max_batch.max(1);
         let join = thread::Builder::new()
@@ -181,6 +196,7 @@ impl StoreWriter {
         Ok(Self {
             handle: WriterHandle { tx },
             join,
+            checkpointer,
         })
     }
 
@@ -193,7 +209,10 @@ impl StoreWriter {
     /// [`Store::close`] it). Waits until every [`WriterHandle`] clone has been dropped.
     pub fn shutdown(self) -> Result<Store> {
         drop(self.handle);
-        self.join.join().map_err(|_| StoreError::WriterStopped)
+        let store = self.join.join().map_err(|_| StoreError::WriterStopped);
+        // A last checkpoint once the writer is done.
+        drop(self.checkpointer);
+        store
     }
 }
 
