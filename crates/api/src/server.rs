@@ -142,13 +142,15 @@ pub struct ScreenPopGate(Arc<Registry>);
 impl ScreenPopGate {
     /// Resolves once every open stream that is live (not replaying from the journal) and whose
     /// filter takes `event` has handed the event `seq` to its HTTP/2 transport; at once when
-    /// there is no such stream.
+    /// there is no such stream; `lead` later when some stream took it (the client's time to
+    /// read it).
     pub fn delivered(
         &self,
         seq: u64,
         event: switchboard_store::NewEvent,
+        lead: std::time::Duration,
     ) -> impl Future<Output = ()> + Send + 'static {
-        self.0.delivered(seq, event)
+        self.0.delivered(seq, event, lead)
     }
 }
 

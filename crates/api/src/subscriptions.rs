@@ -14,11 +14,13 @@ use crate::codec::filter_to_wire;
 use crate::error::ApiError;
 use crate::pb;
 
-/// The head start a screen-pop gets over the agent's INVITE once the HTTP/2 transport has
-/// taken it. The server cannot see the client read the event; between tonic taking the frame
-/// and a client reading it lie encoding, the TCP loopback and the client's own scheduling,
-/// measured at 0.3 to 5 ms on a loaded two-core host (the INVITE's UDP path to a SIPp phone is
-/// shorter). Only paid when a live subscriber takes the event; small against any ring time.
+/// The default head start a screen-pop gets over the agent's INVITE once the HTTP/2 transport
+/// has taken it (`[api] screen_pop_lead_ms`). The server cannot see the client read the event;
+/// between tonic taking the frame and a client reading it lie encoding, the TCP loopback and
+/// the client's own scheduling, measured at 0.3 to 5 ms on a loaded two-core host (the INVITE's
+/// UDP path to a SIPp phone is shorter). Only paid when a live subscriber takes the event;
+/// small against any ring time.
+#[cfg(test)]
 pub(crate) const SCREEN_POP_LEAD: std::time::Duration = std::time::Duration::from_millis(15);
 
 /// One open stream, updated by its task.
@@ -158,12 +160,13 @@ impl Registry {
     }
 
     /// Resolves once every live stream that takes `event` has handed it to its transport, plus
-    /// [`SCREEN_POP_LEAD`] if any did (the screen-pop gate: the engine holds the agent's INVITE
-    /// on this, with its own limit).
+    /// `lead` if any did (the screen-pop gate: the engine holds the agent's INVITE on this,
+    /// with its own limit).
     pub(crate) fn delivered(
         self: &Arc<Self>,
         seq: u64,
         event: NewEvent,
+        lead: std::time::Duration,
     ) -> impl Future<Output = ()> + Send + 'static {
         let registry = self.clone();
         async move {
@@ -173,7 +176,7 @@ impl Registry {
                 tokio::pin!(notified);
                 notified.as_mut().enable();
                 match registry.all_delivered(seq, &event) {
-                    Some(true) => return tokio::time::sleep(SCREEN_POP_LEAD).await,
+                    Some(true) => return tokio::time::sleep(lead).await,
                     Some(false) => return,
                     None => {}
                 }
@@ -247,7 +250,7 @@ mod tests {
         );
         other.entry.set_replaying(false);
         let _replaying = open(&registry, EventFilter::default());
-        let gate = registry.delivered(7, alerting("1001"));
+        let gate = registry.delivered(7, alerting("1001"), SCREEN_POP_LEAD);
         tokio::pin!(gate);
         let start = tokio::time::Instant::now();
         assert!(
@@ -292,9 +295,13 @@ mod tests {
     async fn without_a_live_subscriber_the_gate_opens_at_once() {
         let registry = Registry::new(8);
         let start = tokio::time::Instant::now();
-        registry.delivered(3, alerting("1001")).await;
+        registry
+            .delivered(3, alerting("1001"), SCREEN_POP_LEAD)
+            .await;
         let _replaying = open(&registry, EventFilter::default());
-        registry.delivered(4, alerting("1001")).await;
+        registry
+            .delivered(4, alerting("1001"), SCREEN_POP_LEAD)
+            .await;
         assert_eq!(start.elapsed(), std::time::Duration::ZERO);
     }
 }

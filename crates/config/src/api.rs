@@ -13,6 +13,14 @@ pub struct ApiConfig {
     pub tls: Option<ApiTls>,
     /// Cap on open event streams (`max_streams`, default 256).
     pub max_streams: usize,
+    /// The screen-pop's head start over the agent's INVITE once every live subscriber's
+    /// transport took `AgentAlerting` (`screen_pop_lead_ms`, 0..=1000, default 15): the server
+    /// cannot see the client read the event, only the HTTP/2 transport take it.
+    pub screen_pop_lead: std::time::Duration,
+    /// Longest an agent's INVITE is held for the screen-pop (`screen_pop_max_hold_ms`,
+    /// 0..=5000, default 50; 0 never holds): a subscriber that does not read holds no call
+    /// longer than this.
+    pub screen_pop_max_hold: std::time::Duration,
 }
 
 impl Default for ApiConfig {
@@ -21,6 +29,8 @@ impl Default for ApiConfig {
             tokens: Vec::new(),
             tls: None,
             max_streams: 256,
+            screen_pop_lead: std::time::Duration::from_millis(15),
+            screen_pop_max_hold: std::time::Duration::from_millis(50),
         }
     }
 }

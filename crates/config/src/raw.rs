@@ -48,6 +48,8 @@ pub(crate) struct RawMedia {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawApi {
     pub(crate) max_streams: Option<Number>,
+    pub(crate) screen_pop_lead_ms: Option<Number>,
+    pub(crate) screen_pop_max_hold_ms: Option<Number>,
     pub(crate) tls: Option<RawTls>,
     #[serde(default)]
     pub(crate) token: Vec<RawToken>,

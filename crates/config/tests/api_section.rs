@@ -24,6 +24,16 @@ fn tokens_scopes_and_tls_are_read() {
     )
     .unwrap();
     assert_eq!(config.api.max_streams, 10);
+    assert_eq!(
+        config.api.screen_pop_lead,
+        std::time::Duration::from_millis(15),
+        "default"
+    );
+    assert_eq!(
+        config.api.screen_pop_max_hold,
+        std::time::Duration::from_millis(50),
+        "default"
+    );
     assert_eq!(config.api.tokens[0].name, "crm");
     assert_eq!(
         config.api.tokens[0].scopes,
@@ -67,4 +77,26 @@ fn demo_config_has_one_token_with_every_scope() {
     let config = switchboard_config::load(&path).unwrap();
     assert_eq!(config.api.tokens.len(), 1);
     assert_eq!(config.api.tokens[0].scopes.len(), 4);
+}
+
+#[test]
+fn screen_pop_lead_and_hold_are_read_and_bounded() {
+    let config = parse(
+        "[api]\nscreen_pop_lead_ms = 0\nscreen_pop_max_hold_ms = 200\n",
+        Path::new("t.toml"),
+    )
+    .unwrap();
+    assert_eq!(config.api.screen_pop_lead, std::time::Duration::ZERO);
+    assert_eq!(
+        config.api.screen_pop_max_hold,
+        std::time::Duration::from_millis(200)
+    );
+    assert!(matches!(
+        problem("[api]\nscreen_pop_max_hold_ms = 9000\n"),
+        ConfigProblem::OutOfRange { .. }
+    ));
+    assert!(matches!(
+        problem("[api]\nscreen_pop_lead_ms = -1\n"),
+        ConfigProblem::OutOfRange { .. }
+    ));
 }

@@ -48,18 +48,21 @@ const MEDIA_EVENTS: usize = 4096;
 /// Bound of the store writer's queue and of one commit batch.
 const STORE_QUEUE: usize = 8192;
 const STORE_BATCH: usize = 256;
-/// Longest an agent's INVITE waits for the screen-pop to reach the live subscribers (a
-/// subscriber that does not read must not hold calls: past this the phone rings anyway).
-const DELIVERY_LIMIT: Duration = Duration::from_millis(50);
 
 /// Where the event fan-out tells the engine that a published event has left for its live
 /// subscribers (issue 7: the `AgentAlerting` screen-pop reaches subscribers before the agent's
 /// phone gets its INVITE). The API implements it over its open streams.
 pub trait DeliveryGate: Send + Sync + 'static {
     /// Resolves once `event`, published on the bus as `seq`, has been handed to the transport
-    /// of every live subscriber whose filter takes it; at once if there is none. The engine
-    /// bounds the wait itself.
-    fn delivered(&self, seq: u64, event: &NewEvent) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+    /// of every live subscriber whose filter takes it, plus `lead` (the client's time to read
+    /// it); at once if there is none. The engine bounds the wait itself (`[api]
+    /// screen_pop_max_hold_ms`).
+    fn delivered(
+        &self,
+        seq: u64,
+        event: &NewEvent,
+        lead: Duration,
+    ) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 }
 
 /// The media plane as the engine sees it: commands in (never blocking), [`MediaEvent`]s out
@@ -495,12 +498,18 @@ impl Shell {
                     self.journal.committed(ticket, seqs.into_iter());
                     match (screen_pop, self.gate.get()) {
                         // The INVITE this commit releases waits for the fan-out.
-                        (Some((seq, event)), Some(gate)) if ok => {
-                            let delivered = gate.delivered(seq, &event);
+                        // Held at most `screen_pop_max_hold_ms` (a subscriber that does not
+                        // read must not hold calls: past it the phone rings anyway); 0: never.
+                        (Some((seq, event)), Some(gate))
+                            if ok && !self.engine.config.api.screen_pop_max_hold.is_zero() =>
+                        {
+                            let api = &self.engine.config.api;
+                            let (lead, limit) = (api.screen_pop_lead, api.screen_pop_max_hold);
+                            let delivered = gate.delivered(seq, &event, lead);
                             let released = released_tx.clone();
                             tokio::spawn(async move {
                                 let held = Instant::now();
-                                let r = tokio::time::timeout(DELIVERY_LIMIT, delivered).await;
+                                let r = tokio::time::timeout(limit, delivered).await;
                                 metrics::histogram!("switchboard_screen_pop_hold_seconds")
                                     .record(held.elapsed().as_secs_f64());
                                 if r.is_err() {

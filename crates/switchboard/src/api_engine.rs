@@ -69,8 +69,9 @@ impl DeliveryGate for Gate {
         &self,
         seq: u64,
         event: &switchboard_store::NewEvent,
+        lead: std::time::Duration,
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
-        Box::pin(self.0.delivered(seq, event.clone()))
+        Box::pin(self.0.delivered(seq, event.clone(), lead))
     }
 }
 

@@ -69,10 +69,26 @@ impl Validator<'_> {
                 to_usize(self.count("max_streams", raw.max_streams.as_ref(), 256, 1, 100_000)?)
             }
         };
+        let screen_pop_lead = self.millis(
+            "screen_pop_lead_ms",
+            raw.screen_pop_lead_ms.as_ref(),
+            default.screen_pop_lead,
+            0,
+            1000,
+        )?;
+        let screen_pop_max_hold = self.millis(
+            "screen_pop_max_hold_ms",
+            raw.screen_pop_max_hold_ms.as_ref(),
+            default.screen_pop_max_hold,
+            0,
+            5000,
+        )?;
         Ok(ApiConfig {
             tokens,
             tls,
             max_streams,
+            screen_pop_lead,
+            screen_pop_max_hold,
         })
     }
 }
