@@ -273,6 +273,7 @@ pub struct EngineHandle {
     events: broadcast::Sender<PublishedEvent>,
     commands: mpsc::Sender<Inbox>,
     gate: Arc<OnceLock<Arc<dyn DeliveryGate>>>,
+    calls_active: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// What the engine task takes from the API, in one channel so a read issued after a command
@@ -290,6 +291,12 @@ enum Inbox {
 }
 
 impl EngineHandle {
+    /// Calls in progress, as of the engine task's last turn (also the
+    /// `switchboard_calls_active` gauge).
+    pub fn calls_active(&self) -> usize {
+        self.calls_active.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// The bound SIP address (UDP and TCP).
     pub fn local_addr(&self) -> SocketAddr {
         self.transport.local_addr()
@@ -420,7 +427,9 @@ pub async fn start(
     let (events, _) = broadcast::channel(EVENT_BUS);
     let (commands, commands_rx) = mpsc::channel(COMMANDS);
     let gate = Arc::new(OnceLock::new());
+    let calls_active = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let shell = Shell {
+        calls_active: calls_active.clone(),
         engine,
         transport: transport.clone(),
         store: OrderedSubmitter::new(writer.handle()),
@@ -444,6 +453,7 @@ pub async fn start(
         events,
         commands,
         gate,
+        calls_active,
     })
 }
 
@@ -458,6 +468,8 @@ struct Shell {
     events: broadcast::Sender<PublishedEvent>,
     gate: Arc<OnceLock<Arc<dyn DeliveryGate>>>,
     journal: JournalCut,
+    /// `Engine::call_count` after each turn, for the daemon (`EngineHandle::calls_active`).
+    calls_active: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Shell {
@@ -477,6 +489,14 @@ impl Shell {
         let (released_tx, mut released_rx) = mpsc::unbounded_channel::<(Ticket, bool)>();
         loop {
             self.dispatch(&done_tx);
+            let calls = self.engine.call_count();
+            if self
+                .calls_active
+                .swap(calls, std::sync::atomic::Ordering::Relaxed)
+                != calls
+            {
+                metrics::gauge!("switchboard_calls_active").set(calls as f64);
+            }
             let deadline = self.engine.poll_timeout();
             // Biased, in this order: commits first (a held BYE answer or agent INVITE waits on
             // one), then what calls in progress sent, timers, media and API commands, and new

@@ -256,14 +256,26 @@ async fn run(
         shutdown.clone(),
     ));
     tracker.spawn({
-        // Histograms and summaries need periodic upkeep in the Prometheus exporter.
+        // Histograms and summaries need periodic upkeep in the Prometheus exporter; after a
+        // burst of calls ended, the allocator's free pages go back to the OS.
         let shutdown = shutdown.clone();
+        let engine = sip.clone();
         async move {
             let mut tick = tokio::time::interval(Duration::from_secs(5));
+            let mut trim = switchboard_heap::TrimPolicy::default();
             loop {
                 tokio::select! {
                     _ = shutdown.cancelled() => return,
-                    _ = tick.tick() => metrics.run_upkeep(),
+                    _ = tick.tick() => {
+                        metrics.run_upkeep();
+                        if trim.observe(std::time::Instant::now(), engine.calls_active()) {
+                            tokio::task::spawn_blocking(|| {
+                                let released = switchboard_heap::release_free_memory();
+                                tracing::debug!(released, "heap trimmed after calls ended");
+                                metrics::counter!("switchboard_heap_trims_total").increment(1);
+                            });
+                        }
+                    }
                 }
             }
         }
