@@ -246,6 +246,10 @@ pub struct WavWriter<W: Write + Seek> {
     scratch: Vec<u8>,
 }
 
+/// The interleaving buffer's starting size: one 100 ms drain of stereo PCM16 (it grows if a
+/// drain brings more). A second of audio reserved per recording was 32 KiB per call.
+const SCRATCH: usize = 4 * 160 * 5;
+
 impl<W: Write + Seek> WavWriter<W> {
     /// Writes the header with placeholder sizes.
     pub fn new(mut out: W) -> io::Result<WavWriter<W>> {
@@ -255,7 +259,7 @@ impl<W: Write + Seek> WavWriter<W> {
         Ok(WavWriter {
             out,
             data_len: 0,
-            scratch: Vec::with_capacity(4 * 160 * 50),
+            scratch: Vec::with_capacity(SCRATCH),
         })
     }
 
@@ -267,7 +271,7 @@ impl<W: Write + Seek> WavWriter<W> {
         Ok(WavWriter {
             out,
             data_len,
-            scratch: Vec::with_capacity(4 * 160 * 50),
+            scratch: Vec::with_capacity(SCRATCH),
         })
     }
 
