@@ -12,7 +12,7 @@
 //!
 //! Targets (issue 8): ≥ 2,000 calls with loss < 0.1 % and p99 ≤ 20 ms; ≤ 64 KiB RSS per bridged
 //! recorded call, ≤ 32 KiB per queued call; memory returned after the calls end (RSS is read
-//! 2 s after each step's calls end, and again `BRIDGED_CALLS_SETTLE_SECS`, default 35, after
+//! 2 s after each step's calls end, and again `BRIDGED_CALLS_SETTLE_SECS`, default 45, after
 //! the last step, once the SIP transactions' Timer H/I/J have let go of them).
 //!
 //! ```text
@@ -268,11 +268,13 @@ fn measure(
     );
     // Ended calls' SIP transactions stay Completed/Confirmed for Timer H, I and J (up to
     // 64·T1 = 32 s over UDP, RFC 3261 §17): RSS is compared again once they are gone.
-    let settle = Duration::from_secs(env_u64("BRIDGED_CALLS_SETTLE_SECS", 35)?);
+    let settle = Duration::from_secs(env_u64("BRIDGED_CALLS_SETTLE_SECS", 45)?);
     std::thread::sleep(settle);
     println!(
-        "RSS {settle:?} after the last calls ended: {:.1} MiB above the daemon's before the first step",
-        (daemon.rss_bytes() as i64 - rss_start) as f64 / (1 << 20) as f64
+        "RSS {settle:?} after the last calls ended: {:.1} MiB above the daemon's before the first step \
+         ({} heap trims by the daemon)",
+        (daemon.rss_bytes() as i64 - rss_start) as f64 / (1 << 20) as f64,
+        daemon.metric("switchboard_heap_trims_total").unwrap_or(0.0)
     );
     match best {
         Some(n) => {

@@ -10,7 +10,13 @@
 //! cargo bench -p switchboard-benches --bench queue_calls
 //! QUEUE_CALLS_SECONDS=20 QUEUE_CALLS_RATES=100,200,400,600 cargo bench -p switchboard-benches --bench queue_calls
 //! QUEUE_CALLS_RTP=0 cargo bench -p switchboard-benches --bench queue_calls   # no RTP from the phones
+//! QUEUE_CALLS_SUBSCRIBERS=0 cargo bench -p switchboard-benches --bench queue_calls  # no CRM streams
 //! ```
+//!
+//! `QUEUE_CALLS_SUBSCRIBERS` (default 10) live gRPC `Subscribe` streams read every event while
+//! the calls run (issue 8 "Events"): per step, the events delivered per second over all of
+//! them and the lag p99 (arrival − the event's time). They also put the screen-pop gate in the
+//! path: each agent INVITE waits for its `AgentAlerting` to reach them.
 //!
 //! The offered rate is ramped over `QUEUE_CALLS_RATES` (calls/s, default 50,100,200,300,400,
 //! 500,600,800,1000), `QUEUE_CALLS_SECONDS` (default 6) per step, until a step is not clean:
@@ -35,6 +41,8 @@ mod daemon_rig;
 mod journal_rig;
 #[path = "phone_rig/mod.rs"]
 mod phone_rig;
+#[path = "subscriber_rig/mod.rs"]
+mod subscriber_rig;
 
 use std::fs;
 use std::path::Path;
@@ -69,6 +77,8 @@ struct Step {
     arrival: f64,
     p50: Duration,
     p99: Duration,
+    events_per_s: f64,
+    lag_p99: Duration,
     cpu_ms_per_call: f64,
     daemon_cores: f64,
     machine_cores: f64,
@@ -83,6 +93,7 @@ fn run() -> Result<(), String> {
     let seconds = env_u64("QUEUE_CALLS_SECONDS", 6)?;
     let hold_ms = env_u64("QUEUE_CALLS_HOLD_MS", 1000)?;
     let rtp = env_u64("QUEUE_CALLS_RTP", 1)? != 0;
+    let subscribers = env_u64("QUEUE_CALLS_SUBSCRIBERS", 10)? as usize;
     let rates = env_list(
         "QUEUE_CALLS_RATES",
         &[50, 100, 200, 300, 400, 500, 600, 800, 1000],
@@ -105,6 +116,7 @@ fn run() -> Result<(), String> {
         rtp,
         &rates,
         agents,
+        subscribers,
     );
     if let Err(e) = &result {
         return Err(format!(
@@ -125,6 +137,7 @@ fn measure(
     rtp: bool,
     rates: &[u64],
     agents: usize,
+    subscribers: usize,
 ) -> Result<(), String> {
     // The scenarios, without their rtp_stream action when QUEUE_CALLS_RTP=0 (signalling,
     // anchoring and recording only: SIPp's RTP threads are the rig's costliest part).
@@ -206,9 +219,19 @@ fn measure(
     }
     let journal = Journal::open(&daemon.data)?;
     let recordings_dir = daemon.data.join("recordings");
+    let streams = if subscribers > 0 {
+        Some(subscriber_rig::Subscribers::start(
+            daemon.grpc,
+            API_TOKEN,
+            subscribers,
+        )?)
+    } else {
+        None
+    };
+    println!("{subscribers} live event subscribers");
 
     println!(
-        "\n{:>7} {:>8} {:>6} {:>7} {:>7} {:>8} {:>9} {:>9} {:>9} {:>8} {:>8} {:>7} {:>7}",
+        "\n{:>7} {:>8} {:>6} {:>7} {:>7} {:>8} {:>9} {:>9} {:>9} {:>8} {:>8} {:>7} {:>9} {:>9} {:>7}",
         "offered",
         "arrived/s",
         "failed",
@@ -221,6 +244,8 @@ fn measure(
         "daemon",
         "machine",
         "RSS MiB",
+        "events/s",
+        "lag p99",
         "clean"
     );
     let mut steps: Vec<Step> = Vec::new();
@@ -259,6 +284,12 @@ fn measure(
             t = journal.call_timings(seq0)?;
         }
         let elapsed = t0.elapsed().as_secs_f64();
+        let delivered = streams
+            .as_ref()
+            .map(|s| s.between(t0, Instant::now()))
+            .unwrap_or_default();
+        let mut lags: Vec<Duration> = delivered.iter().map(|d| d.lag).collect();
+        let lag_p99 = percentiles(&mut lags).map_or(Duration::ZERO, |p| p.p99);
         let cpu = daemon.cpu_seconds() - cpu0;
         let busy = machine_busy_seconds() - busy0;
         let p = percentiles(&mut t.setup);
@@ -274,6 +305,8 @@ fn measure(
             arrival: t.arrival_rate(),
             p50,
             p99,
+            events_per_s: delivered.len() as f64 / elapsed,
+            lag_p99,
             cpu_ms_per_call: cpu * 1e3 / (t.created.max(1) as f64),
             daemon_cores: cpu / elapsed,
             machine_cores: busy / elapsed,
@@ -293,7 +326,7 @@ fn measure(
             first_p99 = Some(p99);
         }
         println!(
-            "{:>7} {:>8.0} {:>6} {:>7} {:>7} {:>8} {:>9.1?} {:>9.1?} {:>9.2} {:>6.2} c {:>6.2} c {:>7.0} {:>7}",
+            "{:>7} {:>8.0} {:>6} {:>7} {:>7} {:>8} {:>9.1?} {:>9.1?} {:>9.2} {:>6.2} c {:>6.2} c {:>7.0} {:>9.0} {:>9.1?} {:>7}",
             step.offered,
             step.arrival,
             step.sipp_failed,
@@ -306,6 +339,8 @@ fn measure(
             step.daemon_cores,
             step.machine_cores,
             step.rss_mib,
+            step.events_per_s,
+            step.lag_p99,
             if clean { "yes" } else { "no" }
         );
         if step.sipp_failed > 0 {
@@ -347,6 +382,13 @@ fn measure(
                 s.cpu_ms_per_call,
                 s.cpu_ms_per_call / 10.0
             );
+            if subscribers > 0 {
+                println!(
+                    "events to {subscribers} live subscribers at that rate: {:.0} events/s \
+                     delivered, lag p99 {:.1?} (targets: ≥ 50,000 events/s, p99 ≤ 50 ms)",
+                    s.events_per_s, s.lag_p99
+                );
+            }
             println!(
                 "ratio to SIPp's own uac→uas rate: {:.2} (queue calls) / {:.2} (CPS-equivalent)",
                 s.arrival / baseline.rate().max(f64::MIN_POSITIVE),

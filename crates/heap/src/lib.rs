@@ -31,11 +31,15 @@ pub fn release_free_memory() -> bool {
 }
 
 /// When to trim: after the number of live calls fell well below the peak since the last trim
-/// (a burst ended), and not more often than `min_interval`.
+/// (a burst ended), not more often than `min_interval`; and once more `follow_up` later, when
+/// what the ended calls still held (SIP transactions waiting out Timer J, 32 s) is gone too.
 #[derive(Debug, Clone)]
 pub struct TrimPolicy {
     peak: usize,
     last: Option<Instant>,
+    follow_up_at: Option<(Instant, usize)>,
+    /// How long after a trim the follow-up comes.
+    pub follow_up: Duration,
     /// Calls that must have ended since the peak before a trim is worth it.
     pub min_drop: usize,
     /// Shortest time between two trims.
@@ -47,6 +51,8 @@ impl Default for TrimPolicy {
         TrimPolicy {
             peak: 0,
             last: None,
+            follow_up_at: None,
+            follow_up: Duration::from_secs(35),
             min_drop: 50,
             min_interval: Duration::from_secs(10),
         }
@@ -66,7 +72,18 @@ impl TrimPolicy {
         if dropped >= self.min_drop && half_gone && rested {
             self.peak = live;
             self.last = Some(now);
+            self.follow_up_at = Some((now + self.follow_up, live));
             return true;
+        }
+        // The follow-up, unless a new burst came meanwhile (its own end will trim).
+        if let Some((at, level)) = self.follow_up_at
+            && now >= at
+        {
+            self.follow_up_at = None;
+            if self.peak <= level + self.min_drop {
+                self.last = Some(now);
+                return true;
+            }
         }
         false
     }
@@ -92,9 +109,27 @@ mod tests {
             policy.observe(t0 + Duration::from_secs(11), 0),
             "the rest ended"
         );
+        assert!(!policy.observe(t0 + Duration::from_secs(30), 0), "idle");
         assert!(
-            !policy.observe(t0 + Duration::from_secs(30), 0),
-            "idle: nothing to give back"
+            policy.observe(t0 + Duration::from_secs(46), 0),
+            "the follow-up, once the ended calls' transactions are gone"
+        );
+        assert!(
+            !policy.observe(t0 + Duration::from_secs(200), 0),
+            "only one"
+        );
+    }
+
+    #[test]
+    fn no_follow_up_while_a_new_burst_runs() {
+        let t0 = Instant::now();
+        let mut policy = TrimPolicy::default();
+        policy.observe(t0, 500);
+        assert!(policy.observe(t0 + Duration::from_secs(1), 0));
+        policy.observe(t0 + Duration::from_secs(10), 800);
+        assert!(
+            !policy.observe(t0 + Duration::from_secs(40), 790),
+            "busy again"
         );
     }
 
