@@ -17,7 +17,13 @@
 //! ```text
 //! cargo bench -p switchboard-benches --bench ring_latency
 //! RING_LATENCY_SAMPLES=1000 cargo bench -p switchboard-benches --bench ring_latency
+//! RING_LATENCY_SUBSCRIBERS=1 cargo bench -p switchboard-benches --bench ring_latency
 //! ```
+//!
+//! With `RING_LATENCY_SUBSCRIBERS=n` (default 0), `n` live gRPC event streams are open: each
+//! INVITE then waits until its `AgentAlerting` screen-pop has reached them, plus the
+//! configured lead (`[api] screen_pop_lead_ms`, default 15 ms; the bench's config sets
+//! `RING_LATENCY_LEAD_MS`, default 15).
 #![forbid(unsafe_code)]
 #![allow(missing_docs)]
 
@@ -27,6 +33,8 @@ mod daemon_rig;
 mod grpc_rig;
 #[path = "phone_rig/mod.rs"]
 mod phone_rig;
+#[path = "subscriber_rig/mod.rs"]
+mod subscriber_rig;
 
 use std::fs;
 use std::process::ExitCode;
@@ -99,9 +107,26 @@ fn measure(bin: &std::path::Path, work: &std::path::Path, samples: usize) -> Res
     };
     let config = work.join("ring-latency.toml");
     fs::write(&config, config_text(&spec)).map_err(|e| format!("writing config: {e}"))?;
+    let subscribers = env_u64("RING_LATENCY_SUBSCRIBERS", 0)? as usize;
+    let lead_ms = env_u64("RING_LATENCY_LEAD_MS", 15)?;
+    let text = config_text(&spec).replace(
+        "[api]\n",
+        &format!("[api]\nscreen_pop_lead_ms = {lead_ms}\n"),
+    );
+    fs::write(&config, text).map_err(|e| format!("writing config: {e}"))?;
     let daemon = start_daemon(bin, &config, work, "daemon")?;
+    let _streams = if subscribers > 0 {
+        Some(subscriber_rig::Subscribers::start(
+            daemon.grpc,
+            API_TOKEN,
+            subscribers,
+        )?)
+    } else {
+        None
+    };
     println!(
         "ring_latency: {n} samples per trigger, one at a time, calls waiting in queue q0; \
+         {subscribers} live event subscribers (screen-pop lead {lead_ms} ms); \
          {} CPUs, load average {}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         load_average()
