@@ -493,3 +493,26 @@ fn agent_state_events_name_the_state_before_as_previous() {
         ]
     );
 }
+
+#[test]
+fn a_burst_of_ended_calls_gives_the_per_call_maps_room_back() {
+    let mut h = Harness::new("longest-idle");
+    for k in 0..300 {
+        let id = format!("burst{k}");
+        h.trunk_invite("201", &id);
+        h.trunk_in_dialog(&id, "ACK", 1);
+    }
+    assert_eq!(h.engine.call_count(), 300);
+    let held = h.engine.calls.capacity();
+    assert!(held >= 300);
+    for k in 0..300 {
+        h.trunk_in_dialog(&format!("burst{k}"), "BYE", 2);
+    }
+    assert_eq!(h.engine.call_count(), 0);
+    h.advance(Duration::from_secs(1));
+    assert!(
+        h.engine.calls.capacity() < held / 4,
+        "{} of {held} kept",
+        h.engine.calls.capacity()
+    );
+}

@@ -157,6 +157,12 @@ impl TransactionLayer {
                 Machine::ServerNonInvite(m) => m.on_timer(timer, ctx),
             });
         }
+        // After a burst the maps keep room for all of its transactions: give it back once
+        // they are mostly empty (rehashing is O(len)).
+        shrink_if_sparse(&mut self.transactions);
+        shrink_if_sparse(&mut self.client_keys);
+        shrink_if_sparse(&mut self.server_keys);
+        shrink_if_sparse(&mut self.ack_keys);
     }
 
     /// The next output for the shell, in the order produced.
@@ -443,5 +449,12 @@ impl TransactionLayer {
         }
         self.outputs
             .push_back(Output::Event(TransactionEvent::Terminated { id }));
+    }
+}
+
+/// Shrinks `map` when it uses less than an eighth of its room.
+fn shrink_if_sparse<K: Eq + std::hash::Hash, V>(map: &mut HashMap<K, V>) {
+    if map.capacity() > 64 && map.len() < map.capacity() / 8 {
+        map.shrink_to_fit();
     }
 }
