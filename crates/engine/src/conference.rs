@@ -17,7 +17,6 @@ use switchboard_acd::{CallId, OfferId, RouterInput};
 use switchboard_proto::pb;
 use switchboard_proto::pb::event::Payload;
 
-use crate::call::AgentLegState;
 use crate::command::CommandError;
 use crate::engine::Engine;
 use crate::output::MediaCommand;
@@ -29,22 +28,7 @@ impl Engine {
         now: Instant,
         call_id: u128,
     ) -> Result<(), CommandError> {
-        let Some(router_id) = self.consultation_of(call_id) else {
-            return Err(CommandError::Refused("the call has no consultation".into()));
-        };
-        let Some(consult) = self.consultations.get(&router_id).cloned() else {
-            return Err(CommandError::Refused("the call has no consultation".into()));
-        };
-        let answered = consult.offer_b.filter(|o| {
-            self.agent_legs
-                .get(o)
-                .is_some_and(|l| l.state == AgentLegState::Answered)
-        });
-        let Some(offer_b) = answered else {
-            return Err(CommandError::Refused(
-                "the consulted party has not answered".into(),
-            ));
-        };
+        let (router_id, consult, offer_b) = self.answered_consultation(call_id)?;
         let (Some(leg_a), Some(leg_b)) = (
             self.agent_legs.get(&consult.agent_a).map(|l| l.leg),
             self.agent_legs.get(&offer_b).map(|l| l.leg),

@@ -154,12 +154,12 @@ impl Engine {
             .map(|(id, _)| *id)
     }
 
-    /// `CompleteTransfer`: the customer goes to the consulted agent, who must have answered.
-    pub(crate) fn complete_consultation(
-        &mut self,
-        now: Instant,
+    /// `call_id`'s consultation once its target answered: its router id, itself, and the
+    /// consulted agent's offer. Refused (no consultation, not answered) otherwise.
+    pub(crate) fn answered_consultation(
+        &self,
         call_id: u128,
-    ) -> Result<(), CommandError> {
+    ) -> Result<(u128, Consultation, OfferId), CommandError> {
         let Some(router_id) = self.consultation_of(call_id) else {
             return Err(CommandError::Refused("the call has no consultation".into()));
         };
@@ -176,6 +176,16 @@ impl Engine {
                 "the consulted party has not answered".into(),
             ));
         };
+        Ok((router_id, consult, offer_b))
+    }
+
+    /// `CompleteTransfer`: the customer goes to the consulted agent, who must have answered.
+    pub(crate) fn complete_consultation(
+        &mut self,
+        now: Instant,
+        call_id: u128,
+    ) -> Result<(), CommandError> {
+        let (router_id, consult, offer_b) = self.answered_consultation(call_id)?;
         self.consultations.remove(&router_id);
         let (Some(leg_a), Some((leg_b, agent_b))) = (
             self.agent_legs.get(&consult.agent_a).map(|l| l.leg),

@@ -174,6 +174,26 @@ impl ApiEngine {
         })
     }
 
+    /// Runs a command on a call's consultation (complete as transfer or conference, cancel):
+    /// a refusal is FAILED_PRECONDITION `reason` on the consultation leg.
+    async fn run_on_consultation(
+        &self,
+        request_id: &str,
+        consult_leg: switchboard_api::LegRef,
+        command: fn(String) -> EngineCommand,
+        reason: &'static str,
+    ) -> Result<Accepted, ApiError> {
+        let call_id = consult_leg.call_id;
+        self.handle
+            .command_for(request_id_of(request_id), command(call_id.clone()))
+            .await
+            .map_err(|e| consult_error(e, &consult_leg.leg_id, reason))?;
+        Ok(Accepted {
+            call_id: Some(call_id),
+            ..Accepted::default()
+        })
+    }
+
     async fn read(&self, query: EngineQuery) -> Result<QueryAnswer, ApiError> {
         self.handle.query(query).await.map_err(query_error)
     }
@@ -643,56 +663,31 @@ impl Engine for ApiEngine {
                 })
             }
             Action::CompleteTransfer { consult_leg } => {
-                let call_id = consult_leg.call_id;
-                self.handle
-                    .command_for(
-                        request_id_of(request_id),
-                        EngineCommand::CompleteTransfer {
-                            call_id: call_id.clone(),
-                        },
-                    )
-                    .await
-                    .map_err(|e| {
-                        consult_error(e, &consult_leg.leg_id, "CONSULTATION_NOT_ANSWERED")
-                    })?;
-                Ok(Accepted {
-                    call_id: Some(call_id),
-                    ..Accepted::default()
-                })
+                self.run_on_consultation(
+                    request_id,
+                    consult_leg,
+                    |call_id| EngineCommand::CompleteTransfer { call_id },
+                    "CONSULTATION_NOT_ANSWERED",
+                )
+                .await
             }
             Action::CancelConsultation { consult_leg } => {
-                let call_id = consult_leg.call_id;
-                self.handle
-                    .command_for(
-                        request_id_of(request_id),
-                        EngineCommand::CancelConsultation {
-                            call_id: call_id.clone(),
-                        },
-                    )
-                    .await
-                    .map_err(|e| consult_error(e, &consult_leg.leg_id, "NOT_A_CONSULTATION"))?;
-                Ok(Accepted {
-                    call_id: Some(call_id),
-                    ..Accepted::default()
-                })
+                self.run_on_consultation(
+                    request_id,
+                    consult_leg,
+                    |call_id| EngineCommand::CancelConsultation { call_id },
+                    "NOT_A_CONSULTATION",
+                )
+                .await
             }
             Action::CompleteConference { consult_leg } => {
-                let call_id = consult_leg.call_id;
-                self.handle
-                    .command_for(
-                        request_id_of(request_id),
-                        EngineCommand::CompleteConference {
-                            call_id: call_id.clone(),
-                        },
-                    )
-                    .await
-                    .map_err(|e| {
-                        consult_error(e, &consult_leg.leg_id, "CONSULTATION_NOT_ANSWERED")
-                    })?;
-                Ok(Accepted {
-                    call_id: Some(call_id),
-                    ..Accepted::default()
-                })
+                self.run_on_consultation(
+                    request_id,
+                    consult_leg,
+                    |call_id| EngineCommand::CompleteConference { call_id },
+                    "CONSULTATION_NOT_ANSWERED",
+                )
+                .await
             }
             other => Err(ApiError::NotSupported(format!(
                 "{} is not carried out by the call engine in this build",

@@ -10,9 +10,9 @@
 
 use std::time::Instant;
 
+use super::relay::{Audio, send_audio};
 use super::{Channel, Frame, MAX_FRAME, Worker};
 use crate::mixer::Mixer;
-use crate::stream::OutboundPacket;
 
 /// One conference on this worker.
 pub(super) struct Conference {
@@ -142,30 +142,20 @@ impl Worker {
                 if slot.playing.is_some() || slot.muted(now) {
                     return;
                 }
-                let Some(leg) = slot.leg.as_mut() else { return };
-                let media = leg.media();
-                let payload: &[u8] = if frame.codec == media.codec {
-                    frame.payload
-                } else {
-                    let Some(buf) = scratch.get_mut(..frame.payload.len()) else {
-                        return;
-                    };
-                    buf.copy_from_slice(frame.payload);
-                    frame.codec.transcode_in_place(media.codec, buf);
-                    buf
-                };
-                let packet = OutboundPacket {
-                    source: frame.source,
-                    payload_type: media.payload_type,
-                    marker: frame.marker,
-                    sequence: frame.sequence,
-                    timestamp: frame.timestamp,
-                    samples: payload.len() as u32,
-                    payload,
-                };
-                if let Ok(Some((to, len))) = leg.send(now, &packet, &mut tx_buf[..]) {
-                    let _ = slot.rtp.send_to(tx_buf.get(..len).unwrap_or(&[]), to);
-                }
+                send_audio(
+                    slot,
+                    now,
+                    &Audio {
+                        source: frame.source,
+                        codec: frame.codec,
+                        marker: frame.marker,
+                        sequence: frame.sequence,
+                        timestamp: frame.timestamp,
+                        payload: frame.payload,
+                    },
+                    &mut tx_buf[..],
+                    &mut scratch[..],
+                );
             });
         }
     }

@@ -174,31 +174,20 @@ impl Worker {
             if slot.muted(now) {
                 return;
             }
-            let Some(leg) = slot.leg.as_mut() else { return };
-            let media = leg.media();
-            let payload: &[u8] = if frame.codec == media.codec {
-                frame.payload
-            } else {
-                // The leg switched law (re-INVITE) under a running player.
-                let Some(buf) = scratch.get_mut(..frame.payload.len()) else {
-                    return;
-                };
-                buf.copy_from_slice(frame.payload);
-                frame.codec.transcode_in_place(media.codec, buf);
-                buf
-            };
-            let packet = OutboundPacket {
-                source: frame.source,
-                payload_type: media.payload_type,
-                marker: frame.marker,
-                sequence: frame.sequence,
-                timestamp: frame.timestamp,
-                samples: payload.len() as u32,
-                payload,
-            };
-            if let Ok(Some((to, len))) = leg.send(now, &packet, &mut tx_buf[..]) {
-                let _ = slot.rtp.send_to(tx_buf.get(..len).unwrap_or(&[]), to);
-            }
+            send_audio(
+                slot,
+                now,
+                &Audio {
+                    source: frame.source,
+                    codec: frame.codec,
+                    marker: frame.marker,
+                    sequence: frame.sequence,
+                    timestamp: frame.timestamp,
+                    payload: frame.payload,
+                },
+                &mut tx_buf[..],
+                &mut scratch[..],
+            );
         });
         while let Some(PlaybackEvent::Finished(s)) = playback.poll_output() {
             if let Some(slot) = slots.get_mut(s).and_then(Option::as_mut)
@@ -271,6 +260,51 @@ impl Worker {
         }
         recorder.flush();
         sink.flush();
+    }
+}
+
+/// A frame of G.711 audio some source (a player, a conference) produced, as it numbers it.
+pub(super) struct Audio<'a> {
+    pub(super) source: crate::stream::SourceId,
+    pub(super) codec: crate::g711::Codec,
+    pub(super) marker: bool,
+    pub(super) sequence: u16,
+    pub(super) timestamp: u32,
+    pub(super) payload: &'a [u8],
+}
+
+/// Sends `audio` on `slot`'s leg, in the leg's law (transcoded through `scratch` when the
+/// source's differs: the leg may have switched law by re-INVITE under it).
+pub(super) fn send_audio(
+    slot: &mut super::Slot,
+    now: Instant,
+    audio: &Audio<'_>,
+    tx_buf: &mut [u8],
+    scratch: &mut [u8],
+) {
+    let Some(leg) = slot.leg.as_mut() else { return };
+    let media = leg.media();
+    let payload: &[u8] = if audio.codec == media.codec {
+        audio.payload
+    } else {
+        let Some(buf) = scratch.get_mut(..audio.payload.len()) else {
+            return;
+        };
+        buf.copy_from_slice(audio.payload);
+        audio.codec.transcode_in_place(media.codec, buf);
+        buf
+    };
+    let packet = OutboundPacket {
+        source: audio.source,
+        payload_type: media.payload_type,
+        marker: audio.marker,
+        sequence: audio.sequence,
+        timestamp: audio.timestamp,
+        samples: payload.len() as u32,
+        payload,
+    };
+    if let Ok(Some((to, len))) = leg.send(now, &packet, tx_buf) {
+        let _ = slot.rtp.send_to(tx_buf.get(..len).unwrap_or(&[]), to);
     }
 }
 
