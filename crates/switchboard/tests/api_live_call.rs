@@ -279,41 +279,24 @@ fn an_agent_logged_in_on_a_device_takes_a_call_without_registering() {
     let daemon = Daemon::start();
     let (mut desk, desk_dir, port) = common::sipp::spawn_unregistered_phone("agent_answer.xml");
     let device = format!("sip:1001@127.0.0.1:{port}");
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let ch = Channel::from_shared(format!("http://{}", daemon.grpc))
-            .expect("url")
-            .connect()
-            .await
-            .expect("connect");
-        let mut agents = AgentServiceClient::new(ch);
-        let refused = agents
-            .login_agent(authorized(pb::LoginAgentRequest {
+    let mut api = common::api::Api::connect(&daemon);
+    let login = |api: &mut common::api::Api, device: &str| {
+        api.runtime
+            .block_on(api.agents.login_agent(authorized(pb::LoginAgentRequest {
                 agent: "1001".into(),
-                device: "sip:1001@pbx.example.com".into(),
+                device: device.into(),
                 ready: true,
                 ..Default::default()
-            }))
-            .await
-            .expect_err("a device that needs DNS");
-        assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
-        assert!(refused.message().contains("IP address"), "{refused:?}");
-        let agent = agents
-            .login_agent(authorized(pb::LoginAgentRequest {
-                agent: "1001".into(),
-                device: device.clone(),
-                ready: true,
-                ..Default::default()
-            }))
-            .await
-            .expect("LoginAgent on a device")
-            .into_inner();
-        assert_eq!(agent.state(), pb::AgentState::Ready);
-        assert_eq!(agent.device, device);
-    });
+            })))
+    };
+    let refused = login(&mut api, "sip:1001@pbx.example.com").expect_err("a device that needs DNS");
+    assert_eq!(refused.code(), tonic::Code::InvalidArgument, "{refused:?}");
+    assert!(refused.message().contains("IP address"), "{refused:?}");
+    let agent = login(&mut api, &device)
+        .expect("LoginAgent on a device")
+        .into_inner();
+    assert_eq!(agent.state(), pb::AgentState::Ready);
+    assert_eq!(agent.device, device);
     let caller = run_sipp(
         &daemon,
         "caller_queue.xml",
