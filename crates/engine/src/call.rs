@@ -140,6 +140,70 @@ pub(crate) struct Call {
     pub(crate) consult_of: Option<u128>,
 }
 
+impl Call {
+    /// A call as it starts: its ids, its customer leg, the parties and where it was dialled,
+    /// answered at `started` and in `state`; everything that happens later (queue, agent,
+    /// recording, transfers, data…) at its starting value. Callers set the rest with struct
+    /// update syntax.
+    #[allow(clippy::too_many_arguments)] // the identity every call has, given once
+    pub(crate) fn new(
+        id: u128,
+        text_id: String,
+        caller: CallerLeg,
+        src: String,
+        clid: String,
+        dnis: String,
+        trunk: String,
+        context: String,
+        started: SystemTime,
+        state: CallState,
+    ) -> Call {
+        Call {
+            id,
+            text_id,
+            caller,
+            src,
+            clid,
+            display: String::new(),
+            dnis,
+            trunk,
+            context,
+            started,
+            answered: started,
+            state,
+            queue: None,
+            connected: None,
+            connected_at: None,
+            record: false,
+            survey: false,
+            survey_score: None,
+            recording_path: None,
+            data: BTreeMap::new(),
+            data_version: 0,
+            inputs: Vec::new(),
+            first_queued: None,
+            priority: 0,
+            ivr: None,
+            agent: None,
+            next_playback: 1,
+            rona: false,
+            held: false,
+            conferee: None,
+            transfers: Vec::new(),
+            session_timer: None,
+            dial_customer: None,
+            far: None,
+            callback: false,
+            present_as: None,
+            request_id: String::new(),
+            start_after_ack: None,
+            placed_by: None,
+            router_call: id,
+            consult_of: None,
+        }
+    }
+}
+
 /// One value the IVR collected.
 #[derive(Debug, Clone)]
 pub(crate) struct IvrInputRecord {
