@@ -499,16 +499,8 @@ fn invite_flood_gets_503_with_retry_after_while_a_bridged_call_keeps_its_media()
     // flood calls it got meanwhile went with their callers).
     // A real peer honours Retry-After: the flood's answered calls may still hold resources
     // (media ports resting after their BYE) for a few seconds, so retry for up to 15 s.
-    let resumed_by = std::time::Instant::now() + Duration::from_secs(15);
-    let mut next = loop {
-        match Caller::dial(daemon.sip, "202") {
-            Ok(caller) => break caller,
-            Err(503) if std::time::Instant::now() < resumed_by => {
-                std::thread::sleep(Duration::from_secs(1));
-            }
-            Err(c) => panic!("refused {c} after the flood\n{}", daemon.log()),
-        }
-    };
+    let mut next = Caller::dial_when_served(daemon.sip, "202", Duration::from_secs(15))
+        .unwrap_or_else(|c| panic!("refused {c} after the flood\n{}", daemon.log()));
     next.ack();
     let agent = &mut established[0].agent;
     let offered = agent.expect_invite_from("5550100", WAIT);

@@ -91,7 +91,8 @@ fn tcp_client_that_never_reads_then_half_closes_is_bounded_and_closed_while_udp_
         );
     }
     let mut agent = AgentPhone::register(daemon.sip, "1001", "secret");
-    let mut caller = Caller::dial(daemon.sip, "201").unwrap_or_else(|c| panic!("refused {c}"));
+    let mut caller = Caller::dial_when_served(daemon.sip, "201", Duration::from_secs(15))
+        .unwrap_or_else(|c| panic!("refused {c}"));
     caller.ack();
     let offered = agent.expect_invite(WAIT);
     agent.answer(&offered, "udp");

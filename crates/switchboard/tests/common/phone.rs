@@ -326,8 +326,25 @@ impl AgentPhone {
                  Expires: 3600\r\n{auth}Content-Length: 0\r\n\r\n"
             )
         };
-        sip.send(&request(1, ""));
-        let challenge = sip.expect(Duration::from_secs(5), "401", |m| m.code() == Some(401));
+        // A daemon still working through an overload answers 503 with Retry-After: the phone
+        // tries again, as a real one does (RFC 3261 §21.5.4), for up to 15 s.
+        let mut cseq = 1;
+        let give_up = Instant::now() + Duration::from_secs(15);
+        let challenge = loop {
+            sip.send(&request(cseq, ""));
+            let reply = sip.expect(Duration::from_secs(5), "401 or 503", |m| {
+                m.cseq_method() == Some("REGISTER") && matches!(m.code(), Some(401 | 503))
+            });
+            if reply.code() == Some(401) {
+                break reply;
+            }
+            assert!(
+                Instant::now() < give_up,
+                "REGISTER still refused with 503 after 15 s: {reply:?}"
+            );
+            std::thread::sleep(Duration::from_millis(500));
+            cseq += 1;
+        };
         let www = challenge
             .all("www-authenticate")
             .into_iter()
@@ -369,7 +386,7 @@ impl AgentPhone {
             auth.push_str(&format!(", opaque=\"{opaque}\""));
         }
         auth.push_str("\r\n");
-        sip.send(&request(2, &auth));
+        sip.send(&request(cseq + 1, &auth));
         let ok = sip.expect(Duration::from_secs(5), "REGISTER final", |m| {
             m.cseq_method() == Some("REGISTER") && m.code().is_some_and(|c| c >= 200)
         });
@@ -444,6 +461,24 @@ impl Caller {
     /// (not yet ACKed: call [`Caller::ack`]) or the refusing status code.
     pub(crate) fn dial(server: SocketAddr, dnis: &str) -> Result<Caller, u16> {
         Self::dial_from(server, dnis, "5550100")
+    }
+
+    /// [`Caller::dial`], trying again while the daemon answers 503 (Retry-After) for up to
+    /// `limit`, as a real peer does after an overload; other refusals are returned at once.
+    pub(crate) fn dial_when_served(
+        server: SocketAddr,
+        dnis: &str,
+        limit: Duration,
+    ) -> Result<Caller, u16> {
+        let give_up = Instant::now() + limit;
+        loop {
+            match Self::dial(server, dnis) {
+                Err(503) if Instant::now() < give_up => {
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+                other => return other,
+            }
+        }
     }
 
     /// [`Caller::dial`] from the caller number `number`.
